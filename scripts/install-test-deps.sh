@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs the real components the integration tests start:
+#   - docker-registry (CNCF distribution 2.8, Debian) for the OCI registry,
+#   - apache2-utils (htpasswd -B) and openssl for the TLS + basic-auth mode,
+#   - skopeo (Debian) to cross-check digests,
+#   - moto[server] (PyPI) as the AWS ECR/ECS endpoint.
+# Runs as root on Debian, needs no stdin and is idempotent. Used by .ci/run;
+# developers can run it alone: sudo scripts/install-test-deps.sh
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo -E bash "$0" "$@"
+    fi
+    echo "install-test-deps.sh: must run as root" >&2
+    exit 1
+fi
+
+apt_packages=(docker-registry apache2-utils openssl skopeo ca-certificates)
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    # The docker-registry package's maintainer scripts start a service on
+    # port 5000 unless policy-rc.d forbids it. Tests start their own registry
+    # on a free port, so forbid service starts for the duration of the install.
+    created_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        created_policy=1
+    fi
+    remove_policy() {
+        if [ "$created_policy" -eq 1 ]; then
+            rm -f /usr/sbin/policy-rc.d
+        fi
+    }
+    trap remove_policy EXIT
+
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+    remove_policy
+    trap - EXIT
+fi
+
+# moto's server mode (ECR and ECS endpoints for the AWS SDK).
+# Installed when moto and every requirement of its "server" extra are there.
+moto_server_complete() {
+    python3 - <<'PY' >/dev/null 2>&1
+import importlib.metadata as md
+import re
+import sys
+
+try:
+    requirements = md.requires("moto") or []
+except md.PackageNotFoundError:
+    sys.exit(1)
+for requirement in requirements:
+    if 'extra == "server"' in requirement:
+        md.version(re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0])
+import moto.server  # noqa: E402,F401
+PY
+}
+if ! moto_server_complete; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'moto[server]'
+fi
+
+# Fail here, with a clear message, rather than in the middle of the tests.
+for bin in docker-registry htpasswd openssl skopeo; do
+    command -v "$bin" >/dev/null 2>&1 || { echo "install-test-deps.sh: $bin missing after install" >&2; exit 1; }
+done
+python3 -c 'import moto.server' || { echo "install-test-deps.sh: moto.server not importable" >&2; exit 1; }
+echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo and moto[server] are installed"

@@ -1,0 +1,211 @@
+//! Command-line definitions (clap derive). Parsing only; the work happens
+//! in [`crate::commands`].
+
+use crate::report::{Color, Format};
+use crate::resolve::Platform;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  clean: nothing to do, or done
+  1  findings: unpinned references (check), changes needed (pin --check)
+  2  errors: a file did not parse, a reference did not resolve, bad usage";
+
+/// Pin container image references to digests, and keep them safe after pinning.
+///
+/// imgpin finds image references in ECS task definitions, CodePipeline
+/// image files, Docker Compose and Kubernetes YAML, resolves each tag to its
+/// digest through the registry, and rewrites `nginx:1.27` as
+/// `nginx:1.27@sha256:…`, keeping your tag and every other byte of the file.
+#[derive(Debug, Parser)]
+#[command(name = "imgpin", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pin image references to digests: show a diff, or write with --write.
+    ///
+    /// Every literal reference without a digest is resolved through its
+    /// registry (once per unique reference, concurrently) and rewritten as
+    /// `name:tag@sha256:…`. A reference without a tag is pinned as
+    /// `name:latest@sha256:…`. References that already carry a digest are left
+    /// alone unless --update is given. Templated values (`${TAG}`,
+    /// `{{ .Values.image }}`) are reported and never rewritten.
+    ///
+    /// Examples:
+    ///   imgpin pin                      # diff for the current directory
+    ///   imgpin pin --write deploy/      # rewrite files in place
+    ///   imgpin pin --check              # CI: exit 1 if anything is unpinned
+    #[command(after_help = EXIT_CODES)]
+    Pin(PinArgs),
+    /// Offline: list literal references not pinned to a digest (exit 1 if any).
+    ///
+    /// Fast and network-free, for pre-commit hooks. Templated values cannot be
+    /// checked; they are listed as notes, and fail the check with --strict.
+    ///
+    /// Example:
+    ///   imgpin check k8s/ docker-compose.yml
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+}
+
+/// Which files to read.
+#[derive(Debug, Clone, Args)]
+pub struct WalkArgs {
+    /// Files or directories to scan [default: .]. Directories are walked
+    /// recursively, honouring .gitignore and .ignore; .git is never entered.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Leave out paths matching this glob (repeatable), e.g. 'vendor/**' or '*.json'.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Pass over files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::scan::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
+}
+
+/// How to show results.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// When to use colour (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+
+    /// Only errors and problems; no notes, no summary.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also show already pinned references and where credentials came from.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// How to reach registries.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Pin this platform's manifest (os/arch[/variant], e.g. linux/arm64)
+    /// instead of the multi-platform index the tag points at.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<Platform>,
+
+    /// How many registry requests run at once.
+    #[arg(short, long, default_value_t = 16, value_name = "N")]
+    pub jobs: usize,
+
+    /// Allow plain HTTP for this registry host (repeatable). localhost and
+    /// 127.0.0.1 are always allowed; HTTPS is tried first.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+
+    /// Trust this extra CA certificate (PEM; repeatable). SSL_CERT_FILE is also read.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Seconds to wait for a registry answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+/// Arguments of `imgpin pin`.
+#[derive(Debug, Clone, Args)]
+pub struct PinArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Rewrite files in place (atomically) instead of printing a diff.
+    #[arg(short, long, conflicts_with = "check")]
+    pub write: bool,
+
+    /// Write nothing; exit 1 if any reference would change (for CI).
+    #[arg(long)]
+    pub check: bool,
+
+    /// Also re-resolve the tag of pinned references and replace the digest
+    /// where the tag has moved.
+    #[arg(long)]
+    pub update: bool,
+
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `imgpin check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Also fail on values that cannot be checked (templated, empty).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl WalkArgs {
+    /// The walk options these arguments describe.
+    pub fn options(&self) -> crate::scan::WalkOptions {
+        crate::scan::WalkOptions {
+            paths: self.paths.clone(),
+            exclude: self.exclude.clone(),
+            max_file_size: self.max_file_size,
+        }
+    }
+}
+
+impl OutputArgs {
+    /// A printer on stdout/stderr for these arguments.
+    pub fn printer(&self) -> crate::report::Printer {
+        crate::report::Printer::stdio(self.format, self.color, self.quiet, self.verbose)
+    }
+}
+
+impl RegistryArgs {
+    /// The registry options these arguments describe.
+    pub fn options(&self) -> crate::resolve::RegistryOptions {
+        crate::resolve::RegistryOptions {
+            platform: self.platform.clone(),
+            jobs: self.jobs,
+            insecure_registries: self.insecure_registry.clone(),
+            ca_files: self.ca_file.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn write_and_check_conflict() {
+        assert!(Cli::try_parse_from(["imgpin", "pin", "--write", "--check"]).is_err());
+    }
+}

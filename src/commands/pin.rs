@@ -1,0 +1,136 @@
+//! `imgpin pin`: resolve every unpinned reference once and splice
+//! `@sha256:…` into the files: a diff by default, `--write` to write,
+//! `--check` to fail when anything would change.
+
+use crate::cli::PinArgs;
+use crate::edit::{apply, unified_diff, write_atomic};
+use crate::plan::{plan_pin, wanted, PinOptions};
+use crate::report::{Code, Finding, Printer, Severity, Status, Summary};
+use crate::resolve::{credentials::CredentialStore, Resolutions, Resolve, Router};
+use crate::scan::Scan;
+
+/// What to do with the planned edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print a diff.
+    Diff,
+    /// Write files in place.
+    Write,
+    /// Print a diff and fail if anything would change.
+    Check,
+}
+
+/// Run `pin` with the real registries and return the exit status.
+pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status> {
+    let scan = crate::scan::scan(&args.walk.options())?;
+    let options = PinOptions {
+        update: args.update,
+        check: args.check,
+    };
+    let refs = wanted(&scan.files, options);
+    let resolutions = if refs.is_empty() {
+        Resolutions::new()
+    } else {
+        let store = CredentialStore::from_env()?;
+        if let Some(path) = store.config_path() {
+            printer.info(&format!("docker credentials from {}", path.display()))?;
+        }
+        let router = Router::new(&args.registry.options(), store)?;
+        printer.info(&format!("resolving {} unique references", refs.len()))?;
+        router.resolve_all(refs).await
+    };
+    let mode = if args.write {
+        Mode::Write
+    } else if args.check {
+        Mode::Check
+    } else {
+        Mode::Diff
+    };
+    pin_scanned(scan, &resolutions, options, mode, printer)
+}
+
+/// Plan, apply and report `pin` for files already scanned and resolved.
+/// Offline tests drive this with a [`crate::resolve::StaticResolver`].
+pub async fn run_with<R: Resolve>(
+    scan: Scan,
+    resolver: &R,
+    options: PinOptions,
+    mode: Mode,
+    printer: &mut Printer,
+) -> anyhow::Result<Status> {
+    let resolutions = resolver.resolve_all(wanted(&scan.files, options)).await;
+    pin_scanned(scan, &resolutions, options, mode, printer)
+}
+
+fn pin_scanned(
+    scan: Scan,
+    resolutions: &Resolutions,
+    options: PinOptions,
+    mode: Mode,
+    printer: &mut Printer,
+) -> anyhow::Result<Status> {
+    let mut findings = super::report_scan(&scan, printer)?;
+    let mut summary = Summary {
+        files_scanned: scan.files_scanned,
+        ..Summary::default()
+    };
+    for file in &scan.files {
+        let mut plan = plan_pin(file, resolutions, options);
+        let errors = plan
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        if errors > 0 && !plan.edits.is_empty() {
+            // Never leave a file half pinned: a file with a failed reference is left as it is.
+            plan.findings.push(
+                Finding::new(
+                    Code::FileSkipped,
+                    Severity::Warning,
+                    format!("left unchanged: {errors} reference(s) in this file failed"),
+                )
+                .in_file(&file.path),
+            );
+            plan.summary.pinned = 0;
+            plan.summary.files_changed = 0;
+            plan.edits.clear();
+        }
+        summary += &plan.summary;
+        if !plan.edits.is_empty() {
+            match apply(&file.bytes, &plan.edits) {
+                Ok(new) => {
+                    if mode == Mode::Write {
+                        if let Err(err) = write_atomic(&file.path, &file.bytes, &new) {
+                            plan.findings.push(
+                                Finding::new(Code::WriteError, Severity::Error, err.to_string())
+                                    .in_file(&file.path),
+                            );
+                        }
+                    } else {
+                        let label = file.path.display().to_string();
+                        let label = label.trim_start_matches('/');
+                        printer.diff(file.path.clone(), unified_diff(label, &file.bytes, &new))?;
+                    }
+                }
+                Err(err) => plan.findings.push(
+                    Finding::new(
+                        Code::WriteError,
+                        Severity::Error,
+                        format!("cannot apply edits: {err}"),
+                    )
+                    .in_file(&file.path),
+                ),
+            }
+        }
+        for f in plan.findings {
+            printer.finding(f.clone())?;
+            findings.push(f);
+        }
+    }
+    let tail = match mode {
+        Mode::Write => format!("; {} files written", summary.files_changed),
+        Mode::Diff | Mode::Check => format!("; {} files would change", summary.files_changed),
+    };
+    printer.finish("pin", &summary, &super::summary_line(&summary, &tail))?;
+    Ok(Status::of(&findings))
+}

@@ -1,0 +1,48 @@
+//! imgpin pins container image references to digests, proves pinned digests
+//! still exist, and warns before an ECR lifecycle policy deletes an image
+//! that is still deployed.
+//!
+//! The data flow follows the modules: [`scan`] walks the tree and reads
+//! files, [`locate`] finds image strings as byte spans (one module per
+//! format), [`reference`] parses them, [`resolve`] turns tags into digests
+//! (each unique reference once, concurrently), [`plan`] decides the edits
+//! (pure), [`edit`] splices them into the original bytes and writes
+//! atomically, and [`report`] renders findings and decides the exit code.
+//! The library never prints outside [`report`].
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod commands;
+pub mod digest;
+pub mod edit;
+// pub mod lifecycle;
+pub mod locate;
+pub mod plan;
+pub mod reference;
+pub mod report;
+pub mod resolve;
+pub mod scan;
+
+use cli::{Cli, Command};
+use report::Status;
+
+/// Run a parsed command line and return its exit status.
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    match cli.command {
+        Command::Check(args) => commands::check::run(&args, &mut args.output.printer()),
+        Command::Pin(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(commands::pin::run(&args, &mut args.output.printer()))
+        }
+    }
+}
+
+/// Whether an error is a closed stdout (`imgpin pin | head`), which is not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

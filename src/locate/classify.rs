@@ -1,0 +1,211 @@
+//! Decides whether a value found where an image belongs is a literal
+//! reference that may be pinned, or something to report as skipped.
+//!
+//! Rule: when in doubt, skip. Only a non-empty string whose raw text in the
+//! file is exactly its value and that carries no interpolation marker is a
+//! literal. Everything else is reported with a reason and never rewritten:
+//! `${…}` / `$NAME` / any `$` (shell and Compose interpolation; Compose's `$$`
+//! escape is skipped too, which is safe), `{{ … }}` (Helm, Go templates),
+//! `#{…}` (Octopus and others), `%{…}`, `<…>` placeholders (CodeDeploy's
+//! `<IMAGE1_NAME>`; `<` and `>` never occur in a reference), empty values,
+//! non-strings, and escaped or multi-line strings.
+
+use super::tree::Node;
+use super::{Occurrence, SkipReason};
+
+/// The occurrence for the value `node` found at `location`.
+pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
+    match node {
+        Node::Scalar(s) => {
+            let skip = if s.value.trim().is_empty() {
+                Some(SkipReason::Empty)
+            } else if !s.is_string {
+                Some(SkipReason::NotAString)
+            } else if let Some(marker) = template_marker(&s.value) {
+                Some(SkipReason::Templated(marker))
+            } else if !s.raw_matches_value {
+                Some(SkipReason::EscapedOrMultiline)
+            } else {
+                None
+            };
+            Occurrence {
+                span: s.span.clone(),
+                text: s.value.clone(),
+                location,
+                skip,
+            }
+        }
+        Node::Map { offset, .. } | Node::Seq { offset, .. } => Occurrence {
+            span: *offset..*offset,
+            text: String::new(),
+            location,
+            skip: Some(SkipReason::NotAString),
+        },
+    }
+}
+
+/// The first interpolation or template marker in `value`, as written
+/// (`${TAG:-1.27}`, `$TAG`, `{{ .Values.tag }}`, `#{Tag}`, `%{tag}`,
+/// `<IMAGE1_NAME>`), or
+/// `None` for a value without one.
+pub(crate) fn template_marker(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    for (i, c) in value.char_indices() {
+        let next = bytes.get(i + 1).copied();
+        let end = match (c, next) {
+            ('$', Some(b'{')) => closing_brace(value, i + 2),
+            ('$', Some(b'$')) => i + 2,
+            ('$', Some(b)) if b == b'_' || b.is_ascii_alphabetic() => {
+                i + 1
+                    + value[i + 1..]
+                        .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                        .unwrap_or(value.len() - i - 1)
+            }
+            ('$', _) => i + 1,
+            ('{', Some(b'{')) => value[i..].find("}}").map_or(value.len(), |e| i + e + 2),
+            ('#' | '%', Some(b'{')) => value[i..].find('}').map_or(value.len(), |e| i + e + 1),
+            ('<', _) => match value[i..].find('>') {
+                Some(e) => i + e + 1,
+                None => continue,
+            },
+            _ => continue,
+        };
+        return Some(value[i..end].to_owned());
+    }
+    None
+}
+
+/// End (exclusive) of a `${…}` whose body starts at `from`, allowing nested
+/// `${…}` in defaults; the end of the value when it is not closed.
+fn closing_brace(value: &str, from: usize) -> usize {
+    let mut depth = 1usize;
+    for (i, b) in value.bytes().enumerate().skip(from) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    value.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locate::tree::Scalar;
+
+    #[test]
+    fn template_markers_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("nginx:1.27", None),
+            ("nginx", None),
+            ("registry.example.com:5000/team/app:v1.2.3", None),
+            ("nginx@sha256:0123456789abcdef", None),
+            ("nginx:1.27@sha256:0123", None),
+            ("ghcr.io/org/app:pr-12_3", None),
+            ("nginx:${TAG}", Some("${TAG}")),
+            ("nginx:${TAG:-1.27}", Some("${TAG:-1.27}")),
+            ("${REGISTRY}/app:${TAG}", Some("${REGISTRY}")),
+            ("app:${TAG:-${DEFAULT_TAG}}", Some("${TAG:-${DEFAULT_TAG}}")),
+            ("app:${TAG", Some("${TAG")),
+            ("$REGISTRY/app:1", Some("$REGISTRY")),
+            ("app:$TAG_2-x", Some("$TAG_2")),
+            ("app:$$literal", Some("$$")),
+            ("app:1$", Some("$")),
+            ("app:$1", Some("$")),
+            (
+                "{{ .Values.image.repository }}:{{ .Values.image.tag }}",
+                Some("{{ .Values.image.repository }}"),
+            ),
+            ("repo:{{.Chart.AppVersion}}", Some("{{.Chart.AppVersion}}")),
+            ("repo:{{ unclosed", Some("{{ unclosed")),
+            (
+                "repo:#{Octopus.Release.Number}",
+                Some("#{Octopus.Release.Number}"),
+            ),
+            ("repo:%{tag}", Some("%{tag}")),
+            ("répo✓:${T}", Some("${T}")),
+            ("repo:{tag}", None),
+            ("repo#frag", None),
+            ("100%", None),
+            ("<IMAGE1_NAME>", Some("<IMAGE1_NAME>")),
+            ("repo:<tag>-x", Some("<tag>")),
+            ("repo:a<b", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(template_marker(value).as_deref(), *want, "{value:?}");
+        }
+    }
+
+    fn scalar(value: &str, is_string: bool, raw_matches_value: bool) -> Node {
+        Node::Scalar(Scalar {
+            value: value.to_owned(),
+            span: 3..3 + value.len(),
+            raw_matches_value,
+            quoted: false,
+            is_string,
+        })
+    }
+
+    #[test]
+    fn skip_reasons_table() {
+        let cases: &[(Node, Option<SkipReason>)] = &[
+            (scalar("nginx:1.27", true, true), None),
+            (scalar("", true, true), Some(SkipReason::Empty)),
+            (scalar("   ", true, true), Some(SkipReason::Empty)),
+            (scalar("", false, true), Some(SkipReason::Empty)),
+            (scalar("1.27", false, true), Some(SkipReason::NotAString)),
+            (scalar("true", false, true), Some(SkipReason::NotAString)),
+            (
+                scalar("app:${TAG}", true, true),
+                Some(SkipReason::Templated("${TAG}".into())),
+            ),
+            (
+                scalar("app:${TAG}", true, false),
+                Some(SkipReason::Templated("${TAG}".into())),
+            ),
+            (
+                scalar("nginx:1.27", true, false),
+                Some(SkipReason::EscapedOrMultiline),
+            ),
+            (
+                Node::Map {
+                    entries: vec![],
+                    offset: 7,
+                },
+                Some(SkipReason::NotAString),
+            ),
+            (
+                Node::Seq {
+                    items: vec![],
+                    offset: 7,
+                },
+                Some(SkipReason::NotAString),
+            ),
+        ];
+        for (node, want) in cases {
+            let occ = occurrence(node, "x.image".into());
+            assert_eq!(&occ.skip, want, "{node:?}");
+            assert_eq!(occ.location, "x.image");
+        }
+    }
+
+    #[test]
+    fn skip_reasons_display() {
+        assert_eq!(
+            SkipReason::Templated("${TAG}".into()).to_string(),
+            "templated value (${TAG})"
+        );
+        assert_eq!(SkipReason::Empty.to_string(), "empty value");
+        assert_eq!(SkipReason::NotAString.to_string(), "not a string");
+        assert_eq!(
+            SkipReason::EscapedOrMultiline.to_string(),
+            "escaped or multi-line string"
+        );
+    }
+}

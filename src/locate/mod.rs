@@ -1,0 +1,282 @@
+//! Finds every container image reference in a deploy file and returns the
+//! byte span of each one's text.
+//!
+//! Rule: **locators never re-serialise.** A file is parsed only to find image
+//! strings; the result is a list of [`Occurrence`]s whose spans point into the
+//! original bytes (inside the quotes of a quoted string), and the editor
+//! splices new text into those spans. Comments, quoting, key order, CRLF, a
+//! BOM and the final newline are therefore never touched.
+//!
+//! The file name only chooses the syntax (`.json` → JSON, `.yaml`/`.yml` →
+//! YAML, anything else is not a candidate); the format is recognised by
+//! content: ECS task definitions (`ecs.rs`), CodePipeline image files
+//! (`codepipeline.rs`), Docker Compose (`compose.rs`) and Kubernetes
+//! manifests (`kubernetes.rs`). Both parsers (`json.rs`, `yaml.rs`) build the
+//! same span-annotated tree (`tree.rs`); `classify.rs` decides which values are
+//! literal references and which are skipped, and why.
+
+mod classify;
+mod codepipeline;
+mod compose;
+mod ecs;
+mod json;
+mod kubernetes;
+mod tree;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use tree::Node;
+
+/// Which kind of deploy file a locator recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// An ECS task definition (`register-task-definition` input or
+    /// `describe-task-definition` output).
+    EcsTaskDefinition,
+    /// CodePipeline's `imagedefinitions.json` (ECS standard deploy).
+    CodePipelineImageDefinitions,
+    /// CodePipeline's `imageDetail.json` (ECS blue/green deploy).
+    CodePipelineImageDetail,
+    /// A Docker Compose file.
+    Compose,
+    /// One or more Kubernetes manifests.
+    Kubernetes,
+}
+
+impl Format {
+    /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
+    /// `imagedetail`, `compose` or `kubernetes`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::EcsTaskDefinition => "ecs-task-definition",
+            Format::CodePipelineImageDefinitions => "imagedefinitions",
+            Format::CodePipelineImageDetail => "imagedetail",
+            Format::Compose => "compose",
+            Format::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One image string found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Byte span in the original file bytes (a BOM counts in offsets). For a
+    /// literal value, exactly the value's text (inside the quotes). For a
+    /// mapping or sequence where a string was expected, an empty span at its
+    /// start.
+    pub span: Range<usize>,
+    /// The value (for literal values, equal to `&bytes[span]`).
+    pub text: String,
+    /// Where, in the file's own terms: `services.web.image`,
+    /// `containerDefinitions[1].image`,
+    /// `spec.template.spec.initContainers[0].image`; prefixed with
+    /// `document N: ` from the second YAML document on.
+    pub location: String,
+    /// `None` for a literal value to pin; otherwise why it is left alone.
+    pub skip: Option<SkipReason>,
+}
+
+/// Why a value where an image belongs is not a literal reference to pin.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// The value contains an interpolation or template marker, given as
+    /// written (e.g. `${TAG}`, `{{ .Values.tag }}`).
+    Templated(String),
+    /// The value is empty or blank.
+    Empty,
+    /// The value is a number, boolean, null, mapping or sequence.
+    NotAString,
+    /// The raw text differs from the value: escapes, folded or multi-line
+    /// text, block scalars.
+    EscapedOrMultiline,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Templated(marker) => write!(f, "templated value ({marker})"),
+            SkipReason::Empty => f.write_str("empty value"),
+            SkipReason::NotAString => f.write_str("not a string"),
+            SkipReason::EscapedOrMultiline => f.write_str("escaped or multi-line string"),
+        }
+    }
+}
+
+/// What a file contains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The recognised format.
+    pub format: Format,
+    /// Image strings sorted by span start, one per span.
+    pub occurrences: Vec<Occurrence>,
+    /// A file-level remark, e.g. that the file is a template and was not
+    /// parsed.
+    pub note: Option<String>,
+}
+
+/// A candidate file that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LocateError {
+    /// Byte offset of the problem in the original bytes (see [`line_col`]).
+    pub offset: usize,
+    /// What is wrong, without the place (the caller adds `path:line:col`).
+    pub message: String,
+}
+
+/// The note for a YAML file that does not parse and looks like a template.
+const TEMPLATE_NOTE: &str = "looks like a Helm/Go template; not parsed";
+
+/// The syntax a file name implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    Json,
+    Yaml,
+}
+
+fn syntax_of(file_name: &Path) -> Option<Syntax> {
+    let ext = file_name.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "json" => Some(Syntax::Json),
+        "yaml" | "yml" => Some(Syntax::Yaml),
+        _ => None,
+    }
+}
+
+/// Whether a file of this name can hold a deploy file at all: `.json`,
+/// `.yaml` or `.yml` (any case). Lets a walker skip reading other files;
+/// [`locate`] applies the same rule.
+pub fn is_candidate_name(file_name: &Path) -> bool {
+    syntax_of(file_name).is_some()
+}
+
+/// Cheap prefilter: every format names its images with a key containing
+/// `image` or `Image` (`image`, `imageUri`, `ImageURI`).
+fn mentions_image(bytes: &[u8]) -> bool {
+    bytes.windows(5).any(|w| w == b"image" || w == b"Image")
+}
+
+/// The format of one JSON value or YAML document, if it is one we know.
+fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
+    if kubernetes::detect(root) {
+        Some(Format::Kubernetes)
+    } else if ecs::detect(root) {
+        Some(Format::EcsTaskDefinition)
+    } else if syntax == Syntax::Yaml && compose::detect(root) {
+        Some(Format::Compose)
+    } else if syntax == Syntax::Json && codepipeline::detect_image_definitions(root) {
+        Some(Format::CodePipelineImageDefinitions)
+    } else if syntax == Syntax::Json && codepipeline::detect_image_detail(root) {
+        Some(Format::CodePipelineImageDetail)
+    } else {
+        None
+    }
+}
+
+/// The occurrences of one document already recognised as `format`.
+fn collect(root: &Node, format: Format) -> Vec<Occurrence> {
+    match format {
+        Format::EcsTaskDefinition => ecs::collect(root),
+        Format::CodePipelineImageDefinitions => codepipeline::collect_image_definitions(root),
+        Format::CodePipelineImageDetail => codepipeline::collect_image_detail(root),
+        Format::Compose => compose::collect(root),
+        Format::Kubernetes => kubernetes::collect(root),
+    }
+}
+
+/// Bytes of one file → what it contains.
+///
+/// `Ok(None)`: not a deploy file we know (wrong extension, no mention of an
+/// image, not UTF-8, or content of no known format). A YAML file that does not
+/// parse but contains `{{` is taken for a Helm/Go template: the result is
+/// `Ok(Some(..))` with format [`Format::Kubernetes`], no occurrences and a
+/// [`Located::note`] saying so. Any other parse failure of a candidate file is
+/// an error with its byte offset.
+///
+/// In a multi-document YAML file the first document of a known format decides
+/// the format; documents of that format contribute occurrences, the others
+/// (a Service, an empty document) are skipped quietly.
+pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateError> {
+    let Some(syntax) = syntax_of(file_name) else {
+        return Ok(None);
+    };
+    if !mentions_image(bytes) {
+        return Ok(None);
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
+    };
+    let documents = match syntax {
+        Syntax::Json => vec![json::parse(text)?],
+        Syntax::Yaml => match yaml::parse(text) {
+            Ok(documents) => documents,
+            Err(_) if text.contains("{{") => {
+                return Ok(Some(Located {
+                    format: Format::Kubernetes,
+                    occurrences: Vec::new(),
+                    note: Some(TEMPLATE_NOTE.to_owned()),
+                }))
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let Some(format) = documents.iter().find_map(|d| detect(d, syntax)) else {
+        return Ok(None);
+    };
+    let mut occurrences = Vec::new();
+    for (index, document) in documents.iter().enumerate() {
+        if detect(document, syntax) != Some(format) {
+            continue;
+        }
+        let prefix = if index > 0 {
+            format!("document {}: ", index + 1)
+        } else {
+            String::new()
+        };
+        occurrences.extend(collect(document, format).into_iter().map(|mut o| {
+            o.location.insert_str(0, &prefix);
+            o
+        }));
+    }
+    // Aliases and merged templates repeat the anchor's span: keep the first
+    // occurrence found for each span (the stable sort keeps discovery order).
+    occurrences.sort_by_key(|o| (o.span.start, o.span.end));
+    occurrences.dedup_by(|a, b| a.span == b.span);
+    Ok(Some(Located {
+        format,
+        occurrences,
+        note: None,
+    }))
+}
+
+/// 1-based line and 1-based column (in characters) of a byte offset, for
+/// messages. Lines end at `\n`; a UTF-8 BOM at the start of the file is not
+/// counted as a column. Offsets past the end are clamped.
+pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = bytes.get(..offset).unwrap_or(bytes);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let mut current = before.get(line_start..).unwrap_or_default();
+    if line_start == 0 {
+        current = current.strip_prefix(b"\xef\xbb\xbf").unwrap_or(current);
+    }
+    // Count characters as the bytes that start one (not UTF-8 continuation
+    // bytes); this never fails, even on invalid UTF-8.
+    let column = 1 + current.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+    (line, column)
+}

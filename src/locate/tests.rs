@@ -1,0 +1,784 @@
+//! Fixture tests for `locate`: one test per file under `testdata/locate/`,
+//! asserting every occurrence (where, text, line:col of the span, skip
+//! reason) and that each literal span slices the original bytes to exactly
+//! its text. Plus the file-level rules (syntax by name, prefilter, templates,
+//! errors) and a no-panic sweep over truncated fixtures.
+
+use std::path::Path;
+
+use super::*;
+
+/// `(name, bytes)` of a fixture; the path is relative to this source file so
+/// that any crate including this module finds it.
+macro_rules! fixture {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("../../testdata/locate/", $name)) as &[u8],
+        )
+    };
+}
+
+/// Every fixture, for the sweeps.
+const FIXTURES: &[(&str, &[u8])] = &[
+    fixture!("argo-rollout.yaml"),
+    fixture!("broken.json"),
+    fixture!("broken.yaml"),
+    fixture!("compose.bom-no-final-newline.yml"),
+    fixture!("compose.crlf.yaml"),
+    fixture!("compose.multibyte.yaml"),
+    fixture!("compose.odd-values.yaml"),
+    fixture!("compose.yaml"),
+    fixture!("devcontainer.json"),
+    fixture!("docker-compose.anchors.yml"),
+    fixture!("ecs-describe-task-definition.json"),
+    fixture!("ecs-register-task-definition.json"),
+    fixture!("ecs-task-definition.yaml"),
+    fixture!("ecs-templated-taskdef.json"),
+    fixture!("github-workflow.yml"),
+    fixture!("helm-deployment.yaml"),
+    fixture!("helm-values.yaml"),
+    fixture!("imageDetail.json"),
+    fixture!("imagedefinitions.json"),
+    fixture!("k8s-list.yaml"),
+    fixture!("k8s-multi.yaml"),
+    fixture!("k8s-pod.json"),
+    fixture!("package.json"),
+    fixture!("tsconfig.json"),
+];
+
+/// One expected occurrence: location, text, line:col of the span start, skip.
+type Want<'a> = (&'a str, &'a str, (usize, usize), Option<SkipReason>);
+
+/// Check the invariants every result must hold, whatever the input.
+fn check_invariants(bytes: &[u8], located: &Located) {
+    let mut previous: Option<&Occurrence> = None;
+    for o in &located.occurrences {
+        let raw = bytes
+            .get(o.span.clone())
+            .and_then(|raw| std::str::from_utf8(raw).ok())
+            .unwrap_or_else(|| panic!("span {:?} is not on character boundaries", o.span));
+        if o.skip.is_none() {
+            assert_eq!(raw, o.text, "literal span must slice to its text");
+        }
+        if let Some(p) = previous {
+            assert!(
+                (p.span.start, p.span.end) < (o.span.start, o.span.end),
+                "occurrences sorted and unique"
+            );
+        }
+        previous = Some(o);
+    }
+}
+
+/// Locate `name` and compare with `want`.
+fn check((name, bytes): (&str, &[u8]), format: Format, want: &[Want<'_>]) {
+    let located = locate(Path::new(name), bytes)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .unwrap_or_else(|| panic!("{name}: not recognised"));
+    assert_eq!(located.format, format, "{name}");
+    assert_eq!(located.note, None, "{name}");
+    check_invariants(bytes, &located);
+    let got: Vec<Want<'_>> = located
+        .occurrences
+        .iter()
+        .map(|o| {
+            (
+                o.location.as_str(),
+                o.text.as_str(),
+                line_col(bytes, o.span.start),
+                o.skip.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "{name}");
+}
+
+fn templated(marker: &str) -> Option<SkipReason> {
+    Some(SkipReason::Templated(marker.to_owned()))
+}
+
+const NOT_A_STRING: Option<SkipReason> = Some(SkipReason::NotAString);
+const EMPTY: Option<SkipReason> = Some(SkipReason::Empty);
+const ESCAPED: Option<SkipReason> = Some(SkipReason::EscapedOrMultiline);
+
+// --- ECS and CodePipeline -------------------------------------------------
+
+#[test]
+fn ecs_register_input_with_sidecars_on_other_registries() {
+    check(
+        fixture!("ecs-register-task-definition.json"),
+        Format::EcsTaskDefinition,
+        &[
+            ("containerDefinitions[0].image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:2.14.0", (12, 17), None),
+            ("containerDefinitions[1].image", "public.ecr.aws/datadog/agent:7", (27, 17), None),
+            ("containerDefinitions[2].image", "amazon/aws-for-fluent-bit:2.32.2", (33, 17), None),
+            ("containerDefinitions[3].image", "docker.io/envoyproxy/envoy:v1.30.1@sha256:8f3b0c6c1d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a", (39, 17), None),
+        ],
+    );
+}
+
+#[test]
+fn ecs_describe_output_and_an_escaped_slash() {
+    check(
+        fixture!("ecs-describe-task-definition.json"),
+        Format::EcsTaskDefinition,
+        &[
+            (
+                "taskDefinition.containerDefinitions[0].image",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-worker:latest",
+                (7, 27),
+                None,
+            ),
+            (
+                "taskDefinition.containerDefinitions[1].image",
+                "otel/opentelemetry-collector-contrib:0.98.0",
+                (17, 27),
+                ESCAPED,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn ecs_placeholders_empty_and_non_string_images_are_skipped() {
+    check(
+        fixture!("ecs-templated-taskdef.json"),
+        Format::EcsTaskDefinition,
+        &[
+            (
+                "containerDefinitions[0].image",
+                "<IMAGE1_NAME>",
+                (4, 32),
+                templated("<IMAGE1_NAME>"),
+            ),
+            (
+                "containerDefinitions[1].image",
+                "${PROXY_IMAGE}",
+                (5, 34),
+                templated("${PROXY_IMAGE}"),
+            ),
+            ("containerDefinitions[2].image", "", (6, 36), EMPTY),
+            ("containerDefinitions[3].image", "42", (7, 34), NOT_A_STRING),
+        ],
+    );
+}
+
+#[test]
+fn ecs_task_definition_in_yaml() {
+    check(
+        fixture!("ecs-task-definition.yaml"),
+        Format::EcsTaskDefinition,
+        &[
+            (
+                "containerDefinitions[0].image",
+                "123456789012.dkr.ecr.eu-central-1.amazonaws.com/reports:1.8.3",
+                (6, 12),
+                None,
+            ),
+            (
+                "containerDefinitions[1].image",
+                "public.ecr.aws/xray/aws-xray-daemon:3.3.12",
+                (9, 13),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn codepipeline_imagedefinitions() {
+    check(
+        fixture!("imagedefinitions.json"),
+        Format::CodePipelineImageDefinitions,
+        &[
+            (
+                "[0].imageUri",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:2.14.0",
+                (4, 18),
+                None,
+            ),
+            (
+                "[1].imageUri",
+                "public.ecr.aws/datadog/agent:7",
+                (8, 18),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn codepipeline_image_detail_without_final_newline() {
+    check(
+        fixture!("imageDetail.json"),
+        Format::CodePipelineImageDetail,
+        &[(
+            "ImageURI",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-worker:release-2024.11.05",
+            (1, 14),
+            None,
+        )],
+    );
+}
+
+#[test]
+fn json_with_a_bom_keeps_offsets_in_the_original_bytes() {
+    let bytes = b"\xef\xbb\xbf[{\"name\": \"web\", \"imageUri\": \"nginx:1.27\"}]";
+    let located = locate(Path::new("imagedefinitions.json"), bytes)
+        .unwrap()
+        .unwrap();
+    check_invariants(bytes, &located);
+    let o = &located.occurrences[0];
+    assert_eq!(&bytes[o.span.clone()], b"nginx:1.27");
+    assert_eq!(o.span.start, 33);
+    assert_eq!(line_col(bytes, o.span.start), (1, 31));
+}
+
+// --- Compose ----------------------------------------------------------------
+
+#[test]
+fn compose_with_comments_quoting_flow_style_and_interpolation() {
+    check(
+        fixture!("compose.yaml"),
+        Format::Compose,
+        &[
+            ("services.web.image", "nginx:1.27-alpine", (7, 12), None),
+            ("services.db.image", "postgres:16.4", (22, 13), None),
+            ("services.cache.image", "redis:7.2-alpine", (26, 19), None),
+            ("services.worker.image", "ghcr.io/example/shop-worker:${WORKER_TAG:-latest}", (29, 12), templated("${WORKER_TAG:-latest}")),
+            ("services.mailhog.image", "docker.io/mailhog/mailhog@sha256:8d76a3d4ffa32a3661311944007a415332c4bb855657f4f6c57996405c009bea", (33, 12), None),
+        ],
+    );
+}
+
+#[test]
+fn compose_anchors_merges_and_extension_templates_report_each_span_once() {
+    // `api` and `scheduler` get their image from `x-app` through `<<`, and
+    // `envoy` aliases a scalar anchored in `x-images`: each is reported once,
+    // at the anchor. `reports` and `migrate` override the merged image.
+    check(
+        fixture!("docker-compose.anchors.yml"),
+        Format::Compose,
+        &[
+            (
+                "x-app.image",
+                "registry.example.com/platform/app:3.1.0",
+                (9, 10),
+                None,
+            ),
+            (
+                "services.envoy.image",
+                "envoyproxy/envoy:v1.30.1",
+                (14, 28),
+                None,
+            ),
+            (
+                "x-images.jobs.image",
+                "registry.example.com/platform/jobs:3.1.0",
+                (16, 12),
+                None,
+            ),
+            (
+                "services.reports.image",
+                "registry.example.com/platform/reports:1.0.2",
+                (33, 12),
+                None,
+            ),
+            (
+                "services.migrate.image",
+                "${MIGRATE_IMAGE}",
+                (40, 12),
+                templated("${MIGRATE_IMAGE}"),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn compose_with_crlf_line_endings() {
+    check(
+        fixture!("compose.crlf.yaml"),
+        Format::Compose,
+        &[
+            (
+                "services.app.image",
+                "mcr.microsoft.com/dotnet/aspnet:8.0",
+                (4, 12),
+                None,
+            ),
+            (
+                "services.sql.image",
+                "mcr.microsoft.com/mssql/server:2022-latest",
+                (8, 13),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn compose_with_a_bom_and_no_final_newline() {
+    let (name, bytes) = fixture!("compose.bom-no-final-newline.yml");
+    check(
+        (name, bytes),
+        Format::Compose,
+        &[
+            ("services.api.image", "node:20-bookworm-slim", (3, 12), None),
+            ("services.proxy.image", "caddy:2.8", (5, 13), None),
+        ],
+    );
+    let located = locate(Path::new(name), bytes).unwrap().unwrap();
+    assert_eq!(
+        located.occurrences[1].span.end,
+        bytes.len() - 1,
+        "before the closing quote"
+    );
+}
+
+#[test]
+fn compose_with_multibyte_text_and_tabs_before_images() {
+    check(
+        fixture!("compose.multibyte.yaml"),
+        Format::Compose,
+        &[
+            (
+                "services.app.image",
+                "ghcr.io/équipe/app:1.0",
+                (8, 13),
+                None,
+            ),
+            ("services.café.image", "python:3.12-slim", (13, 12), None),
+            ("services.ui.image", "node:22-alpine", (17, 12), None),
+        ],
+    );
+}
+
+#[test]
+fn compose_values_that_must_not_be_rewritten() {
+    check(
+        fixture!("compose.odd-values.yaml"),
+        Format::Compose,
+        &[
+            ("services.escaped.image", "nginx:1.27", (4, 13), ESCAPED),
+            ("services.folded.image", "nginx:1.27", (7, 7), ESCAPED),
+            (
+                "services.multiline.image",
+                "registry.example.com/team/ app:1.0",
+                (9, 13),
+                ESCAPED,
+            ),
+            ("services.number.image", "1.27", (12, 12), NOT_A_STRING),
+            ("services.nothing.image", "", (14, 10), EMPTY),
+            ("services.blank.image", "  ", (16, 13), EMPTY),
+            ("services.mapping.image", "", (19, 7), NOT_A_STRING),
+            (
+                "services.dollars.image",
+                "app:$$literal",
+                (21, 13),
+                templated("$$"),
+            ),
+            (
+                "services.helm-ish.image",
+                "{{ .Values.image }}",
+                (23, 13),
+                templated("{{ .Values.image }}"),
+            ),
+            ("services.tagged.image", "busybox:1.36", (25, 18), None),
+        ],
+    );
+}
+
+#[test]
+fn compose_service_names_that_need_quoting_in_locations() {
+    let bytes = b"services:\n  api.v2:\n    image: nginx:1.27\n";
+    let located = locate(Path::new("compose.override.yml"), bytes)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        located.occurrences[0].location,
+        "services[\"api.v2\"].image"
+    );
+}
+
+// --- Kubernetes -------------------------------------------------------------
+
+#[test]
+fn kubernetes_multi_document_workloads() {
+    check(
+        fixture!("k8s-multi.yaml"),
+        Format::Kubernetes,
+        &[
+            (
+                "spec.template.spec.initContainers[0].image",
+                "registry.example.com/shop/checkout-migrate:2.14.0",
+                (21, 19),
+                None,
+            ),
+            (
+                "spec.template.spec.containers[0].image",
+                "registry.example.com/shop/checkout:2.14.0",
+                (25, 18),
+                None,
+            ),
+            (
+                "spec.template.spec.containers[1].image",
+                "docker.io/istio/proxyv2:1.22.3",
+                (30, 18),
+                None,
+            ),
+            (
+                "document 4: spec.jobTemplate.spec.template.spec.containers[0].image",
+                "registry.example.com/shop/checkout-tools:2.14.0",
+                (58, 23),
+                None,
+            ),
+            (
+                "document 5: spec.containers[0].image",
+                "registry.example.com/shop/checkout:2.14.0",
+                (68, 14),
+                None,
+            ),
+            (
+                "document 5: spec.ephemeralContainers[0].image",
+                "busybox:1.36",
+                (71, 14),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn kubernetes_list_items() {
+    check(
+        fixture!("k8s-list.yaml"),
+        Format::Kubernetes,
+        &[
+            (
+                "items[0].spec.template.spec.containers[0].image",
+                "redis:7.2.5",
+                (14, 22),
+                None,
+            ),
+            (
+                "items[2].spec.template.spec.containers[0].image",
+                "quay.io/prometheus/node-exporter:v1.8.1",
+                (30, 22),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn kubernetes_argo_rollout() {
+    check(
+        fixture!("argo-rollout.yaml"),
+        Format::Kubernetes,
+        &[(
+            "spec.template.spec.containers[0].image",
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/storefront:4.2.0",
+            (22, 18),
+            None,
+        )],
+    );
+}
+
+#[test]
+fn kubernetes_json_manifest_with_multibyte_text() {
+    check(
+        fixture!("k8s-pod.json"),
+        Format::Kubernetes,
+        &[
+            (
+                "spec.initContainers[0].image",
+                "busybox:1.36",
+                (10, 35),
+                None,
+            ),
+            (
+                "spec.containers[0].image",
+                "ghcr.io/example/net-probe:0.4.1",
+                (13, 36),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn kubernetes_aliased_image_is_reported_once_and_odd_shapes_are_ignored() {
+    let text = "\
+apiVersion: v1
+kind: Pod
+spec:
+  containers:
+    - {name: a, image: &img \"nginx:1.27\"}
+    - {name: b, image: *img}
+    - {name: c}
+    - plain-string
+  initContainers: {not: a list}
+  ephemeralContainers: []
+";
+    let bytes = text.as_bytes();
+    let located = locate(Path::new("pod.yaml"), bytes).unwrap().unwrap();
+    check_invariants(bytes, &located);
+    let got: Vec<_> = located
+        .occurrences
+        .iter()
+        .map(|o| (o.location.as_str(), o.skip.clone()))
+        .collect();
+    assert_eq!(got, [("spec.containers[0].image", None)]);
+}
+
+#[test]
+fn kubernetes_object_without_containers_is_recognised_with_nothing_to_pin() {
+    let bytes = b"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: app\n    newTag: 1.2.3\n";
+    let located = locate(Path::new("kustomization.yaml"), bytes)
+        .unwrap()
+        .unwrap();
+    assert_eq!(located.format, Format::Kubernetes);
+    assert!(located.occurrences.is_empty());
+}
+
+#[test]
+fn helm_template_is_a_note_not_an_error() {
+    let (name, bytes) = fixture!("helm-deployment.yaml");
+    let located = locate(Path::new(name), bytes).unwrap().unwrap();
+    assert_eq!(located.format, Format::Kubernetes);
+    assert!(located.occurrences.is_empty());
+    assert_eq!(
+        located.note.as_deref(),
+        Some("looks like a Helm/Go template; not parsed")
+    );
+}
+
+// --- Not ours, and broken ---------------------------------------------------
+
+#[test]
+fn files_of_no_known_format_are_ignored() {
+    for (name, bytes) in [
+        fixture!("github-workflow.yml"),
+        fixture!("package.json"),
+        fixture!("tsconfig.json"),
+        fixture!("devcontainer.json"),
+        fixture!("helm-values.yaml"),
+    ] {
+        assert_eq!(locate(Path::new(name), bytes), Ok(None), "{name}");
+    }
+}
+
+#[test]
+fn the_file_name_chooses_the_syntax_only() {
+    let (_, compose) = fixture!("compose.yaml");
+    assert!(locate(Path::new("stack.YML"), compose).unwrap().is_some());
+    assert_eq!(locate(Path::new("compose.txt"), compose), Ok(None));
+    assert_eq!(locate(Path::new("Dockerfile"), compose), Ok(None));
+    // A Compose file named .json is parsed as JSON, fails, and is an error.
+    assert!(locate(Path::new("compose.json"), compose).is_err());
+    for (name, candidate) in [
+        ("deploy/compose.yaml", true),
+        ("k8s/app.YML", true),
+        ("taskdef.json", true),
+        ("Dockerfile", false),
+        ("values.yaml.tpl", false),
+        ("json", false),
+        (".yaml", false),
+    ] {
+        assert_eq!(is_candidate_name(Path::new(name)), candidate, "{name}");
+    }
+    let (_, ecs) = fixture!("ecs-register-task-definition.json");
+    let located = locate(Path::new("anything-at-all.json"), ecs)
+        .unwrap()
+        .unwrap();
+    assert_eq!(located.format, Format::EcsTaskDefinition);
+}
+
+#[test]
+fn prefilter_and_encoding() {
+    // Broken, but never mentions an image: not parsed at all.
+    assert_eq!(locate(Path::new("a.json"), b"{ not json"), Ok(None));
+    assert_eq!(locate(Path::new("a.yaml"), b"a: [unclosed"), Ok(None));
+    // Not UTF-8.
+    assert_eq!(locate(Path::new("a.yaml"), b"image: \xff\xfe\n"), Ok(None));
+    assert_eq!(locate(Path::new("a.yaml"), b""), Ok(None));
+}
+
+#[test]
+fn malformed_yaml_is_an_error_with_its_place() {
+    let (name, bytes) = fixture!("broken.yaml");
+    let err = locate(Path::new(name), bytes).unwrap_err();
+    assert_eq!(line_col(bytes, err.offset), (6, 4));
+    assert!(err.message.starts_with("invalid YAML: "), "{}", err.message);
+    assert_eq!(err.to_string(), err.message);
+}
+
+#[test]
+fn malformed_json_is_an_error_with_its_place() {
+    let (name, bytes) = fixture!("broken.json");
+    let err = locate(Path::new(name), bytes).unwrap_err();
+    assert_eq!(line_col(bytes, err.offset), (7, 7));
+    assert_eq!(
+        err.message,
+        "invalid JSON: expected ',' or '}' in an object, found '\"'"
+    );
+}
+
+#[test]
+fn yaml_error_offsets_are_bytes_after_multibyte_text() {
+    let text = "# ✓✓✓ ünïcode\nservices:\n  web:\n    image: \"nginx\n";
+    let err = locate(Path::new("compose.yaml"), text.as_bytes()).unwrap_err();
+    assert!(text.is_char_boundary(err.offset));
+    assert_eq!(line_col(text.as_bytes(), err.offset), (4, 12));
+}
+
+#[test]
+fn hostile_yaml_is_an_error_not_a_crash() {
+    let mut bomb = String::from("image: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h"])
+    {
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 10].join(", ")
+        ));
+    }
+    assert!(locate(Path::new("bomb.yaml"), bomb.as_bytes()).is_err());
+    let deep = format!("image: {}", "[".repeat(50_000));
+    assert!(locate(Path::new("deep.yaml"), deep.as_bytes()).is_err());
+    let deep = format!("{{\"image\": {}", "[".repeat(50_000));
+    assert!(locate(Path::new("deep.json"), deep.as_bytes()).is_err());
+}
+
+// --- Whole-file properties ----------------------------------------------------
+
+/// Splice `@sha256:…` into every literal span, back to front, as the editor
+/// will.
+fn pin_all(bytes: &[u8], located: &Located) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for o in located
+        .occurrences
+        .iter()
+        .rev()
+        .filter(|o| o.skip.is_none())
+    {
+        let pinned = format!("{}@sha256:{}", o.text, "a".repeat(64));
+        out.splice(o.span.clone(), pinned.into_bytes());
+    }
+    out
+}
+
+#[test]
+fn splicing_into_every_span_keeps_each_file_valid_and_changes_only_images() {
+    for &(name, bytes) in FIXTURES {
+        let Ok(Some(before)) = locate(Path::new(name), bytes) else {
+            continue;
+        };
+        let after_bytes = pin_all(bytes, &before);
+        let after = locate(Path::new(name), &after_bytes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or_else(|| panic!("{name}: no longer recognised"));
+        check_invariants(&after_bytes, &after);
+        assert_eq!(after.occurrences.len(), before.occurrences.len(), "{name}");
+        for (b, a) in before.occurrences.iter().zip(&after.occurrences) {
+            assert_eq!(a.location, b.location, "{name}");
+            if b.skip.is_none() {
+                assert_eq!(
+                    a.text,
+                    format!("{}@sha256:{}", b.text, "a".repeat(64)),
+                    "{name}"
+                );
+            } else {
+                assert_eq!((&a.text, &a.skip), (&b.text, &b.skip), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn no_panic_on_any_prefix_of_any_fixture() {
+    for &(name, bytes) in FIXTURES {
+        for end in 0..=bytes.len() {
+            let prefix = &bytes[..end];
+            if let Ok(Some(located)) = locate(Path::new(name), prefix) {
+                check_invariants(prefix, &located);
+            } else if let Err(e) = locate(Path::new(name), prefix) {
+                assert!(
+                    e.offset <= prefix.len(),
+                    "{name}[..{end}]: offset out of range"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_panic_on_mutated_fixtures() {
+    // A fixed xorshift sequence: replace one byte with a YAML/JSON-significant
+    // character and check the invariants still hold.
+    let specials = b"\"'\\:-[]{},#&*!|>\n\r\t {}$%";
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for &(name, bytes) in FIXTURES {
+        if bytes.is_empty() {
+            continue;
+        }
+        for _ in 0..300 {
+            let mut mutated = bytes.to_vec();
+            let at = (next() % bytes.len() as u64) as usize;
+            mutated[at] = specials[(next() % specials.len() as u64) as usize];
+            match locate(Path::new(name), &mutated) {
+                Ok(Some(located)) => check_invariants(&mutated, &located),
+                Ok(None) => {}
+                Err(e) => assert!(e.offset <= mutated.len()),
+            }
+        }
+    }
+}
+
+#[test]
+fn line_col_counts_characters_and_skips_the_bom() {
+    let bytes = "\u{feff}ab\r\nçé✓x\n".as_bytes();
+    assert_eq!(line_col(bytes, 0), (1, 1));
+    assert_eq!(line_col(bytes, 3), (1, 1));
+    assert_eq!(line_col(bytes, 4), (1, 2));
+    assert_eq!(line_col(bytes, 7), (2, 1));
+    let x = bytes.iter().position(|&b| b == b'x').unwrap();
+    assert_eq!(line_col(bytes, x), (2, 4));
+    assert_eq!(line_col(bytes, bytes.len()), (3, 1));
+    assert_eq!(line_col(bytes, usize::MAX), (3, 1));
+    assert_eq!(line_col(b"\xff\xfe\nz", 3), (2, 1));
+    assert_eq!(line_col(b"", 5), (1, 1));
+}
+
+#[test]
+fn format_names_are_stable() {
+    let names: Vec<_> = [
+        Format::EcsTaskDefinition,
+        Format::CodePipelineImageDefinitions,
+        Format::CodePipelineImageDetail,
+        Format::Compose,
+        Format::Kubernetes,
+    ]
+    .iter()
+    .map(|f| (f.name(), f.to_string()))
+    .collect();
+    assert_eq!(
+        names.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [
+            "ecs-task-definition",
+            "imagedefinitions",
+            "imagedetail",
+            "compose",
+            "kubernetes"
+        ]
+    );
+    assert!(names.iter().all(|(n, d)| n == d));
+}

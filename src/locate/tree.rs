@@ -1,0 +1,132 @@
+//! The span-annotated document tree that both parsers build and every format
+//! module reads.
+//!
+//! Rule: the tree only *describes* the original bytes. Every scalar carries the
+//! byte span of its raw text in the original file (inside the quotes for a
+//! quoted scalar) and says whether that raw text is exactly its value, so a
+//! format module can hand out a span that an editor may overwrite safely. The
+//! tree is never turned back into text.
+
+use std::ops::Range;
+
+/// A node of a JSON value or a YAML document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    /// A mapping (JSON object), entries in file order.
+    Map {
+        /// Key and value of each entry.
+        entries: Vec<(String, Node)>,
+        /// Byte offset where the mapping starts.
+        offset: usize,
+    },
+    /// A sequence (JSON array).
+    Seq {
+        /// The items in file order.
+        items: Vec<Node>,
+        /// Byte offset where the sequence starts.
+        offset: usize,
+    },
+    /// A scalar: a string, number, boolean or null.
+    Scalar(Scalar),
+}
+
+/// A scalar and where its text is in the original bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scalar {
+    /// The value after decoding escapes, folding and quoting.
+    pub value: String,
+    /// Byte span of the raw text in the original bytes: inside the quotes for
+    /// a quoted scalar, exactly the characters of a plain one.
+    pub span: Range<usize>,
+    /// `true` when `bytes[span] == value`: no escapes, no folding, no block
+    /// scalar. Only then may the span be rewritten.
+    pub raw_matches_value: bool,
+    /// `true` for a quoted scalar (or a YAML block scalar).
+    pub quoted: bool,
+    /// `true` when the scalar is a string (JSON string; YAML quoted, block,
+    /// or plain that does not resolve to null, a boolean or a number).
+    pub is_string: bool,
+}
+
+impl Node {
+    /// The value of the last entry named `key`, if this is a mapping.
+    ///
+    /// The last one wins, as in JSON parsers and most YAML loaders.
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The entries, if this is a mapping.
+    pub(crate) fn entries(&self) -> Option<&[(String, Node)]> {
+        match self {
+            Node::Map { entries, .. } => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is a sequence.
+    pub(crate) fn items(&self) -> Option<&[Node]> {
+        match self {
+            Node::Seq { items, .. } => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The scalar, if this is one.
+    #[cfg(test)]
+    pub(crate) fn scalar(&self) -> Option<&Scalar> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Number of nodes in this subtree, this one included.
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Node::Map { entries, .. } => entries
+                .iter()
+                .fold(1usize, |n, (_, v)| n.saturating_add(v.size())),
+            Node::Seq { items, .. } => items.iter().fold(1usize, |n, v| n.saturating_add(v.size())),
+            Node::Scalar(_) => 1,
+        }
+    }
+}
+
+/// `path.key`, or `key` at the root. Keys that would read ambiguously in a
+/// dotted path (dots, brackets, quotes, blanks, empty) are written `["key"]`.
+pub(crate) fn join_key(path: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && !key.chars().any(|c| {
+            matches!(c, '.' | '[' | ']' | '"' | '\'') || c.is_whitespace() || c.is_control()
+        });
+    match (plain, path.is_empty()) {
+        (true, true) => key.to_owned(),
+        (true, false) => format!("{path}.{key}"),
+        (false, _) => format!("{path}[{key:?}]"),
+    }
+}
+
+/// `path[index]`.
+pub(crate) fn join_index(path: &str, index: usize) -> String {
+    format!("{path}[{index}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_read_like_the_file() {
+        assert_eq!(join_key("", "services"), "services");
+        assert_eq!(join_key("services", "web"), "services.web");
+        assert_eq!(join_key("services", "my.api"), "services[\"my.api\"]");
+        assert_eq!(join_key("", ""), "[\"\"]");
+        assert_eq!(join_index("", 2), "[2]");
+        assert_eq!(join_index("items", 0), "items[0]");
+    }
+}

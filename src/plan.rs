@@ -1,0 +1,265 @@
+//! The pinning rules, as pure functions: scanned files plus resolved digests
+//! in, edits and findings out.
+//!
+//! - An unpinned reference gets `@digest` appended, keeping the user's
+//!   spelling of name and tag; with no tag it is written `name:latest@…`.
+//! - A reference that carries a digest is left alone, unless `--update`
+//!   asks to follow its tag and the tag now points elsewhere.
+//! - Templated and other non-literal values are never rewritten.
+
+use crate::digest::Digest;
+use crate::edit::Edit;
+use crate::reference::ImageRef;
+use crate::report::{Code, Finding, Severity, Summary};
+use crate::resolve::{Resolutions, Resolved};
+use crate::scan::{Item, ScannedFile, Value};
+use std::collections::BTreeMap;
+
+/// The key a tag reference is resolved under: the canonical name and the
+/// tag (`latest` when none), so every spelling of one image resolves once.
+pub fn tag_key(reference: &ImageRef) -> String {
+    format!(
+        "{}:{}",
+        reference.canonical_name(),
+        reference.tag_or_latest()
+    )
+}
+
+/// How `pin` treats references.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PinOptions {
+    /// Re-resolve the tag of pinned references and replace a digest whose tag moved.
+    pub update: bool,
+    /// `--check`: changes are problems (exit 1), nothing is written.
+    pub check: bool,
+}
+
+/// The tag references a pin run must resolve, one per [`tag_key`], in a stable order.
+pub fn wanted(files: &[ScannedFile], options: PinOptions) -> Vec<ImageRef> {
+    let mut unique = BTreeMap::new();
+    for item in files.iter().flat_map(|f| &f.items) {
+        if let Value::Reference(r) = &item.value {
+            let follow = !r.is_pinned() || (options.update && r.tag().is_some());
+            if follow {
+                unique.entry(tag_key(r)).or_insert_with(|| r.clone());
+            }
+        }
+    }
+    unique.into_values().collect()
+}
+
+/// What pinning does to one file.
+#[derive(Debug, Default)]
+pub struct FilePlan {
+    /// Splices to apply to the original bytes.
+    pub edits: Vec<Edit>,
+    /// What to tell the user, in file order.
+    pub findings: Vec<Finding>,
+    /// Counts to add to the summary.
+    pub summary: Summary,
+}
+
+fn finding(
+    file: &ScannedFile,
+    item: &Item,
+    code: Code,
+    severity: Severity,
+    message: String,
+) -> Finding {
+    Finding::new(code, severity, message)
+        .in_file(&file.path)
+        .at(item.line_col)
+        .reference(item.occurrence.text.clone())
+        .location(item.occurrence.location.clone())
+}
+
+/// Plan `pin` for one file.
+pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptions) -> FilePlan {
+    let mut plan = FilePlan::default();
+    plan.summary.references = file.items.len();
+    let changed = if options.check {
+        Severity::Problem
+    } else {
+        Severity::Note
+    };
+    for item in &file.items {
+        let text = &item.occurrence.text;
+        match &item.value {
+            Value::Skipped(reason) => {
+                plan.summary.skipped += 1;
+                plan.findings.push(finding(
+                    file,
+                    item,
+                    Code::Skipped,
+                    Severity::Note,
+                    format!("{text:?} skipped: {reason}"),
+                ));
+            }
+            Value::Invalid(err) => {
+                plan.summary.failed += 1;
+                plan.findings.push(finding(
+                    file,
+                    item,
+                    Code::InvalidReference,
+                    Severity::Error,
+                    format!("invalid image reference {text:?}: {err}"),
+                ));
+            }
+            Value::Reference(r) if r.is_pinned() && !options.update => {
+                plan.summary.already_pinned += 1;
+                plan.findings.push(finding(
+                    file,
+                    item,
+                    Code::AlreadyPinned,
+                    Severity::Note,
+                    format!("{text} is already pinned"),
+                ));
+            }
+            Value::Reference(r) if r.is_pinned() && r.tag().is_none() => {
+                plan.summary.already_pinned += 1;
+                plan.findings.push(finding(
+                    file,
+                    item,
+                    Code::AlreadyPinned,
+                    Severity::Note,
+                    format!("{text} is pinned by digest only; no tag to follow, not updatable"),
+                ));
+            }
+            Value::Reference(r) => match resolutions.get(&tag_key(r)) {
+                Some(Ok(resolved)) => pin_one(file, item, r, resolved, changed, &mut plan),
+                Some(Err(err)) => {
+                    plan.summary.failed += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::ResolveFailed,
+                        Severity::Error,
+                        format!("{text}: {err}"),
+                    ));
+                }
+                None => {
+                    plan.summary.failed += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::ResolveFailed,
+                        Severity::Error,
+                        format!("{text}: not resolved"),
+                    ));
+                }
+            },
+        }
+    }
+    plan.summary.files_with_images = usize::from(!file.items.is_empty());
+    plan.summary.files_changed = usize::from(!plan.edits.is_empty());
+    plan
+}
+
+fn pin_one(
+    file: &ScannedFile,
+    item: &Item,
+    r: &ImageRef,
+    resolved: &Resolved,
+    severity: Severity,
+    plan: &mut FilePlan,
+) {
+    let digest: &Digest = &resolved.digest;
+    if r.digest() == Some(digest) {
+        plan.summary.already_pinned += 1;
+        plan.findings.push(finding(
+            file,
+            item,
+            Code::AlreadyPinned,
+            Severity::Note,
+            format!("{r} is pinned and its tag still points at that digest"),
+        ));
+        return;
+    }
+    let replacement = r.pinned_text(digest);
+    let verb = if r.is_pinned() {
+        "tag moved; repin"
+    } else {
+        "pin"
+    };
+    plan.summary.pinned += 1;
+    plan.findings.push(
+        finding(
+            file,
+            item,
+            Code::Pinned,
+            severity,
+            format!("{verb} {r} -> {replacement}"),
+        )
+        .replacement(replacement.clone()),
+    );
+    plan.edits.push(Edit {
+        span: item.occurrence.span.clone(),
+        replacement,
+    });
+}
+
+/// Findings of the offline `check` for one file: every literal reference without a digest.
+pub fn plan_check(file: &ScannedFile, strict: bool) -> FilePlan {
+    let mut plan = FilePlan::default();
+    plan.summary.references = file.items.len();
+    plan.summary.files_with_images = usize::from(!file.items.is_empty());
+    for item in &file.items {
+        let text = &item.occurrence.text;
+        let (code, severity, message) = match &item.value {
+            Value::Reference(r) if r.is_pinned() => {
+                plan.summary.already_pinned += 1;
+                (
+                    Code::AlreadyPinned,
+                    Severity::Note,
+                    format!("{text} is pinned"),
+                )
+            }
+            Value::Reference(_) => {
+                plan.summary.unpinned += 1;
+                (
+                    Code::Unpinned,
+                    Severity::Problem,
+                    format!("{text} is not pinned to a digest (run `imgpin pin --write`)"),
+                )
+            }
+            Value::Invalid(err) => {
+                plan.summary.failed += 1;
+                (
+                    Code::InvalidReference,
+                    Severity::Error,
+                    format!("invalid image reference {text:?}: {err}"),
+                )
+            }
+            Value::Skipped(reason) => {
+                plan.summary.skipped += 1;
+                let severity = if strict {
+                    Severity::Problem
+                } else {
+                    Severity::Note
+                };
+                (
+                    Code::Skipped,
+                    severity,
+                    format!("{text:?} cannot be checked: {reason}"),
+                )
+            }
+        };
+        plan.findings
+            .push(finding(file, item, code, severity, message));
+    }
+    plan
+}
+
+impl std::ops::AddAssign<&Summary> for Summary {
+    fn add_assign(&mut self, other: &Summary) {
+        self.files_scanned += other.files_scanned;
+        self.files_with_images += other.files_with_images;
+        self.references += other.references;
+        self.pinned += other.pinned;
+        self.already_pinned += other.already_pinned;
+        self.unpinned += other.unpinned;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.files_changed += other.files_changed;
+    }
+}

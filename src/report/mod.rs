@@ -1,0 +1,238 @@
+//! Findings and how they are shown.
+//!
+//! Findings are data, not errors: an unpinned reference, a skipped template
+//! value or a registry that said 404 is a [`Finding`] with a stable
+//! kebab-case [`Code`]. Commands collect them; the renderers here (text,
+//! JSON, GitHub workflow commands) are the only code that writes to the
+//! terminal, and [`Status`] turns what was found into the exit code.
+
+mod render;
+
+pub use render::{Color, Format, Printer};
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// How serious a finding is. Errors make the exit code 2, problems 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Informational; never changes the exit code.
+    Note,
+    /// Worth a look; never changes the exit code.
+    Warning,
+    /// What the command checks for was found (exit 1).
+    Problem,
+    /// Something failed: a file did not parse, a registry did not answer (exit 2).
+    Error,
+}
+
+impl Severity {
+    /// The word shown in text output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Problem => "problem",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// The stable code of a finding; documented in docs/messages.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// A literal reference carries no digest.
+    Unpinned,
+    /// A reference was (or would be) pinned.
+    Pinned,
+    /// A reference already carries a digest.
+    AlreadyPinned,
+    /// A value is not a literal reference (template, empty, …) and was left alone.
+    Skipped,
+    /// A value does not follow the reference grammar.
+    InvalidReference,
+    /// The registry could not resolve a reference.
+    ResolveFailed,
+    /// A file could not be parsed.
+    ParseError,
+    /// A file could not be read.
+    ReadError,
+    /// A file was passed over (too large, a template, …).
+    FileSkipped,
+    /// A file could not be written.
+    WriteError,
+    /// A path given on the command line does not exist.
+    PathNotFound,
+}
+
+/// One thing a command has to say, with its place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// What kind of finding this is.
+    #[serde(rename = "kind")]
+    pub code: Code,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The file, when the finding has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column, in characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// The reference as written in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Where in the document, e.g. `services.web.image`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The text written in its place, for pinned references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding with a code, a severity and a message; places are added with the builders.
+    pub fn new(code: Code, severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity,
+            file: None,
+            line: None,
+            column: None,
+            reference: None,
+            location: None,
+            replacement: None,
+            message: message.into(),
+        }
+    }
+
+    /// Attach a file.
+    pub fn in_file(mut self, file: impl Into<PathBuf>) -> Finding {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Attach a line and column.
+    pub fn at(mut self, (line, column): (usize, usize)) -> Finding {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+
+    /// Attach the reference as written.
+    pub fn reference(mut self, reference: impl Into<String>) -> Finding {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    /// Attach the location inside the document.
+    pub fn location(mut self, location: impl Into<String>) -> Finding {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// Attach the replacement text.
+    pub fn replacement(mut self, text: impl Into<String>) -> Finding {
+        self.replacement = Some(text.into());
+        self
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Files read and recognised or passed over.
+    pub files_scanned: usize,
+    /// Files that hold at least one image reference.
+    pub files_with_images: usize,
+    /// Image values found (literal or not).
+    pub references: usize,
+    /// References pinned (or that would be pinned).
+    pub pinned: usize,
+    /// References already carrying a digest.
+    pub already_pinned: usize,
+    /// References not pinned to a digest (`check`).
+    pub unpinned: usize,
+    /// Values that are not literal references.
+    pub skipped: usize,
+    /// References that could not be resolved or parsed.
+    pub failed: usize,
+    /// Files changed (or that would change).
+    pub files_changed: usize,
+}
+
+/// The exit status of a run: 0 clean, 1 findings or changes needed, 2 errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Nothing to report (exit 0).
+    Clean,
+    /// Findings, or changes needed with `--check` (exit 1).
+    Findings,
+    /// Something failed (exit 2).
+    Error,
+}
+
+impl Status {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Clean => 0,
+            Status::Findings => 1,
+            Status::Error => 2,
+        }
+    }
+
+    /// The status a set of findings implies.
+    pub fn of(findings: &[Finding]) -> Status {
+        findings
+            .iter()
+            .map(|f| match f.severity {
+                Severity::Error => Status::Error,
+                Severity::Problem => Status::Findings,
+                _ => Status::Clean,
+            })
+            .max()
+            .unwrap_or(Status::Clean)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_takes_the_worst_finding() {
+        let note = Finding::new(Code::Skipped, Severity::Note, "n");
+        let problem = Finding::new(Code::Unpinned, Severity::Problem, "p");
+        let error = Finding::new(Code::ResolveFailed, Severity::Error, "e");
+        assert_eq!(Status::of(&[]), Status::Clean);
+        assert_eq!(Status::of(&[note.clone()]), Status::Clean);
+        assert_eq!(
+            Status::of(&[note.clone(), problem.clone()]),
+            Status::Findings
+        );
+        assert_eq!(Status::of(&[problem, error, note]), Status::Error);
+    }
+
+    #[test]
+    fn json_shape_is_stable() {
+        let f = Finding::new(Code::Unpinned, Severity::Problem, "not pinned")
+            .in_file("k8s/web.yaml")
+            .at((3, 14))
+            .reference("nginx:1.27");
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"kind": "unpinned", "severity": "problem", "file": "k8s/web.yaml",
+                "line": 3, "column": 14, "reference": "nginx:1.27", "message": "not pinned"})
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! Renderers: human text, JSON and GitHub workflow commands.
+//!
+//! Text: diffs and problems on stdout (they are the answer), errors,
+//! warnings, notes and the summary on stderr. JSON: one document on stdout
+//! at the end. GitHub: `::error file=…,line=…,col=…::…` lines that become
+//! pull-request annotations, plus the diff as text.
+
+use super::{Code, Finding, Severity, Summary};
+use serde::Serialize;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Output format, chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text (default).
+    #[default]
+    Text,
+    /// One JSON document on stdout (schema in docs/json-schema.md).
+    Json,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+}
+
+/// When to colour text output, chosen with `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Color {
+    /// Colour when writing to a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl Color {
+    fn enabled(self, is_tty: bool) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+#[derive(Serialize)]
+struct FileChange {
+    file: PathBuf,
+    diff: String,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    command: &'a str,
+    findings: &'a [Finding],
+    changes: &'a [FileChange],
+    summary: &'a Summary,
+}
+
+/// Writes what a command found, in the chosen format.
+pub struct Printer {
+    format: Format,
+    color_out: bool,
+    color_err: bool,
+    quiet: bool,
+    verbose: bool,
+    out: Box<dyn Write>,
+    err: Box<dyn Write>,
+    findings: Vec<Finding>,
+    changes: Vec<FileChange>,
+}
+
+impl Printer {
+    /// A printer on the process's stdout and stderr.
+    pub fn stdio(format: Format, color: Color, quiet: bool, verbose: bool) -> Printer {
+        let color_out = color.enabled(io::stdout().is_terminal());
+        let color_err = color.enabled(io::stderr().is_terminal());
+        Printer::new(
+            format,
+            (color_out, color_err),
+            quiet,
+            verbose,
+            Box::new(io::stdout()),
+            Box::new(io::stderr()),
+        )
+    }
+
+    /// A printer on any writers (tests use buffers).
+    pub fn new(
+        format: Format,
+        (color_out, color_err): (bool, bool),
+        quiet: bool,
+        verbose: bool,
+        out: Box<dyn Write>,
+        err: Box<dyn Write>,
+    ) -> Printer {
+        Printer {
+            format,
+            color_out,
+            color_err,
+            quiet,
+            verbose,
+            out,
+            err,
+            findings: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Whether `-v` was given.
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// Show the diff of one file.
+    pub fn diff(&mut self, file: PathBuf, diff: String) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                self.changes.push(FileChange { file, diff });
+                Ok(())
+            }
+            Format::Text | Format::Github => {
+                if !self.color_out {
+                    return self.out.write_all(diff.as_bytes());
+                }
+                for line in diff.split_inclusive('\n') {
+                    let color = if line.starts_with("+++") || line.starts_with("---") {
+                        BOLD
+                    } else if line.starts_with('+') {
+                        GREEN
+                    } else if line.starts_with('-') {
+                        RED
+                    } else if line.starts_with("@@") {
+                        CYAN
+                    } else {
+                        ""
+                    };
+                    if color.is_empty() {
+                        self.out.write_all(line.as_bytes())?;
+                    } else {
+                        let body = line.trim_end_matches(['\n', '\r']);
+                        let end = &line[body.len()..];
+                        write!(self.out, "{color}{body}{RESET}{end}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Report one finding.
+    pub fn finding(&mut self, finding: Finding) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                self.findings.push(finding);
+                Ok(())
+            }
+            Format::Github => self.github(&finding),
+            Format::Text => self.text(&finding),
+        }
+    }
+
+    /// A line for `-v` output (credential sources, fallbacks); text only, on stderr.
+    pub fn info(&mut self, text: &str) -> io::Result<()> {
+        if self.verbose && self.format == Format::Text {
+            writeln!(self.err, "imgpin: {text}")?;
+        }
+        Ok(())
+    }
+
+    fn shown(&self, finding: &Finding) -> bool {
+        match finding.severity {
+            Severity::Error | Severity::Problem => {
+                // The diff already shows what was pinned.
+                finding.code != Code::Pinned || self.verbose
+            }
+            Severity::Warning => !self.quiet,
+            Severity::Note => {
+                let chatty = matches!(finding.code, Code::AlreadyPinned | Code::Pinned);
+                !self.quiet && (self.verbose || !chatty)
+            }
+        }
+    }
+
+    fn text(&mut self, finding: &Finding) -> io::Result<()> {
+        if !self.shown(finding) {
+            return Ok(());
+        }
+        let to_out = finding.severity == Severity::Problem;
+        let color = if to_out {
+            self.color_out
+        } else {
+            self.color_err
+        };
+        let place = place(finding);
+        let label = finding.severity.label();
+        let label = if color {
+            let c = match finding.severity {
+                Severity::Error => RED,
+                Severity::Problem | Severity::Warning => YELLOW,
+                Severity::Note => CYAN,
+            };
+            format!("{BOLD}{c}{label}{RESET}")
+        } else {
+            label.to_string()
+        };
+        let w = if to_out { &mut self.out } else { &mut self.err };
+        writeln!(w, "{place}{label}: {}", finding.message)
+    }
+
+    fn github(&mut self, finding: &Finding) -> io::Result<()> {
+        let level = match finding.severity {
+            Severity::Error | Severity::Problem => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        if finding.severity == Severity::Note && !self.verbose && finding.code != Code::Skipped {
+            return Ok(());
+        }
+        let mut props = Vec::new();
+        if let Some(file) = &finding.file {
+            props.push(format!("file={}", gh_property(&file.display().to_string())));
+        }
+        if let Some(line) = finding.line {
+            props.push(format!("line={line}"));
+        }
+        if let Some(col) = finding.column {
+            props.push(format!("col={col}"));
+        }
+        let props = if props.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", props.join(","))
+        };
+        writeln!(self.out, "::{level}{props}::{}", gh_data(&finding.message))
+    }
+
+    /// Print the summary (text: one line on stderr; JSON: the whole document).
+    pub fn finish(&mut self, command: &str, summary: &Summary, line: &str) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let report = JsonReport {
+                    version: 1,
+                    command,
+                    findings: &self.findings,
+                    changes: &self.changes,
+                    summary,
+                };
+                serde_json::to_writer_pretty(&mut self.out, &report)?;
+                writeln!(self.out)?;
+            }
+            Format::Text | Format::Github => {
+                if !self.quiet {
+                    writeln!(self.err, "imgpin: {line}")?;
+                }
+            }
+        }
+        self.out.flush()?;
+        self.err.flush()
+    }
+}
+
+fn place(f: &Finding) -> String {
+    match (&f.file, f.line, f.column) {
+        (Some(file), Some(line), Some(col)) => format!("{}:{line}:{col}: ", file.display()),
+        (Some(file), Some(line), None) => format!("{}:{line}: ", file.display()),
+        (Some(file), None, _) => format!("{}: ", file.display()),
+        _ => String::new(),
+    }
+}
+
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn gh_property(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn printer(format: Format) -> (Printer, Buf, Buf) {
+        let (o, e) = (Buf::default(), Buf::default());
+        let p = Printer::new(
+            format,
+            (false, false),
+            false,
+            false,
+            Box::new(o.clone()),
+            Box::new(e.clone()),
+        );
+        (p, o, e)
+    }
+
+    fn unpinned() -> Finding {
+        Finding::new(
+            Code::Unpinned,
+            Severity::Problem,
+            "nginx:1.27 is not pinned to a digest",
+        )
+        .in_file("k8s/web,prod.yaml")
+        .at((3, 14))
+        .reference("nginx:1.27")
+    }
+
+    #[test]
+    fn text_puts_problems_on_stdout_with_place() {
+        let (mut p, o, e) = printer(Format::Text);
+        p.finding(unpinned()).unwrap();
+        p.finding(Finding::new(Code::ResolveFailed, Severity::Error, "boom").in_file("a.json"))
+            .unwrap();
+        p.finish("check", &Summary::default(), "1 reference")
+            .unwrap();
+        assert_eq!(
+            o.text(),
+            "k8s/web,prod.yaml:3:14: problem: nginx:1.27 is not pinned to a digest\n"
+        );
+        assert_eq!(e.text(), "a.json: error: boom\nimgpin: 1 reference\n");
+    }
+
+    #[test]
+    fn github_lines_are_workflow_commands() {
+        let (mut p, o, _) = printer(Format::Github);
+        p.finding(unpinned()).unwrap();
+        p.finding(Finding::new(
+            Code::ResolveFailed,
+            Severity::Error,
+            "50% done\nnext",
+        ))
+        .unwrap();
+        assert_eq!(
+            o.text(),
+            "::error file=k8s/web%2Cprod.yaml,line=3,col=14::nginx:1.27 is not pinned to a digest\n::error::50%25 done%0Anext\n"
+        );
+    }
+
+    #[test]
+    fn json_is_one_document() {
+        let (mut p, o, e) = printer(Format::Json);
+        p.finding(unpinned()).unwrap();
+        p.diff("a.yaml".into(), "--- a\n".into()).unwrap();
+        p.finish(
+            "check",
+            &Summary {
+                unpinned: 1,
+                ..Summary::default()
+            },
+            "x",
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&o.text()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["command"], "check");
+        assert_eq!(v["findings"][0]["kind"], "unpinned");
+        assert_eq!(v["changes"][0]["file"], "a.yaml");
+        assert_eq!(v["summary"]["unpinned"], 1);
+        assert_eq!(e.text(), "");
+    }
+
+    #[test]
+    fn colour_wraps_diff_lines_but_keeps_crlf() {
+        let (o, e) = (Buf::default(), Buf::default());
+        let mut p = Printer::new(
+            Format::Text,
+            (true, false),
+            false,
+            false,
+            Box::new(o.clone()),
+            Box::new(e),
+        );
+        p.diff("f".into(), "-a\r\n+b\n c\n".into()).unwrap();
+        assert_eq!(
+            o.text(),
+            format!("{RED}-a{RESET}\r\n{GREEN}+b{RESET}\n c\n")
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! Resolving tags to digests.
+//!
+//! The [`Router`] takes the unique references of a run, resolves each once,
+//! concurrently up to `--jobs`, and hands back a map keyed by
+//! [`crate::plan::tag_key`]. Registries speak the OCI distribution API
+//! ([`oci`]); credentials come from the docker config ([`credentials`]).
+//! [`StaticResolver`] answers from a map, for offline tests.
+
+pub mod credentials;
+pub mod oci;
+
+use crate::digest::Digest;
+use crate::plan::tag_key;
+use crate::reference::ImageRef;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::str::FromStr;
+
+/// A resolved tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The digest to pin.
+    pub digest: Digest,
+}
+
+/// Results of a run's resolutions, keyed by [`tag_key`].
+pub type Resolutions = HashMap<String, Result<Resolved, ResolveError>>;
+
+/// What kind of failure a resolution met; decides retries and wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The tag, repository or digest does not exist.
+    NotFound,
+    /// The registry wants (other) credentials.
+    Unauthorized,
+    /// Too many requests; retried with backoff before giving up.
+    RateLimited,
+    /// The registry failed (5xx); retried before giving up.
+    Server,
+    /// No answer: connection refused, TLS failure, timeout.
+    Network,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether trying again may help.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Network
+        )
+    }
+}
+
+/// A failed resolution, worded for the user (never holds a credential).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ResolveError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The registry's answer, in words.
+    pub message: String,
+}
+
+impl ResolveError {
+    /// A failure of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ResolveError {
+        ResolveError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// A platform, as `--platform os/arch[/variant]` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// Operating system, e.g. `linux`.
+    pub os: String,
+    /// CPU architecture, e.g. `arm64`.
+    pub architecture: String,
+    /// Variant, e.g. `v8`.
+    pub variant: Option<String>,
+}
+
+impl FromStr for Platform {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Platform, String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        };
+        match parts.as_slice() {
+            [os, arch] if ok(os) && ok(arch) => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: None,
+            }),
+            [os, arch, variant] if ok(os) && ok(arch) && ok(variant) => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: Some(variant.to_string()),
+            }),
+            _ => Err(format!(
+                "invalid platform {s:?}: expected os/arch or os/arch/variant, e.g. linux/arm64"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Something that turns references into digests.
+pub trait Resolve {
+    /// Resolve every reference's tag; the answer is keyed by [`tag_key`].
+    /// Implementations resolve each key once.
+    fn resolve_all(&self, references: Vec<ImageRef>) -> impl Future<Output = Resolutions> + Send;
+}
+
+/// Answers from a fixed map of `tag_key → digest`; anything else is "not found".
+#[derive(Debug, Default, Clone)]
+pub struct StaticResolver {
+    digests: HashMap<String, Digest>,
+}
+
+impl StaticResolver {
+    /// A resolver answering `reference → digest` for each pair.
+    pub fn new<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<StaticResolver, String> {
+        let mut digests = HashMap::new();
+        for (reference, digest) in pairs {
+            let r = ImageRef::parse(reference).map_err(|e| e.to_string())?;
+            let d = Digest::parse(digest).map_err(|e| e.to_string())?;
+            digests.insert(tag_key(&r), d);
+        }
+        Ok(StaticResolver { digests })
+    }
+}
+
+impl Resolve for StaticResolver {
+    async fn resolve_all(&self, references: Vec<ImageRef>) -> Resolutions {
+        references
+            .iter()
+            .map(|r| {
+                let key = tag_key(r);
+                let result = match self.digests.get(&key) {
+                    Some(d) => Ok(Resolved { digest: d.clone() }),
+                    None => Err(ResolveError::new(ErrorKind::NotFound, "manifest unknown")),
+                };
+                (key, result)
+            })
+            .collect()
+    }
+}
+
+/// Options for talking to registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Pin this platform's manifest instead of what the tag serves.
+    pub platform: Option<Platform>,
+    /// How many requests run at once.
+    pub jobs: usize,
+    /// Hosts reached over plain HTTP (besides localhost and 127.0.0.1, always allowed).
+    pub insecure_registries: Vec<String>,
+    /// Extra CA certificates (PEM) to trust.
+    pub ca_files: Vec<std::path::PathBuf>,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+}
+
+/// Routes each reference to the right backend and resolves each key once, concurrently.
+pub struct Router {
+    oci: oci::OciResolver,
+    jobs: usize,
+}
+
+impl Router {
+    /// A router for `options`, with credentials from `store`.
+    pub fn new(
+        options: &RegistryOptions,
+        store: credentials::CredentialStore,
+    ) -> Result<Router, ResolveError> {
+        Ok(Router {
+            oci: oci::OciResolver::new(options, store)?,
+            jobs: options.jobs.max(1),
+        })
+    }
+}
+
+impl Resolve for Router {
+    async fn resolve_all(&self, references: Vec<ImageRef>) -> Resolutions {
+        let mut unique: HashMap<String, ImageRef> = HashMap::new();
+        for r in references {
+            unique.entry(tag_key(&r)).or_insert(r);
+        }
+        futures::stream::iter(unique)
+            .map(|(key, r)| async move { (key, self.oci.resolve(&r).await) })
+            .buffer_unordered(self.jobs)
+            .collect()
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_parses() {
+        let p: Platform = "linux/arm64/v8".parse().unwrap();
+        assert_eq!(p.variant.as_deref(), Some("v8"));
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert!("linux".parse::<Platform>().is_err());
+        assert!("linux//x".parse::<Platform>().is_err());
+    }
+
+    #[tokio::test]
+    async fn static_resolver_answers_every_spelling_once() {
+        let d = "sha256:".to_string() + &"a".repeat(64);
+        let s = StaticResolver::new([("nginx:1.27", d.as_str())]).unwrap();
+        let refs = vec![
+            ImageRef::parse("nginx:1.27").unwrap(),
+            ImageRef::parse("docker.io/library/nginx:1.27").unwrap(),
+            ImageRef::parse("nginx:missing").unwrap(),
+        ];
+        let out = s.resolve_all(refs).await;
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out["docker.io/library/nginx:1.27"]
+                .as_ref()
+                .unwrap()
+                .digest
+                .to_string(),
+            d
+        );
+        assert_eq!(
+            out["docker.io/library/nginx:missing"]
+                .as_ref()
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotFound
+        );
+    }
+}

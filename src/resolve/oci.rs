@@ -1,0 +1,457 @@
+//! Resolution through the OCI distribution API, with `oci-client`.
+//!
+//! A tag is resolved with a HEAD on its manifest, accepting OCI index, OCI
+//! manifest, Docker manifest list and Docker v2 manifest, and the digest is
+//! read from `Docker-Content-Digest`; when a registry sends none, the
+//! manifest is fetched and its exact bytes hashed. That is the digest
+//! `docker pull` prints: the index for a multi-arch image. With
+//! `--platform`, the index is fetched and the platform's manifest pinned.
+//!
+//! localhost, 127.0.0.1, [::1] and `--insecure-registry` hosts are tried over
+//! HTTPS first and over plain HTTP when TLS fails, as docker does.
+
+use super::credentials::{Credential, CredentialStore};
+use super::{ErrorKind, Platform, RegistryOptions, ResolveError, Resolved};
+use crate::digest::Digest;
+use crate::reference::ImageRef;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const INDEX_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+const ALL_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+const RETRIES: u32 = 3;
+
+/// Resolves references against registries that speak the distribution API.
+pub struct OciResolver {
+    https: Client,
+    http: Client,
+    credentials: Arc<CredentialStore>,
+    insecure: Vec<String>,
+    platform: Option<Platform>,
+    plain_http_hosts: Mutex<HashMap<String, bool>>,
+    auth: Mutex<HashMap<String, RegistryAuth>>,
+}
+
+impl OciResolver {
+    /// A resolver with `options` (timeouts, CAs, insecure hosts) and credentials from `store`.
+    pub fn new(
+        options: &RegistryOptions,
+        store: CredentialStore,
+    ) -> Result<OciResolver, ResolveError> {
+        let mut roots = Vec::new();
+        let mut ca_files = options.ca_files.clone();
+        if let Some(env) = std::env::var_os("SSL_CERT_FILE") {
+            ca_files.push(env.into());
+        }
+        for file in &ca_files {
+            let data = std::fs::read(file).map_err(|e| {
+                ResolveError::new(
+                    ErrorKind::Other,
+                    format!("cannot read CA file {}: {e}", file.display()),
+                )
+            })?;
+            roots.push(Certificate {
+                encoding: CertificateEncoding::Pem,
+                data,
+            });
+        }
+        let config = |protocol| ClientConfig {
+            protocol,
+            extra_root_certificates: roots.clone(),
+            read_timeout: Some(options.timeout),
+            connect_timeout: Some(options.timeout.min(Duration::from_secs(10))),
+            max_concurrent_download: options.jobs.max(1),
+            user_agent: concat!("imgpin/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        };
+        Ok(OciResolver {
+            https: Client::new(config(ClientProtocol::Https)),
+            http: Client::new(config(ClientProtocol::Http)),
+            credentials: Arc::new(store),
+            insecure: options.insecure_registries.clone(),
+            platform: options.platform.clone(),
+            plain_http_hosts: Mutex::new(HashMap::new()),
+            auth: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn may_use_plain_http(&self, host: &str) -> bool {
+        let name = host_without_port(host);
+        matches!(name, "localhost" | "[::1]" | "::1")
+            || name.starts_with("127.")
+            || self.insecure.iter().any(|h| h == host || h == name)
+    }
+
+    async fn auth_for(&self, host: &str) -> Result<RegistryAuth, ResolveError> {
+        if let Some(auth) = lock(&self.auth).get(host) {
+            return Ok(auth.clone());
+        }
+        let store = Arc::clone(&self.credentials);
+        let key = host.to_string();
+        let found = tokio::task::spawn_blocking(move || store.lookup(&key))
+            .await
+            .map_err(|e| {
+                ResolveError::new(ErrorKind::Other, format!("credential lookup failed: {e}"))
+            })?
+            .map_err(|e| ResolveError::new(ErrorKind::Unauthorized, e.to_string()))?;
+        let auth = match found {
+            None => RegistryAuth::Anonymous,
+            Some(Credential::Basic { username, password }) => {
+                RegistryAuth::Basic(username, password)
+            }
+            Some(Credential::IdentityToken { username, token }) => {
+                RegistryAuth::Basic(username.unwrap_or_else(|| "<token>".to_string()), token)
+            }
+            Some(Credential::Bearer(token)) => RegistryAuth::Bearer(token),
+        };
+        lock(&self.auth).insert(host.to_string(), auth.clone());
+        Ok(auth)
+    }
+
+    /// Resolve one reference's tag to the digest to pin, retrying transient failures.
+    pub async fn resolve(&self, reference: &ImageRef) -> Result<Resolved, ResolveError> {
+        let host = reference.domain().to_string();
+        let auth = self.auth_for(&host).await?;
+        let target = Reference::with_tag(
+            host.clone(),
+            reference.repository().to_string(),
+            reference.tag_or_latest().to_string(),
+        );
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.resolve_once(&host, &target, &auth).await {
+                Err(e) if e.kind.is_transient() && attempt < RETRIES => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                }
+                Err(e) if e.kind.is_transient() && attempt > 1 => {
+                    return Err(ResolveError::new(
+                        e.kind,
+                        format!("{} (after {attempt} attempts)", e.message),
+                    ))
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn resolve_once(
+        &self,
+        host: &str,
+        target: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Resolved, ResolveError> {
+        let known_plain = lock(&self.plain_http_hosts).get(host).copied();
+        if known_plain == Some(true) {
+            return self.fetch(&self.http, host, target, auth).await;
+        }
+        let tls = self.fetch(&self.https, host, target, auth).await;
+        match tls {
+            Err(e)
+                if e.kind == ErrorKind::Network
+                    && known_plain.is_none()
+                    && self.may_use_plain_http(host) =>
+            {
+                match self.fetch(&self.http, host, target, auth).await {
+                    Ok(found) => {
+                        lock(&self.plain_http_hosts).insert(host.to_string(), true);
+                        Ok(found)
+                    }
+                    Err(plain) if plain.kind == ErrorKind::Network => Err(ResolveError::new(
+                        ErrorKind::Network,
+                        format!("{} (plain HTTP also failed: {})", e.message, plain.message),
+                    )),
+                    Err(plain) => {
+                        lock(&self.plain_http_hosts).insert(host.to_string(), true);
+                        Err(plain)
+                    }
+                }
+            }
+            Ok(found) => {
+                lock(&self.plain_http_hosts).insert(host.to_string(), false);
+                Ok(found)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        client: &Client,
+        host: &str,
+        target: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Resolved, ResolveError> {
+        let digest = match &self.platform {
+            None => client
+                .fetch_manifest_digest(target, auth)
+                .await
+                .map_err(|e| map_error(e, host))?,
+            Some(platform) => {
+                let (bytes, digest) = client
+                    .pull_manifest_raw(target, auth, &ALL_TYPES)
+                    .await
+                    .map_err(|e| map_error(e, host))?;
+                match pick_platform(&bytes, platform)? {
+                    Some(child) => child,
+                    None => digest,
+                }
+            }
+        };
+        let digest = Digest::parse(&digest).map_err(|e| {
+            ResolveError::new(
+                ErrorKind::Other,
+                format!("registry {host} returned an invalid digest {digest:?}: {e}"),
+            )
+        })?;
+        Ok(Resolved { digest })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host
+            .split(']')
+            .next()
+            .map_or(host, |h| &host[..h.len() + 1]);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// From the bytes of a manifest: the digest of `platform`'s manifest when
+/// they are an index, `None` when they are a single manifest.
+pub fn pick_platform(bytes: &[u8], platform: &Platform) -> Result<Option<String>, ResolveError> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ResolveError::new(
+            ErrorKind::Other,
+            format!("registry sent a manifest that is not JSON: {e}"),
+        )
+    })?;
+    let is_index = doc
+        .get("mediaType")
+        .and_then(|m| m.as_str())
+        .is_some_and(|m| INDEX_TYPES.contains(&m))
+        || doc.get("manifests").is_some_and(|m| m.is_array());
+    if !is_index {
+        return Ok(None);
+    }
+    let entries = doc
+        .get("manifests")
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let field = |e: &serde_json::Value, k: &str| {
+        e.get("platform")
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let mut available = Vec::new();
+    let mut fallback = None;
+    for entry in &entries {
+        let (Some(os), Some(arch)) = (field(entry, "os"), field(entry, "architecture")) else {
+            continue;
+        };
+        let variant = field(entry, "variant");
+        available.push(match &variant {
+            Some(v) => format!("{os}/{arch}/{v}"),
+            None => format!("{os}/{arch}"),
+        });
+        if os != platform.os || arch != platform.architecture {
+            continue;
+        }
+        let digest = entry
+            .get("digest")
+            .and_then(|d| d.as_str())
+            .map(str::to_string);
+        match (&platform.variant, &variant) {
+            (Some(want), Some(have)) if want == have => return Ok(digest),
+            (Some(want), None) if want == "v8" && arch == "arm64" => return Ok(digest),
+            (Some(_), _) => {}
+            (None, None) => return Ok(digest),
+            (None, Some(_)) => {
+                fallback = fallback.or(digest);
+            }
+        }
+    }
+    match fallback {
+        Some(d) => Ok(Some(d)),
+        None => Err(ResolveError::new(
+            ErrorKind::NotFound,
+            format!(
+                "the index has no {platform} manifest (it has: {})",
+                available.join(", ")
+            ),
+        )),
+    }
+}
+
+fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
+    use OciDistributionError as E;
+    match err {
+        E::RegistryError { envelope, .. } => {
+            let kind = envelope
+                .errors
+                .iter()
+                .map(|e| match e.code {
+                    OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound => ErrorKind::NotFound,
+                    OciErrorCode::Unauthorized | OciErrorCode::Denied => ErrorKind::Unauthorized,
+                    OciErrorCode::Toomanyrequests => ErrorKind::RateLimited,
+                    _ => ErrorKind::Other,
+                })
+                .next()
+                .unwrap_or(ErrorKind::Other);
+            let answers: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|e| {
+                    let code = serde_json::to_value(&e.code)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| format!("{:?}", e.code));
+                    if e.message.is_empty() {
+                        code
+                    } else {
+                        format!("{code} ({})", e.message)
+                    }
+                })
+                .collect();
+            ResolveError::new(kind, format!("registry {host} answered {}", answers.join("; ")))
+        }
+        E::ServerError { code, message, .. } => {
+            let kind = match code {
+                404 => ErrorKind::NotFound,
+                401 | 403 => ErrorKind::Unauthorized,
+                429 => ErrorKind::RateLimited,
+                500..=599 => ErrorKind::Server,
+                _ => ErrorKind::Other,
+            };
+            let status = reqwest_status_text(code);
+            let body: String = message.trim().chars().take(200).collect();
+            let text = if body.is_empty() {
+                format!("registry {host} answered HTTP {code} {status}")
+            } else {
+                format!("registry {host} answered HTTP {code} {status}: {body}")
+            };
+            ResolveError::new(kind, text)
+        }
+        E::UnauthorizedError { .. } => ResolveError::new(
+            ErrorKind::Unauthorized,
+            format!("registry {host} answered HTTP 401 Unauthorized (log in with `docker login {host}` or check DOCKER_CONFIG)"),
+        ),
+        E::AuthenticationFailure(msg) => ResolveError::new(
+            ErrorKind::Unauthorized,
+            format!("authentication with registry {host} failed: {msg}"),
+        ),
+        E::ImageManifestNotFoundError(msg) => {
+            ResolveError::new(ErrorKind::NotFound, format!("registry {host}: manifest not found: {msg}"))
+        }
+        E::RequestError(e) => {
+            let what = if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                error_chain(&e)
+            };
+            ResolveError::new(ErrorKind::Network, format!("cannot reach registry {host}: {what}"))
+        }
+        other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
+    }
+}
+
+fn reqwest_status_text(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Platform {
+        s.parse().unwrap()
+    }
+
+    const INDEX: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":1,"platform":{"os":"linux","architecture":"amd64"}},
+      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:cc","size":1,"platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#;
+
+    #[test]
+    fn picks_the_platform_from_an_index() {
+        let b = INDEX.as_bytes();
+        assert_eq!(
+            pick_platform(b, &p("linux/amd64")).unwrap().as_deref(),
+            Some("sha256:aa")
+        );
+        assert_eq!(
+            pick_platform(b, &p("linux/arm64")).unwrap().as_deref(),
+            Some("sha256:bb")
+        );
+        assert_eq!(
+            pick_platform(b, &p("linux/arm64/v8")).unwrap().as_deref(),
+            Some("sha256:bb")
+        );
+        assert_eq!(
+            pick_platform(b, &p("linux/arm/v7")).unwrap().as_deref(),
+            Some("sha256:cc")
+        );
+        let err = pick_platform(b, &p("windows/amd64")).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert!(err.message.contains("linux/arm/v7"), "{}", err.message);
+    }
+
+    #[test]
+    fn single_manifest_is_not_an_index() {
+        let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        assert_eq!(pick_platform(m, &p("linux/amd64")).unwrap(), None);
+    }
+
+    #[test]
+    fn host_port_split() {
+        assert_eq!(host_without_port("127.0.0.1:5000"), "127.0.0.1");
+        assert_eq!(host_without_port("[::1]:5000"), "[::1]");
+        assert_eq!(host_without_port("localhost"), "localhost");
+    }
+}

@@ -1,0 +1,283 @@
+//! Walking the tree and reading each candidate file.
+//!
+//! Paths default to `.`; directories recurse with `.gitignore`/`.ignore`
+//! respected (also outside a git checkout), `.git` never entered, `--exclude`
+//! globs applied to files and whole directories, symbolic links never
+//! followed, and files over the size limit passed over with a note. Each file
+//! read is handed to [`crate::locate`], and each image value it finds is
+//! parsed into an [`ImageRef`].
+
+mod lines;
+
+pub use lines::LineIndex;
+
+use crate::locate::{self, Format, Occurrence, SkipReason};
+use crate::reference::{ImageRef, RefError};
+use crate::report::{Code, Finding, Severity};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are passed over unless `--max-file-size` says otherwise.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// What to walk and what to leave out.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Files and directories to scan; empty means `.`.
+    pub paths: Vec<PathBuf>,
+    /// Globs of paths to leave out (matched against the path as displayed and each of its parents).
+    pub exclude: Vec<String>,
+    /// Files larger than this many bytes are passed over with a note.
+    pub max_file_size: u64,
+}
+
+/// What an image value turned out to be.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A literal reference that follows the grammar.
+    Reference(ImageRef),
+    /// A literal value that does not follow the grammar.
+    Invalid(RefError),
+    /// Not a literal reference (template, empty, …): never rewritten.
+    Skipped(SkipReason),
+}
+
+/// One image value in a file, with its place.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Where the locator found it.
+    pub occurrence: Occurrence,
+    /// What it is.
+    pub value: Value,
+    /// 1-based line and column of the value's first character.
+    pub line_col: (usize, usize),
+}
+
+/// A deploy file with its original bytes and the image values in it.
+#[derive(Debug, Clone)]
+pub struct ScannedFile {
+    /// The path as given or walked (used for messages and writing).
+    pub path: PathBuf,
+    /// The bytes as read.
+    pub bytes: Vec<u8>,
+    /// The format the locator recognised.
+    pub format: Format,
+    /// Image values in file order.
+    pub items: Vec<Item>,
+}
+
+/// The outcome of a walk.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Recognised deploy files.
+    pub files: Vec<ScannedFile>,
+    /// Files looked at (recognised or not).
+    pub files_scanned: usize,
+    /// Problems met on the way: unreadable or malformed files, files passed over.
+    pub findings: Vec<Finding>,
+}
+
+/// Bad `--exclude` glob.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid --exclude glob {glob:?}: {source}")]
+pub struct ExcludeError {
+    glob: String,
+    source: globset::Error,
+}
+
+/// Walk `options.paths` and locate image values in every candidate file.
+pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
+    let exclude = exclude_set(&options.exclude)?;
+    let mut scan = Scan::default();
+    let roots: Vec<PathBuf> = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
+    let mut seen = std::collections::HashSet::new();
+    for root in &roots {
+        if !root.exists() {
+            scan.findings.push(
+                Finding::new(
+                    Code::PathNotFound,
+                    Severity::Error,
+                    "no such file or directory",
+                )
+                .in_file(root),
+            );
+            continue;
+        }
+        for path in walk(root, &exclude, &mut scan.findings) {
+            let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if seen.insert(key) {
+                read_one(&path, options.max_file_size, &mut scan);
+            }
+        }
+    }
+    Ok(scan)
+}
+
+fn exclude_set(globs: &[String]) -> Result<GlobSet, ExcludeError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let trimmed = glob.trim_start_matches("./").trim_end_matches('/');
+        let compiled = Glob::new(trimmed).map_err(|source| ExcludeError {
+            glob: glob.clone(),
+            source,
+        })?;
+        builder.add(compiled);
+    }
+    builder.build().map_err(|source| ExcludeError {
+        glob: globs.join(", "),
+        source,
+    })
+}
+
+fn excluded(set: &GlobSet, path: &Path) -> bool {
+    if set.is_empty() {
+        return false;
+    }
+    let shown = path.strip_prefix(".").unwrap_or(path);
+    set.is_match(shown) || shown.file_name().is_some_and(|name| set.is_match(name))
+}
+
+fn walk(root: &Path, exclude: &GlobSet, findings: &mut Vec<Finding>) -> Vec<PathBuf> {
+    if root.is_file() {
+        // An explicit file is read whatever its ignore status, but --exclude still applies.
+        return if excluded(exclude, root) {
+            Vec::new()
+        } else {
+            vec![root.to_path_buf()]
+        };
+    }
+    let exclude_dirs = exclude.clone();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .require_git(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(move |entry| {
+            entry.file_name() != ".git" && !excluded(&exclude_dirs, entry.path())
+        })
+        .build();
+    let mut files = Vec::new();
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                if entry.file_type().is_some_and(|t| t.is_file()) {
+                    let path = entry.into_path();
+                    // `./k8s/web.yaml` is shown as `k8s/web.yaml`.
+                    let shown = match path.strip_prefix(".") {
+                        Ok(rest) if root == Path::new(".") => rest.to_path_buf(),
+                        _ => path,
+                    };
+                    files.push(shown);
+                }
+            }
+            Err(err) => findings.push(Finding::new(
+                Code::ReadError,
+                Severity::Error,
+                format!("cannot walk: {err}"),
+            )),
+        }
+    }
+    files
+}
+
+fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
+    scan.files_scanned += 1;
+    if !locate::is_candidate_name(path) {
+        return;
+    }
+    let error = |code, message: String| Finding::new(code, Severity::Error, message).in_file(path);
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > max_size => {
+            scan.findings.push(
+                Finding::new(
+                    Code::FileSkipped,
+                    Severity::Note,
+                    format!(
+                        "file is {} bytes, over the {max_size}-byte limit (--max-file-size); not scanned",
+                        meta.len()
+                    ),
+                )
+                .in_file(path),
+            );
+            return;
+        }
+        Ok(_) => {}
+        Err(err) => {
+            scan.findings
+                .push(error(Code::ReadError, format!("cannot read: {err}")));
+            return;
+        }
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            scan.findings
+                .push(error(Code::ReadError, format!("cannot read: {err}")));
+            return;
+        }
+    };
+    match locate::locate(path, &bytes) {
+        Ok(None) => {}
+        Ok(Some(located)) => {
+            if let Some(note) = located.note {
+                scan.findings
+                    .push(Finding::new(Code::FileSkipped, Severity::Note, note).in_file(path));
+            }
+            let lines = LineIndex::new(&bytes);
+            let items = located
+                .occurrences
+                .into_iter()
+                .map(|occurrence| {
+                    let value = match &occurrence.skip {
+                        Some(reason) => Value::Skipped(reason.clone()),
+                        None => match ImageRef::parse(&occurrence.text) {
+                            Ok(r) => Value::Reference(r),
+                            Err(e) => Value::Invalid(e),
+                        },
+                    };
+                    let line_col = lines.line_col(&bytes, occurrence.span.start);
+                    Item {
+                        occurrence,
+                        value,
+                        line_col,
+                    }
+                })
+                .collect();
+            scan.files.push(ScannedFile {
+                path: path.to_path_buf(),
+                bytes,
+                format: located.format,
+                items,
+            });
+        }
+        Err(err) => {
+            let at = LineIndex::new(&bytes).line_col(&bytes, err.offset);
+            scan.findings
+                .push(error(Code::ParseError, err.message.clone()).at(at));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclude_matches_dirs_and_basenames() {
+        let set =
+            exclude_set(&["vendor".into(), "*.json".into(), "./deploy/old/**".into()]).unwrap();
+        assert!(excluded(&set, Path::new("./vendor")));
+        assert!(excluded(&set, Path::new("a/b/c.json")));
+        assert!(excluded(&set, Path::new("deploy/old/x.yaml")));
+        assert!(!excluded(&set, Path::new("deploy/new/x.yaml")));
+    }
+
+    #[test]
+    fn bad_glob_is_an_error() {
+        assert!(exclude_set(&["a[".into()]).is_err());
+    }
+}

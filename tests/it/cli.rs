@@ -1,0 +1,191 @@
+//! The binary, offline: `check`, exit codes, help text, bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn imgpin(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("DOCKER_CONFIG")
+        .output()
+        .expect("run imgpin")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, content: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+#[test]
+fn check_lists_unpinned_references_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "compose.yaml", "services:\n  web:\n    image: nginx:1.27\n  db:\n    image: \"postgres:16@sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n");
+    let out = imgpin(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "compose.yaml:3:12: problem: nginx:1.27 is not pinned to a digest (run `imgpin pin --write`)\n");
+}
+
+#[test]
+fn check_passes_when_everything_is_pinned_and_templates_are_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "compose.yaml", "services:\n  web:\n    image: nginx:1.27@sha256:0000000000000000000000000000000000000000000000000000000000000000\n  app:\n    image: app:${TAG}\n");
+    let out = imgpin(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("compose.yaml:5:12: note:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let strict = imgpin(&["check", "--strict"], dir.path());
+    assert_eq!(strict.status.code(), Some(1));
+}
+
+#[test]
+fn malformed_file_is_an_error_with_a_place_and_others_are_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a/broken.yaml",
+        "services:\n  web:\n    image: [nginx\n",
+    );
+    write(
+        dir.path(),
+        "b/compose.yaml",
+        "services:\n  web:\n    image: nginx:1.27\n",
+    );
+    let out = imgpin(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("a/broken.yaml:"), "{err}");
+    assert!(
+        text(&out.stdout).contains("b/compose.yaml:3:12: problem"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn invalid_reference_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  web:\n    image: Nginx:1.27\n",
+    );
+    let out = imgpin(&["check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("must be lowercase"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn json_and_github_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx:1.27\n",
+    );
+    let out = imgpin(&["check", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["kind"], "unpinned");
+    assert_eq!(v["findings"][0]["file"], "compose.yaml");
+    assert_eq!(v["findings"][0]["line"], 3);
+    assert_eq!(v["findings"][0]["column"], 12);
+    assert_eq!(v["summary"]["unpinned"], 1);
+    let gh = imgpin(&["check", "--format", "github"], dir.path());
+    assert_eq!(
+        text(&gh.stdout),
+        "::error file=compose.yaml,line=3,col=12::nginx:1.27 is not pinned to a digest (run `imgpin pin --write`)\n"
+    );
+}
+
+#[test]
+fn exclude_and_gitignore_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "vendor/compose.yaml",
+        "services:\n  web:\n    image: nginx:1.27\n",
+    );
+    write(
+        dir.path(),
+        "ignored/compose.yaml",
+        "services:\n  web:\n    image: nginx:1.27\n",
+    );
+    write(dir.path(), ".gitignore", "ignored/\n");
+    write(
+        dir.path(),
+        ".git/compose.yaml",
+        "services:\n  web:\n    image: nginx:1.27\n",
+    );
+    let out = imgpin(&["check", "--exclude", "vendor"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = imgpin(&["check", "nope"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("nope: error: no such file or directory"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn help_teaches_the_commands_and_exit_codes() {
+    let out = imgpin(&["--help"], Path::new("."));
+    let help = text(&out.stdout);
+    for needle in ["pin", "check", "Exit codes", "2  errors"] {
+        assert!(
+            help.contains(needle),
+            "{needle} missing from --help:\n{help}"
+        );
+    }
+    let pin = text(&imgpin(&["pin", "--help"], Path::new(".")).stdout);
+    for needle in [
+        "--write",
+        "--check",
+        "--update",
+        "--platform",
+        "--exclude",
+        "name:latest@sha256",
+    ] {
+        assert!(
+            pin.contains(needle),
+            "{needle} missing from pin --help:\n{pin}"
+        );
+    }
+}
+
+#[test]
+fn pin_with_nothing_to_resolve_needs_no_network() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  app:\n    image: app:${TAG}\n",
+    );
+    let out = imgpin(&["pin", "--check"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

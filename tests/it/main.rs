@@ -1,0 +1,9 @@
+//! The one integration test binary (as ripgrep, just and uv do: link time
+//! stays flat). Offline modules first; the others start a real registry
+//! (Debian's docker-registry) or moto on free 127.0.0.1 ports.
+
+mod cli;
+mod infra;
+mod pipeline;
+// mod registry;
+mod support;

@@ -1,0 +1,234 @@
+//! The pin pipeline offline: fixture tree → scan → map-backed resolver →
+//! plan → edit, checked byte for byte, and run twice for idempotence.
+
+use imgpin::commands::pin::{run_with, Mode};
+use imgpin::plan::PinOptions;
+use imgpin::report::{Format, Printer, Status};
+use imgpin::resolve::StaticResolver;
+use imgpin::scan::{scan, WalkOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+pub struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+pub fn digest(c: char) -> String {
+    format!("sha256:{}", c.to_string().repeat(64))
+}
+
+/// Run `pin` over `dir` offline and return (status, stdout, stderr).
+pub fn pin(
+    dir: &Path,
+    resolver: &StaticResolver,
+    options: PinOptions,
+    mode: Mode,
+) -> (Status, String, String) {
+    let (out, err) = (Buf::default(), Buf::default());
+    let mut printer = Printer::new(
+        Format::Text,
+        (false, false),
+        false,
+        false,
+        Box::new(out.clone()),
+        Box::new(err.clone()),
+    );
+    let scanned = scan(&WalkOptions {
+        paths: vec![dir.to_path_buf()],
+        exclude: vec![],
+        max_file_size: 10 << 20,
+    })
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime
+        .block_on(run_with(scanned, resolver, options, mode, &mut printer))
+        .unwrap();
+    (status, out.text(), err.text())
+}
+
+fn resolver() -> StaticResolver {
+    let (a, b, c) = (digest('a'), digest('b'), digest('c'));
+    StaticResolver::new([
+        ("localhost:5000/shop/api:1.4", a.as_str()),
+        ("localhost:5000/shop/envoy:v1.31", b.as_str()),
+        ("localhost:5000/shop/web:2.0", c.as_str()),
+        ("localhost:5000/shop/migrate:latest", a.as_str()),
+    ])
+    .unwrap()
+}
+
+fn copy_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example");
+    copy_dir(&src, dir.path());
+    dir
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn example_tree_is_pinned_byte_exactly_and_idempotently() {
+    let dir = copy_example();
+    let before = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+
+    let (status, diff, _) = pin(dir.path(), &resolver(), PinOptions::default(), Mode::Diff);
+    assert_eq!(status, Status::Clean);
+    assert!(
+        diff.contains(&format!(
+            "+          image: localhost:5000/shop/api:1.4@{}\n",
+            digest('a')
+        )),
+        "{diff}"
+    );
+    // Diff mode writes nothing.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap(),
+        before
+    );
+
+    let (status, _, err) = pin(dir.path(), &resolver(), PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Clean, "{err}");
+    let after = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+    let expected = before
+        .replace(
+            "image: localhost:5000/shop/web:2.0   #",
+            &format!("image: localhost:5000/shop/web:2.0@{}   #", digest('c')),
+        )
+        .replace(
+            "'localhost:5000/shop/migrate'",
+            &format!("'localhost:5000/shop/migrate:latest@{}'", digest('a')),
+        );
+    assert_eq!(after, expected);
+
+    let (status, diff, err) = pin(
+        dir.path(),
+        &resolver(),
+        PinOptions {
+            update: false,
+            check: true,
+        },
+        Mode::Check,
+    );
+    assert_eq!(
+        status,
+        Status::Clean,
+        "second run must change nothing: {diff}{err}"
+    );
+    assert_eq!(diff, "");
+}
+
+#[test]
+fn check_mode_fails_when_something_would_change() {
+    let dir = copy_example();
+    let (status, diff, _) = pin(
+        dir.path(),
+        &resolver(),
+        PinOptions {
+            update: false,
+            check: true,
+        },
+        Mode::Check,
+    );
+    assert_eq!(status, Status::Findings);
+    assert!(diff.contains("@sha256:"), "{diff}");
+}
+
+#[test]
+fn a_failed_reference_leaves_its_file_untouched_and_others_are_pinned() {
+    let dir = copy_example();
+    let partial =
+        StaticResolver::new([("localhost:5000/shop/web:2.0", digest('c').as_str())]).unwrap();
+    let task = dir.path().join("ecs/task-definition.json");
+    let before = std::fs::read(&task).unwrap();
+    let (status, _, err) = pin(dir.path(), &partial, PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Error);
+    assert_eq!(
+        std::fs::read(&task).unwrap(),
+        before,
+        "file with a failure must be untouched"
+    );
+    assert!(err.contains("ecs/task-definition.json:11:17:"), "{err}");
+    assert!(
+        err.contains("localhost:5000/shop/api:1.4: manifest unknown"),
+        "{err}"
+    );
+    // compose.yaml's web image resolved, but migrate did not: untouched too.
+    // The Kubernetes file failed entirely. Nothing written anywhere.
+    let compose = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/example/compose.yaml"),
+    )
+    .unwrap();
+    assert_eq!(compose, original);
+    assert!(
+        err.contains("left unchanged: 1 reference(s) in this file failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn update_replaces_a_moved_digest_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yml");
+    let old = format!(
+        "services:\n  a:\n    image: localhost:5000/x:1@{}\n  b:\n    image: localhost:5000/y@{}\n",
+        digest('a'),
+        digest('b')
+    );
+    std::fs::write(&file, &old).unwrap();
+    let moved = StaticResolver::new([("localhost:5000/x:1", digest('d').as_str())]).unwrap();
+    let (status, _, _) = pin(dir.path(), &moved, PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Clean);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        old,
+        "without --update pins are never touched"
+    );
+    let (status, _, err) = pin(
+        dir.path(),
+        &moved,
+        PinOptions {
+            update: true,
+            check: false,
+        },
+        Mode::Write,
+    );
+    assert_eq!(status, Status::Clean, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        old.replace(
+            &format!("x:1@{}", digest('a')),
+            &format!("x:1@{}", digest('d'))
+        )
+    );
+}
