@@ -214,7 +214,7 @@ mod tests {
         let problem = Finding::new(Code::Unpinned, Severity::Problem, "p");
         let error = Finding::new(Code::ResolveFailed, Severity::Error, "e");
         assert_eq!(Status::of(&[]), Status::Clean);
-        assert_eq!(Status::of(&[note.clone()]), Status::Clean);
+        assert_eq!(Status::of(std::slice::from_ref(&note)), Status::Clean);
         assert_eq!(
             Status::of(&[note.clone(), problem.clone()]),
             Status::Findings

@@ -10,7 +10,7 @@
 //! localhost, 127.0.0.1, [::1] and `--insecure-registry` hosts are tried over
 //! HTTPS first and over plain HTTP when TLS fails, as docker does.
 
-use super::credentials::{Credential, CredentialStore};
+use super::credentials::{Credential, CredentialError, CredentialStore};
 use super::{ErrorKind, Platform, RegistryOptions, ResolveError, Resolved};
 use crate::digest::Digest;
 use crate::reference::ImageRef;
@@ -101,12 +101,18 @@ impl OciResolver {
         }
         let store = Arc::clone(&self.credentials);
         let key = host.to_string();
-        let found = tokio::task::spawn_blocking(move || store.lookup(&key))
+        let lookup = tokio::task::spawn_blocking(move || store.lookup(&key))
             .await
             .map_err(|e| {
                 ResolveError::new(ErrorKind::Other, format!("credential lookup failed: {e}"))
-            })?
-            .map_err(|e| ResolveError::new(ErrorKind::Unauthorized, e.to_string()))?;
+            })?;
+        let found = match lookup {
+            Ok(found) => found,
+            // A config naming a helper that is not installed (a leftover
+            // `credsStore: desktop`) must not break public pulls: go on anonymously.
+            Err(CredentialError::HelperNotFound { .. }) => None,
+            Err(e) => return Err(ResolveError::new(ErrorKind::Unauthorized, e.to_string())),
+        };
         let auth = match found {
             None => RegistryAuth::Anonymous,
             Some(Credential::Basic { username, password }) => {

@@ -5,5 +5,5 @@
 mod cli;
 mod infra;
 mod pipeline;
-// mod registry;
+mod registry;
 mod support;

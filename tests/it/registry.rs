@@ -1,0 +1,269 @@
+//! `imgpin pin` against a real registry (Debian's docker-registry): the
+//! digests it writes equal what the registry and skopeo say, for every kind
+//! of manifest; TLS with basic auth through DOCKER_CONFIG; failures.
+
+use crate::cli::text;
+use crate::support::{skopeo_digest, Registry, LINUX_AMD64, LINUX_ARM64, LINUX_ARM_V7};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(registry: &Registry, args: &[&str], cwd: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("SSL_CERT_FILE");
+    for (k, v) in registry.env() {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run imgpin")
+}
+
+fn compose(images: &[(&str, String)]) -> String {
+    let mut s = String::from("# deployed by CI\nservices:\n");
+    for (name, image) in images {
+        s.push_str(&format!(
+            "  {name}:\n    image: {image}   # keep this comment\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn pins_every_manifest_kind_to_the_registry_digest() {
+    let reg = Registry::start_plain();
+    let single = reg.push_image("app/single", "1.0", LINUX_AMD64);
+    let docker = reg.push_docker_v2("app/docker", "2", LINUX_AMD64);
+    let (index, _) = reg.push_oci_index("app/multi", "3.20", &[LINUX_AMD64, LINUX_ARM64]);
+    let (list, _) =
+        reg.push_docker_manifest_list("app/list", "stable", &[LINUX_AMD64, LINUX_ARM_V7]);
+    reg.tag_existing("app/single", &single, "latest");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    let host = reg.host();
+    let original = compose(&[
+        ("single", reg.image("app/single", "1.0")),
+        ("docker", reg.image("app/docker", "2")),
+        ("multi", reg.image("app/multi", "3.20")),
+        ("list", reg.image("app/list", "stable")),
+        ("untagged", format!("{host}/app/single")),
+        ("again", reg.image("app/single", "1.0")),
+    ]);
+    std::fs::write(&file, &original).unwrap();
+
+    // Diff mode: exit 0, a diff on stdout, nothing written.
+    let out = run(&reg, &["pin"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(
+        diff.starts_with("--- a/compose.yaml\n+++ b/compose.yaml\n"),
+        "{diff}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    assert!(
+        text(&out.stderr).contains("6 references, 6 pinned"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // --check: exit 1, nothing written.
+    let out = run(&reg, &["pin", "--check"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+
+    // --write: the expected bytes exactly.
+    let out = run(&reg, &["pin", "--write"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected = compose(&[
+        (
+            "single",
+            format!("{}@{single}", reg.image("app/single", "1.0")),
+        ),
+        (
+            "docker",
+            format!("{}@{docker}", reg.image("app/docker", "2")),
+        ),
+        (
+            "multi",
+            format!("{}@{index}", reg.image("app/multi", "3.20")),
+        ),
+        (
+            "list",
+            format!("{}@{list}", reg.image("app/list", "stable")),
+        ),
+        ("untagged", format!("{host}/app/single:latest@{single}")),
+        (
+            "again",
+            format!("{}@{single}", reg.image("app/single", "1.0")),
+        ),
+    ]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+
+    // The cross-check: skopeo sees the same digests.
+    assert_eq!(reg.skopeo_digest("app/multi:3.20"), index);
+    assert_eq!(reg.skopeo_digest("app/list:stable"), list);
+    assert_eq!(reg.skopeo_digest("app/single:1.0"), single);
+    assert_eq!(
+        skopeo_digest(&reg.image("app/docker", "2"), None, None),
+        docker
+    );
+
+    // Idempotence: a second run has nothing to do.
+    let out = run(&reg, &["pin", "--check"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn platform_pins_the_child_manifest() {
+    let reg = Registry::start_plain();
+    let (_, children) = reg.push_oci_index("app/multi", "1", &[LINUX_AMD64, LINUX_ARM64]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pod.yaml");
+    let original = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n    - name: a\n      image: \"{}\"\n",
+        reg.image("app/multi", "1")
+    );
+    std::fs::write(&file, &original).unwrap();
+    let out = run(
+        &reg,
+        &["pin", "--write", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pinned = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        pinned.contains(&format!("app/multi:1@{}\"", children[1])),
+        "{pinned}"
+    );
+
+    let out = run(
+        &reg,
+        &["pin", "--update", "--platform", "windows/amd64"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "the index has no windows/amd64 manifest (it has: linux/amd64, linux/arm64/v8)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_tag_is_an_error_naming_the_registry_answer_and_the_file_is_untouched() {
+    let reg = Registry::start_plain();
+    reg.push_image("app/api", "1.0", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad/task-definition.json");
+    let good = dir.path().join("good/compose.yaml");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(good.parent().unwrap()).unwrap();
+    let task = format!(
+        "{{\n  \"family\": \"api\",\n  \"containerDefinitions\": [\n    {{\"name\": \"api\", \"image\": \"{}\"}}\n  ]\n}}\n",
+        reg.image("app/api", "9.9")
+    );
+    std::fs::write(&bad, &task).unwrap();
+    std::fs::write(&good, compose(&[("api", reg.image("app/api", "1.0"))])).unwrap();
+
+    let out = run(&reg, &["pin", "--write"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let expected = format!(
+        "bad/task-definition.json:4:31: error: {}: registry {} answered MANIFEST_UNKNOWN (manifest unknown)",
+        reg.image("app/api", "9.9"),
+        reg.host()
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&bad).unwrap(),
+        task,
+        "failed file must be untouched"
+    );
+    assert!(
+        std::fs::read_to_string(&good).unwrap().contains("@sha256:"),
+        "other files are still pinned"
+    );
+}
+
+#[test]
+fn unknown_repository_and_unreachable_registry_are_errors() {
+    let reg = Registry::start_plain();
+    let dir = tempfile::tempdir().unwrap();
+    let dead = format!("127.0.0.1:{}", crate::support::proc::free_port());
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        compose(&[
+            ("a", reg.image("nope/nope", "1")),
+            ("b", format!("{dead}/x:1")),
+        ]),
+    )
+    .unwrap();
+    let out = run(&reg, &["pin", "--timeout", "5"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("nope/nope:1: registry"), "{err}");
+    assert!(
+        err.contains(&format!("{dead}/x:1: cannot reach registry {dead}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn tls_registry_with_basic_auth_from_docker_config() {
+    let password = "s3cret-pa55word";
+    let reg = Registry::start_tls_auth("ci", password);
+    let digest = reg.push_image("team/api", "1.0", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, compose(&[("api", reg.image("team/api", "1.0"))])).unwrap();
+
+    // CA through SSL_CERT_FILE (Registry::env), credentials through DOCKER_CONFIG.
+    let out = run(&reg, &["pin", "--check", "-v"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("team/api:1.0@{digest}")),
+        "{}",
+        text(&out.stdout)
+    );
+    for stream in [text(&out.stdout), text(&out.stderr)] {
+        assert!(!stream.contains(password), "password leaked: {stream}");
+    }
+
+    // CA through --ca-file instead.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    cmd.args(["pin", "--write", "--ca-file"])
+        .arg(reg.ca_file())
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", reg.docker_config_dir())
+        .env_remove("SSL_CERT_FILE");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(reg.skopeo_digest("team/api:1.0"), digest);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&format!("@{digest}")));
+
+    // No credentials: the registry's 401 is reported, nothing is written.
+    std::fs::write(&file, compose(&[("api", reg.image("team/api", "1.0"))])).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(["pin", "--write", "--ca-file"])
+        .arg(reg.ca_file())
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("@sha256"));
+}
