@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""A tiny TCP proxy on 127.0.0.1 that adds latency to every chunk it
+forwards, to simulate a remote registry (this kernel has no netem).
+
+    delay-proxy.py LISTEN_PORT TARGET_PORT DELAY_MS
+
+Loopback only; it stops when killed.
+"""
+import socket
+import sys
+import threading
+import time
+
+listen_port, target_port, delay = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
+
+
+def pipe(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            time.sleep(delay)
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", listen_port))
+server.listen(256)
+while True:
+    client, _ = server.accept()
+    upstream = socket.create_connection(("127.0.0.1", target_port))
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
