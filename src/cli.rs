@@ -113,6 +113,12 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_file: Vec<PathBuf>,
 
+    /// AWS profile for Amazon ECR references (default: the AWS default
+    /// credential chain: environment, profile and SSO, web identity,
+    /// container and instance metadata).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
     /// Seconds to wait for a registry answer.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,

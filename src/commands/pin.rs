@@ -35,9 +35,17 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
         if let Some(path) = store.config_path() {
             printer.info(&format!("docker credentials from {}", path.display()))?;
         }
-        let router = Router::new(&args.registry.options(), store)?;
+        let router = Router::new(
+            &args.registry.options(),
+            store,
+            args.registry.aws_profile.clone(),
+        )?;
         printer.info(&format!("resolving {} unique references", refs.len()))?;
-        router.resolve_all(refs).await
+        let resolved = router.resolve_all(refs).await;
+        for note in router.notes() {
+            printer.info(&note)?;
+        }
+        resolved
     };
     let mode = if args.write {
         Mode::Write

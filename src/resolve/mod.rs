@@ -2,11 +2,13 @@
 //!
 //! The [`Router`] takes the unique references of a run, resolves each once,
 //! concurrently up to `--jobs`, and hands back a map keyed by
-//! [`crate::plan::tag_key`]. Registries speak the OCI distribution API
+//! [`crate::plan::tag_key`]. Amazon ECR references go through the ECR API,
+//! batched ([`ecr`]); every other registry speaks the OCI distribution API
 //! ([`oci`]); credentials come from the docker config ([`credentials`]).
 //! [`StaticResolver`] answers from a map, for offline tests.
 
 pub mod credentials;
+pub mod ecr;
 pub mod oci;
 
 use crate::digest::Digest;
@@ -184,20 +186,45 @@ pub struct RegistryOptions {
 /// Routes each reference to the right backend and resolves each key once, concurrently.
 pub struct Router {
     oci: oci::OciResolver,
+    ecr: ecr::EcrResolver,
     jobs: usize,
+    notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl Router {
-    /// A router for `options`, with credentials from `store`.
+    /// A router for `options`, with docker credentials from `store` and the
+    /// AWS default credential chain (optionally a named profile) for ECR.
     pub fn new(
         options: &RegistryOptions,
         store: credentials::CredentialStore,
+        aws_profile: Option<String>,
     ) -> Result<Router, ResolveError> {
         Ok(Router {
             oci: oci::OciResolver::new(options, store)?,
+            ecr: ecr::EcrResolver::new(options, aws_profile),
             jobs: options.jobs.max(1),
+            notes: std::sync::Mutex::new(Vec::new()),
         })
     }
+
+    /// What the router decided along the way (fallbacks), for `-v` output.
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
+    async fn resolve_oci(&self, refs: Vec<ImageRef>) -> Resolutions {
+        futures::stream::iter(refs)
+            .map(|r| async move { (tag_key(&r), self.oci.resolve(&r).await) })
+            .buffer_unordered(self.jobs)
+            .collect()
+            .await
+    }
+}
+
+/// Whether an ECR failure means "no AWS credentials at all", the one case in
+/// which a docker login for the ECR host is tried instead.
+fn no_aws_credentials(result: &Result<Resolved, ResolveError>) -> bool {
+    matches!(result, Err(e) if e.kind == ErrorKind::Unauthorized && e.message.contains("no AWS credentials"))
 }
 
 impl Resolve for Router {
@@ -206,11 +233,43 @@ impl Resolve for Router {
         for r in references {
             unique.entry(tag_key(&r)).or_insert(r);
         }
-        futures::stream::iter(unique)
-            .map(|(key, r)| async move { (key, self.oci.resolve(&r).await) })
-            .buffer_unordered(self.jobs)
-            .collect()
-            .await
+        let (aws, other): (Vec<ImageRef>, Vec<ImageRef>) =
+            unique.into_values().partition(ecr::is_ecr);
+        let ecr_refs = aws.clone();
+        let (mut out, from_oci) = futures::join!(
+            async {
+                if ecr_refs.is_empty() {
+                    Resolutions::new()
+                } else {
+                    self.ecr.resolve_many(ecr_refs).await
+                }
+            },
+            self.resolve_oci(other)
+        );
+        // No AWS credentials, but `docker login` (or the ecr-login helper)
+        // knows the ECR host: use the registry API with those credentials.
+        let mut fallback = Vec::new();
+        for r in aws {
+            if no_aws_credentials(&out[&tag_key(&r)]) && self.oci.has_credentials(r.domain()).await
+            {
+                fallback.push(r);
+            }
+        }
+        if !fallback.is_empty() {
+            let hosts: std::collections::BTreeSet<&str> =
+                fallback.iter().map(|r| r.domain()).collect();
+            let note = format!(
+                "no AWS credentials found; resolving {} ECR reference(s) through the registry API with docker credentials for {}",
+                fallback.len(),
+                hosts.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            if let Ok(mut notes) = self.notes.lock() {
+                notes.push(note);
+            }
+            out.extend(self.resolve_oci(fallback).await);
+        }
+        out.extend(from_oci);
+        out
     }
 }
 

@@ -127,6 +127,14 @@ impl OciResolver {
         Ok(auth)
     }
 
+    /// Whether the docker credential store has a login for `host`.
+    pub async fn has_credentials(&self, host: &str) -> bool {
+        !matches!(
+            self.auth_for(host).await,
+            Ok(RegistryAuth::Anonymous) | Err(_)
+        )
+    }
+
     /// Resolve one reference's tag to the digest to pin, retrying transient failures.
     pub async fn resolve(&self, reference: &ImageRef) -> Result<Resolved, ResolveError> {
         let host = reference.domain().to_string();

@@ -3,6 +3,7 @@
 //! (Debian's docker-registry) or moto on free 127.0.0.1 ports.
 
 mod cli;
+mod ecr;
 mod infra;
 mod pipeline;
 mod registry;

@@ -1,0 +1,965 @@
+//! Resolution of Amazon ECR references through the ECR API, in batches.
+//!
+//! A reference whose registry is an ECR host (`<account>.dkr.ecr.<region>.amazonaws.com`
+//! and its China, FIPS and dual-stack spellings, see [`parse_ecr_host`]) is
+//! not resolved with a HEAD on the registry: its tags are grouped by
+//! account, region and repository and looked up with `BatchGetImage`, up to
+//! [`BATCH_SIZE`] tags per call, which costs one API call per hundred tags
+//! instead of a token exchange plus one request per tag. The manifest media
+//! types accepted are the index types first, so a multi-arch image keeps its
+//! index digest, as `docker pull` prints it; with `--platform` the
+//! platform's child manifest is picked from the returned index.
+//!
+//! Credentials, profile, endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`)
+//! and the rest come from the AWS SDK's default chain; the region comes from
+//! the host. Throttled calls are retried by the SDK (standard mode, 5
+//! attempts) before they count as [`ErrorKind::RateLimited`]. One failing
+//! repository never stops the others, and no error message carries a
+//! credential.
+
+use super::oci::pick_platform;
+use super::{ErrorKind, Platform, RegistryOptions, Resolutions, Resolve, ResolveError, Resolved};
+use crate::digest::Digest;
+use crate::plan::tag_key;
+use crate::reference::ImageRef;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecr::config::retry::RetryConfig;
+use aws_sdk_ecr::config::timeout::TimeoutConfig;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::operation::batch_get_image::{BatchGetImageError, BatchGetImageOutput};
+use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// The most image ids `BatchGetImage` takes in one call.
+pub const BATCH_SIZE: usize = 100;
+
+/// Attempts per API call (the first plus retries) in the SDK's standard retry mode.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Manifest media types asked for, index types first so a multi-arch tag
+/// answers with its index.
+const ACCEPTED_MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+const INDEX_TYPES: [&str; 2] = [ACCEPTED_MEDIA_TYPES[0], ACCEPTED_MEDIA_TYPES[1]];
+
+/// What an ECR registry host names: the account, the region and the endpoint flavour.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EcrHost {
+    /// The 12-digit AWS account id (the registry id).
+    pub account: String,
+    /// The AWS region, e.g. `us-east-1`.
+    pub region: String,
+    /// A FIPS endpoint (`dkr.ecr-fips` / `dkr-ecr-fips`).
+    pub fips: bool,
+    /// A dual-stack (IPv4 and IPv6) endpoint (`dkr-ecr.<region>.on.aws`).
+    pub dual_stack: bool,
+}
+
+/// Recognises an ECR registry host, case-insensitively:
+///
+/// - `<account>.dkr.ecr.<region>.amazonaws.com`
+/// - `<account>.dkr.ecr.<cn-region>.amazonaws.com.cn` (China)
+/// - `<account>.dkr.ecr-fips.<region>.amazonaws.com` (FIPS)
+/// - `<account>.dkr-ecr.<region>.on.aws` (dual-stack), also `dkr-ecr-fips`
+/// - `<account>.dkr-ecr.<cn-region>.on.amazonwebservices.com.cn` (China dual-stack)
+///
+/// `<account>` is 12 digits. Anything else, including a host with a port,
+/// is `None`.
+pub fn parse_ecr_host(host: &str) -> Option<EcrHost> {
+    let host = host.to_ascii_lowercase();
+    let (account, rest) = host.split_once('.')?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (service, rest) = rest.split_once('.')?;
+    let (region, suffix) = rest.split_once('.')?;
+    let (fips, dual_stack) = match service {
+        "dkr" => {
+            // `dkr.ecr.` / `dkr.ecr-fips.`: the service label is two labels here.
+            let (flavour, rest) = rest.split_once('.')?;
+            let (region, suffix) = rest.split_once('.')?;
+            let fips = match flavour {
+                "ecr" => false,
+                "ecr-fips" => true,
+                _ => return None,
+            };
+            let china = region.starts_with("cn-");
+            let ok = match suffix {
+                "amazonaws.com" => !china,
+                "amazonaws.com.cn" => china && !fips,
+                _ => false,
+            };
+            if !ok || !is_region(region) {
+                return None;
+            }
+            return Some(EcrHost {
+                account: account.to_string(),
+                region: region.to_string(),
+                fips,
+                dual_stack: false,
+            });
+        }
+        "dkr-ecr" => (false, true),
+        "dkr-ecr-fips" => (true, true),
+        _ => return None,
+    };
+    let china = region.starts_with("cn-");
+    let ok = match suffix {
+        "on.aws" => !china,
+        "on.amazonwebservices.com.cn" => china && !fips,
+        _ => false,
+    };
+    if !ok || !is_region(region) {
+        return None;
+    }
+    Some(EcrHost {
+        account: account.to_string(),
+        region: region.to_string(),
+        fips,
+        dual_stack,
+    })
+}
+
+/// `us-east-1`, `us-gov-west-1`, `ap-southeast-5`: letter groups, then a number.
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `reference` names an ECR registry and so belongs to [`EcrResolver`].
+pub fn is_ecr(reference: &ImageRef) -> bool {
+    parse_ecr_host(reference.domain()).is_some()
+}
+
+/// One repository in one registry: what a `BatchGetImage` call is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepositoryKey {
+    /// The registry host as the references spell it (their normalised domain).
+    pub registry: String,
+    /// The registry host, parsed.
+    pub host: EcrHost,
+    /// The repository name, e.g. `team/api`.
+    pub repository: String,
+}
+
+/// One `BatchGetImage` call: up to [`BATCH_SIZE`] distinct tags of one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The repository asked about.
+    pub repository: RepositoryKey,
+    /// The tags asked for, distinct, sorted.
+    pub tags: Vec<String>,
+}
+
+/// Groups references by repository and splits each repository's distinct
+/// tags into batches of at most `size` (pure; `size` 0 counts as 1).
+///
+/// The second value holds the references that are not ECR references,
+/// keyed by [`tag_key`].
+pub fn plan_batches(
+    references: &[ImageRef],
+    size: usize,
+) -> (Vec<Batch>, BTreeMap<String, ImageRef>) {
+    let size = size.max(1);
+    let mut groups: BTreeMap<RepositoryKey, BTreeSet<String>> = BTreeMap::new();
+    let mut foreign = BTreeMap::new();
+    for r in references {
+        match parse_ecr_host(r.domain()) {
+            Some(host) => {
+                groups
+                    .entry(RepositoryKey {
+                        registry: r.domain().to_string(),
+                        host,
+                        repository: r.repository().to_string(),
+                    })
+                    .or_default()
+                    .insert(r.tag_or_latest().to_string());
+            }
+            None => {
+                foreign.insert(tag_key(r), r.clone());
+            }
+        }
+    }
+    let mut batches = Vec::new();
+    for (repository, tags) in groups {
+        let tags: Vec<String> = tags.into_iter().collect();
+        for chunk in tags.chunks(size) {
+            batches.push(Batch {
+                repository: repository.clone(),
+                tags: chunk.to_vec(),
+            });
+        }
+    }
+    (batches, foreign)
+}
+
+/// Resolves ECR references with `BatchGetImage`, one SDK client per region.
+pub struct EcrResolver {
+    base: OnceCell<SdkConfig>,
+    profile: Option<String>,
+    platform: Option<Platform>,
+    jobs: usize,
+    timeout: Duration,
+    clients: Mutex<HashMap<(String, bool, bool), aws_sdk_ecr::Client>>,
+    calls: AtomicUsize,
+}
+
+impl std::fmt::Debug for EcrResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcrResolver")
+            .field("profile", &self.profile)
+            .field("platform", &self.platform)
+            .field("jobs", &self.jobs)
+            .field("batch_calls", &self.batch_calls())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EcrResolver {
+    /// A resolver using the AWS SDK's default configuration chain
+    /// (environment, `profile` or the default profile, SSO, process
+    /// credentials, instance metadata), loaded on first use so runs
+    /// without ECR references never touch it. `options` gives `--platform`,
+    /// `--jobs` and the per-request timeout.
+    pub fn new(options: &RegistryOptions, profile: Option<String>) -> EcrResolver {
+        EcrResolver {
+            base: OnceCell::new(),
+            profile,
+            platform: options.platform.clone(),
+            jobs: options.jobs.max(1),
+            timeout: options.timeout,
+            clients: Mutex::new(HashMap::new()),
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// A resolver using `config` as given (endpoint, credentials, …) instead
+    /// of the default chain; the region still comes from each host. For tests
+    /// and embedding: nothing is read from the process environment.
+    pub fn with_config(config: SdkConfig, options: &RegistryOptions) -> EcrResolver {
+        let resolver = EcrResolver::new(options, None);
+        // A fresh cell cannot be full.
+        let _ = resolver.base.set(config);
+        resolver
+    }
+
+    /// How many `BatchGetImage` calls were made (retries by the SDK not counted).
+    pub fn batch_calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    async fn base_config(&self) -> &SdkConfig {
+        self.base
+            .get_or_init(|| async {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(profile) = &self.profile {
+                    loader = loader.profile_name(profile);
+                }
+                loader.load().await
+            })
+            .await
+    }
+
+    async fn client(&self, host: &EcrHost) -> aws_sdk_ecr::Client {
+        let key = (host.region.clone(), host.fips, host.dual_stack);
+        if let Some(client) = lock(&self.clients).get(&key) {
+            return client.clone();
+        }
+        let base = self.base_config().await;
+        let mut timeouts = TimeoutConfig::builder()
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            .operation_attempt_timeout(self.timeout);
+        if let Some(read) = base.timeout_config().and_then(|t| t.read_timeout()) {
+            timeouts = timeouts.read_timeout(read);
+        }
+        let mut config = aws_sdk_ecr::config::Builder::from(base)
+            .region(Region::new(host.region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(timeouts.build());
+        if host.fips {
+            config = config.use_fips(true);
+        }
+        if host.dual_stack {
+            config = config.use_dual_stack(true);
+        }
+        let client = aws_sdk_ecr::Client::from_conf(config.build());
+        lock(&self.clients).entry(key).or_insert(client).clone()
+    }
+
+    /// Resolves every ECR reference's tag, keyed by [`tag_key`]. Tags are
+    /// grouped per repository and looked up [`BATCH_SIZE`] at a time, with
+    /// up to `jobs` calls at once. Each key gets its own answer: a missing
+    /// tag, repository or permission fails only the keys it concerns. A
+    /// reference that is not an ECR reference gets an error.
+    pub async fn resolve_many(&self, refs: Vec<ImageRef>) -> Resolutions {
+        let (batches, foreign) = plan_batches(&refs, BATCH_SIZE);
+        let mut out: Resolutions = foreign
+            .into_iter()
+            .map(|(key, r)| {
+                let error = ResolveError::new(
+                    ErrorKind::Other,
+                    format!("{} is not an Amazon ECR registry", r.domain()),
+                );
+                (key, Err(error))
+            })
+            .collect();
+        let answers: Vec<Vec<(String, Result<Resolved, ResolveError>)>> =
+            futures::stream::iter(batches)
+                .map(|batch| async move { self.run_batch(batch).await })
+                .buffer_unordered(self.jobs)
+                .collect()
+                .await;
+        out.extend(answers.into_iter().flatten());
+        out
+    }
+
+    async fn run_batch(&self, batch: Batch) -> Vec<(String, Result<Resolved, ResolveError>)> {
+        let key_of = |tag: &str| {
+            format!(
+                "{}/{}:{tag}",
+                batch.repository.registry, batch.repository.repository
+            )
+        };
+        let client = self.client(&batch.repository.host).await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut request = client
+            .batch_get_image()
+            .registry_id(&batch.repository.host.account)
+            .repository_name(&batch.repository.repository);
+        for tag in &batch.tags {
+            request = request.image_ids(ImageIdentifier::builder().image_tag(tag).build());
+        }
+        for media_type in ACCEPTED_MEDIA_TYPES {
+            request = request.accepted_media_types(media_type);
+        }
+        match request.send().await {
+            Ok(output) => self
+                .map_output(&batch, output)
+                .into_iter()
+                .map(|(tag, result)| (key_of(&tag), result))
+                .collect(),
+            Err(err) => {
+                let error = map_sdk_error(&err, &batch.repository);
+                batch
+                    .tags
+                    .iter()
+                    .map(|tag| (key_of(tag), Err(error.clone())))
+                    .collect()
+            }
+        }
+    }
+
+    fn map_output(
+        &self,
+        batch: &Batch,
+        output: BatchGetImageOutput,
+    ) -> Vec<(String, Result<Resolved, ResolveError>)> {
+        let repo = &batch.repository;
+        let requested: BTreeSet<&str> = batch.tags.iter().map(String::as_str).collect();
+        let mut found: HashMap<String, Result<Resolved, ResolveError>> = HashMap::new();
+        let mut failed: BTreeSet<String> = BTreeSet::new();
+        for failure in output.failures() {
+            let Some(tag) = failure.image_id().and_then(|id| id.image_tag()) else {
+                continue;
+            };
+            failed.insert(tag.to_string());
+            found.insert(tag.to_string(), Err(map_failure(failure, tag, repo)));
+        }
+        let answer = |image: &aws_sdk_ecr::types::Image, tag: &str| match image
+            .image_id()
+            .and_then(|id| id.image_digest())
+        {
+            None => Err(ResolveError::new(
+                ErrorKind::Other,
+                format!("ECR returned no digest for {}", place(tag, repo)),
+            )),
+            Some(digest) => self.pick(
+                digest,
+                image.image_manifest_media_type(),
+                image.image_manifest(),
+                tag,
+                repo,
+            ),
+        };
+        // ECR echoes the requested tag in each image's `imageId`.
+        for image in output.images() {
+            let Some(tag) = image.image_id().and_then(|id| id.image_tag()) else {
+                continue;
+            };
+            if requested.contains(tag) {
+                found.insert(tag.to_string(), answer(image, tag));
+            }
+        }
+        // moto echoes the image's latest tag instead, so several tags of one
+        // image come back under one name. It answers in request order, one
+        // image per found id; use that order for the tags still unanswered,
+        // when the counts say it is safe.
+        let images = output.images();
+        let unanswered = batch.tags.iter().any(|t| !found.contains_key(t));
+        if unanswered && images.len() + failed.len() == batch.tags.len() {
+            let succeeded = batch.tags.iter().filter(|t| !failed.contains(*t));
+            for (tag, image) in succeeded.zip(images) {
+                found
+                    .entry(tag.clone())
+                    .or_insert_with(|| answer(image, tag));
+            }
+        }
+        batch
+            .tags
+            .iter()
+            .map(|tag| {
+                let result = found.remove(tag).unwrap_or_else(|| {
+                    Err(ResolveError::new(
+                        ErrorKind::Other,
+                        format!("ECR gave no answer for {}", place(tag, repo)),
+                    ))
+                });
+                (tag.clone(), result)
+            })
+            .collect()
+    }
+
+    fn pick(
+        &self,
+        digest: &str,
+        media_type: Option<&str>,
+        manifest: Option<&str>,
+        tag: &str,
+        repo: &RepositoryKey,
+    ) -> Result<Resolved, ResolveError> {
+        let chosen = match (&self.platform, manifest) {
+            (None, _) => digest.to_string(),
+            (Some(platform), Some(manifest)) => {
+                match pick_platform(manifest.as_bytes(), platform) {
+                    Ok(Some(child)) => child,
+                    Ok(None) => digest.to_string(),
+                    Err(e) => {
+                        return Err(ResolveError::new(
+                            e.kind,
+                            format!("{}: {}", place(tag, repo), e.message),
+                        ))
+                    }
+                }
+            }
+            (Some(platform), None) => {
+                if media_type.is_some_and(|m| INDEX_TYPES.contains(&m)) {
+                    return Err(ResolveError::new(
+                        ErrorKind::Other,
+                        format!(
+                            "ECR returned the index of {} without its manifest; cannot pick {platform}",
+                            place(tag, repo)
+                        ),
+                    ));
+                }
+                digest.to_string()
+            }
+        };
+        let digest = Digest::parse(&chosen).map_err(|e| {
+            ResolveError::new(
+                ErrorKind::Other,
+                format!(
+                    "ECR returned an invalid digest {chosen:?} for {}: {e}",
+                    place(tag, repo)
+                ),
+            )
+        })?;
+        Ok(Resolved { digest })
+    }
+}
+
+impl Resolve for EcrResolver {
+    async fn resolve_all(&self, references: Vec<ImageRef>) -> Resolutions {
+        self.resolve_many(references).await
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+fn place(tag: &str, repo: &RepositoryKey) -> String {
+    format!(
+        "tag {tag} in repository {} (account {}, {})",
+        repo.repository, repo.host.account, repo.host.region
+    )
+}
+
+fn where_repo(repo: &RepositoryKey) -> String {
+    format!(
+        "repository {} (account {}, {})",
+        repo.repository, repo.host.account, repo.host.region
+    )
+}
+
+fn map_failure(
+    failure: &aws_sdk_ecr::types::ImageFailure,
+    tag: &str,
+    repo: &RepositoryKey,
+) -> ResolveError {
+    let reason = failure.failure_reason().unwrap_or("").trim();
+    let code = failure.failure_code();
+    let kind = match code {
+        Some(ImageFailureCode::ImageNotFound | ImageFailureCode::ImageTagDoesNotMatchDigest) => {
+            ErrorKind::NotFound
+        }
+        Some(ImageFailureCode::UpstreamTooManyRequests) => ErrorKind::RateLimited,
+        Some(ImageFailureCode::UpstreamUnavailable) => ErrorKind::Server,
+        Some(ImageFailureCode::UpstreamAccessDenied) => ErrorKind::Unauthorized,
+        _ => ErrorKind::Other,
+    };
+    let message = if kind == ErrorKind::NotFound {
+        format!(
+            "tag {tag} not found in repository {} (account {}, {})",
+            repo.repository, repo.host.account, repo.host.region
+        )
+    } else {
+        let code = code.map_or("unknown failure", |c| c.as_str());
+        if reason.is_empty() {
+            format!("ECR could not get {}: {code}", place(tag, repo))
+        } else {
+            format!("ECR could not get {}: {code} ({reason})", place(tag, repo))
+        }
+    };
+    ResolveError::new(kind, message)
+}
+
+/// Words for a failed `BatchGetImage` call, for every tag in it.
+fn map_sdk_error(err: &SdkError<BatchGetImageError>, repo: &RepositoryKey) -> ResolveError {
+    let region = &repo.host.region;
+    let chain = DisplayErrorContext(err).to_string();
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("");
+            let aws_message = e.message().unwrap_or("").trim();
+            let said = if aws_message.is_empty() {
+                String::new()
+            } else {
+                format!(" (AWS said: {aws_message})")
+            };
+            let status = service.raw().status().as_u16();
+            match code {
+                "RepositoryNotFoundException" => ResolveError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "repository {} not found in account {} region {region}",
+                        repo.repository, repo.host.account
+                    ),
+                ),
+                "AccessDeniedException" => ResolveError::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "access denied to {}: the AWS credentials need the ecr:BatchGetImage permission{said}",
+                        where_repo(repo)
+                    ),
+                ),
+                "UnrecognizedClientException" | "InvalidSignatureException"
+                | "InvalidClientTokenId" | "ExpiredTokenException" | "ExpiredToken"
+                | "AuthFailure" | "SignatureDoesNotMatch" => ResolveError::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "the AWS credentials were refused in region {region} ({code}); they may have expired, or the region may not be enabled for the account{said}"
+                    ),
+                ),
+                "ThrottlingException" | "Throttling" | "TooManyRequestsException"
+                | "RequestLimitExceeded" | "LimitExceededException" => ResolveError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "the ECR API in {region} throttled BatchGetImage for {} ({code}, after {MAX_ATTEMPTS} attempts)",
+                        where_repo(repo)
+                    ),
+                ),
+                "InvalidParameterException" => ResolveError::new(
+                    ErrorKind::Other,
+                    format!("ECR rejected the request for {}{said}", where_repo(repo)),
+                ),
+                _ if status >= 500 || code == "ServerException" => ResolveError::new(
+                    ErrorKind::Server,
+                    format!(
+                        "the ECR API in {region} failed (HTTP {status} {code}) for {}{said}",
+                        where_repo(repo)
+                    ),
+                ),
+                _ => ResolveError::new(
+                    ErrorKind::Other,
+                    format!(
+                        "the ECR API in {region} answered HTTP {status} {} for {}{said}",
+                        if code.is_empty() { "(no error code)" } else { code },
+                        where_repo(repo)
+                    ),
+                ),
+            }
+        }
+        _ if is_credentials_error(&chain) => ResolveError::new(
+            ErrorKind::Unauthorized,
+            format!(
+                "no AWS credentials found ({}); set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`",
+                short_chain(&chain)
+            ),
+        ),
+        SdkError::TimeoutError(_) => ResolveError::new(
+            ErrorKind::Network,
+            format!("the ECR API in {region} did not answer in time"),
+        ),
+        SdkError::DispatchFailure(d) if d.is_timeout() => ResolveError::new(
+            ErrorKind::Network,
+            format!("the ECR API in {region} did not answer in time"),
+        ),
+        SdkError::DispatchFailure(_) => {
+            let hint = if is_dns_error(&chain) {
+                format!(" (is {region} a real AWS region spelled right, and enabled for the account?)")
+            } else {
+                String::new()
+            };
+            ResolveError::new(
+                ErrorKind::Network,
+                format!(
+                    "cannot reach the ECR API in region {region}: {}{hint}",
+                    short_chain(&chain)
+                ),
+            )
+        }
+        SdkError::ConstructionFailure(_) if chain.contains("region") => ResolveError::new(
+            ErrorKind::Other,
+            format!(
+                "cannot build an ECR endpoint for region {region} ({}); the region is not recognised",
+                short_chain(&chain)
+            ),
+        ),
+        SdkError::ResponseError(_) => ResolveError::new(
+            ErrorKind::Server,
+            format!(
+                "the ECR API in {region} sent an answer that could not be read: {}",
+                short_chain(&chain)
+            ),
+        ),
+        _ => ResolveError::new(
+            ErrorKind::Other,
+            format!("ECR BatchGetImage for {} failed: {}", where_repo(repo), short_chain(&chain)),
+        ),
+    }
+}
+
+fn is_credentials_error(chain: &str) -> bool {
+    let c = chain.to_ascii_lowercase();
+    c.contains("credential provider was not enabled")
+        || c.contains("error occurred while loading credentials")
+        || c.contains("credentials provider timed out")
+        || c.contains("credentials provider was not properly configured")
+        || c.contains("no credentials")
+        || c.contains("failed to load credentials")
+        || (c.contains("auth scheme") && c.contains("identity"))
+}
+
+fn is_dns_error(chain: &str) -> bool {
+    let c = chain.to_ascii_lowercase();
+    c.contains("dns error")
+        || c.contains("failed to lookup address")
+        || c.contains("name or service not known")
+        || c.contains("no such host")
+}
+
+/// The SDK's error chain without its generic first link, for messages.
+fn short_chain(chain: &str) -> String {
+    let trimmed = chain
+        .trim_start_matches("dispatch failure: ")
+        .trim_start_matches("failed to construct request: ");
+    trimmed.chars().take(400).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(account: &str, region: &str, fips: bool, dual_stack: bool) -> Option<EcrHost> {
+        Some(EcrHost {
+            account: account.to_string(),
+            region: region.to_string(),
+            fips,
+            dual_stack,
+        })
+    }
+
+    #[test]
+    fn parses_every_ecr_host_form() {
+        let a = "123456789012";
+        let cases = [
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                host(a, "us-east-1", false, false),
+            ),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                host(a, "eu-west-1", false, false),
+            ),
+            (
+                "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com",
+                host(a, "us-gov-west-1", false, false),
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                host(a, "cn-north-1", false, false),
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
+                host(a, "us-east-1", true, false),
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-1.on.aws",
+                host(a, "us-east-1", false, true),
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+                host(a, "us-east-1", true, true),
+            ),
+            (
+                "123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn",
+                host(a, "cn-north-1", false, true),
+            ),
+            (
+                "123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM",
+                host(a, "us-east-1", false, false),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_ecr_host(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_near_misses() {
+        for text in [
+            "12345678901.dkr.ecr.us-east-1.amazonaws.com", // 11 digits
+            "1234567890123.dkr.ecr.us-east-1.amazonaws.com", // 13 digits
+            "12345678901a.dkr.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com:443",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.org",
+            "123456789012.dkr.ecr.amazonaws.com",
+            "123456789012.dkr.ecr.us-east.amazonaws.com",
+            "123456789012.dkr.ecr.useast1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.cn", // not a China region
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com",   // China region, global suffix
+            "123456789012.dkr.ecr-fips.cn-north-1.amazonaws.com.cn",
+            "123456789012.dkr.ecr-fips.us-east-1.on.aws",
+            "123456789012.dkr-ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.on.aws",
+            "123456789012.dkr-ecr.us-east-1.on.aws.example",
+            "123456789012.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.api.aws",
+            "api.ecr.us-east-1.amazonaws.com",
+            "public.ecr.aws",
+            "docker.io",
+            "localhost:5000",
+            "",
+        ] {
+            assert_eq!(parse_ecr_host(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn keys_match_tag_key() {
+        for text in [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:1.4",
+            "123456789012.dkr-ecr.us-east-1.on.aws/api",
+        ] {
+            let r = ImageRef::parse(text).unwrap();
+            let (batches, _) = plan_batches(std::slice::from_ref(&r), BATCH_SIZE);
+            let b = &batches[0];
+            let key = format!(
+                "{}/{}:{}",
+                b.repository.registry, b.repository.repository, b.tags[0]
+            );
+            assert_eq!(key, tag_key(&r));
+        }
+    }
+
+    #[test]
+    fn batches_250_tags_as_100_100_50() {
+        let refs: Vec<ImageRef> = (0..250)
+            .map(|i| {
+                ImageRef::parse(&format!(
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:t{i:03}"
+                ))
+                .unwrap()
+            })
+            .collect();
+        let (batches, foreign) = plan_batches(&refs, BATCH_SIZE);
+        assert!(foreign.is_empty());
+        let sizes: Vec<usize> = batches.iter().map(|b| b.tags.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let all: BTreeSet<&String> = batches.iter().flat_map(|b| &b.tags).collect();
+        assert_eq!(all.len(), 250);
+    }
+
+    #[test]
+    fn batches_group_by_account_region_and_repository() {
+        let refs: Vec<ImageRef> = [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1", // duplicate
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/api",   // latest
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1",
+            "210987654321.dkr.ecr.us-east-1.amazonaws.com/api:1",
+            "nginx:1.27",
+        ]
+        .iter()
+        .map(|s| ImageRef::parse(s).unwrap())
+        .collect();
+        let (batches, foreign) = plan_batches(&refs, BATCH_SIZE);
+        assert_eq!(batches.len(), 4);
+        let api = batches
+            .iter()
+            .find(|b| {
+                b.repository.repository == "api"
+                    && b.repository.host.account == "123456789012"
+                    && b.repository.host.region == "us-east-1"
+            })
+            .unwrap();
+        assert_eq!(api.tags, ["1", "latest"]);
+        assert_eq!(
+            foreign.keys().collect::<Vec<_>>(),
+            ["docker.io/library/nginx:1.27"]
+        );
+    }
+
+    fn repo() -> RepositoryKey {
+        RepositoryKey {
+            registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".to_string(),
+            host: parse_ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap(),
+            repository: "api".to_string(),
+        }
+    }
+
+    fn service_error(status: u16, code: &str, message: &str) -> ResolveError {
+        use aws_sdk_ecr::config::http::HttpResponse;
+        let meta = aws_sdk_ecr::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        let err = BatchGetImageError::generic(meta);
+        let raw = HttpResponse::new(status.try_into().unwrap(), "".into());
+        map_sdk_error(&SdkError::service_error(err, raw), &repo())
+    }
+
+    #[test]
+    fn service_errors_are_worded_for_the_user() {
+        let e = service_error(400, "RepositoryNotFoundException", "The repository ...");
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(
+            e.message,
+            "repository api not found in account 123456789012 region us-east-1"
+        );
+
+        let e = service_error(
+            400,
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:BatchGetImage",
+        );
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(
+            e.message.contains("ecr:BatchGetImage permission"),
+            "{}",
+            e.message
+        );
+
+        let e = service_error(400, "ThrottlingException", "Rate exceeded");
+        assert_eq!(e.kind, ErrorKind::RateLimited);
+        assert!(e.message.contains("after 5 attempts"), "{}", e.message);
+
+        let e = service_error(
+            400,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        );
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(
+            e.message.contains("region may not be enabled"),
+            "{}",
+            e.message
+        );
+
+        let e = service_error(500, "ServerException", "boom");
+        assert_eq!(e.kind, ErrorKind::Server);
+        let e = service_error(418, "", "");
+        assert_eq!(e.kind, ErrorKind::Other);
+    }
+
+    #[test]
+    fn missing_credentials_are_unauthorized() {
+        let err: SdkError<BatchGetImageError> = SdkError::dispatch_failure(
+            aws_sdk_ecr::error::ConnectorError::other(
+                "the credential provider was not enabled: no providers in chain provided credentials".into(),
+                None,
+            ),
+        );
+        let e = map_sdk_error(&err, &repo());
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(
+            e.message.starts_with("no AWS credentials found ("),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn failures_map_to_not_found() {
+        use aws_sdk_ecr::types::ImageFailure;
+        let f = ImageFailure::builder()
+            .failure_code(ImageFailureCode::ImageNotFound)
+            .failure_reason("Requested image not found")
+            .build();
+        let e = map_failure(&f, "1.4", &repo());
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(
+            e.message,
+            "tag 1.4 not found in repository api (account 123456789012, us-east-1)"
+        );
+        let f = ImageFailure::builder()
+            .failure_code(ImageFailureCode::ImageTagDoesNotMatchDigest)
+            .build();
+        assert_eq!(map_failure(&f, "1.4", &repo()).kind, ErrorKind::NotFound);
+        let f = ImageFailure::builder()
+            .failure_code(ImageFailureCode::KmsError)
+            .failure_reason("key disabled")
+            .build();
+        let e = map_failure(&f, "1.4", &repo());
+        assert_eq!(e.kind, ErrorKind::Other);
+        assert!(
+            e.message.contains("KmsError (key disabled)"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn credentials_errors_are_recognised() {
+        assert!(is_credentials_error(
+            "dispatch failure: other: the credential provider was not enabled: no providers in chain provided credentials"
+        ));
+        assert!(!is_credentials_error(
+            "dispatch failure: io error: connection refused"
+        ));
+        assert!(is_dns_error(
+            "dispatch failure: io error: dns error: failed to lookup address information"
+        ));
+    }
+}
