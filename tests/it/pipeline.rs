@@ -232,3 +232,17 @@ fn update_replaces_a_moved_digest_and_keeps_the_rest() {
         )
     );
 }
+
+#[test]
+fn crlf_bom_and_missing_final_newline_survive_a_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docker-compose.prod.yml");
+    let original = "\u{feff}# prod\r\nservices:\r\n  web:\r\n    image: \"localhost:5000/shop/web:2.0\" # é\r\n  api:\r\n    image: localhost:5000/shop/api:1.4";
+    std::fs::write(&file, original).unwrap();
+    let (status, _, err) = pin(dir.path(), &resolver(), PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Clean, "{err}");
+    let expected = original
+        .replace("web:2.0\"", &format!("web:2.0@{}\"", digest('c')))
+        .replace("api:1.4", &format!("api:1.4@{}", digest('a')));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+}
