@@ -4,6 +4,7 @@
 
 mod cli;
 mod ecr;
+mod ecr_fallback;
 mod infra;
 mod pipeline;
 mod registry;

@@ -20,7 +20,7 @@ use tempfile::TempDir;
 
 use super::images::{self, Blob, Manifest, Platform, ALL_MANIFEST_TYPES};
 use super::proc::{free_port, require_program, ChildGuard, INSTALL_HINT};
-use super::tls::make_ca_and_server_cert;
+use super::tls::{make_ca_and_server_cert, make_ca_and_server_cert_for};
 
 /// How long a registry may take to answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +51,29 @@ impl Registry {
         Registry::start(Some((user, password)))
     }
 
+    /// Like [`Registry::start_tls_auth`], but listening on the fixed port
+    /// `127.0.0.1:port` (e.g. 443, which needs root) and with
+    /// `extra_dns_names` in the server certificate's subjectAltName, so a
+    /// client that maps those names to 127.0.0.1 (a private `/etc/hosts`)
+    /// reaches it by name. Panics, naming the port, if the port is taken.
+    pub fn start_tls_auth_at(
+        port: u16,
+        extra_dns_names: &[&str],
+        user: &str,
+        password: &str,
+    ) -> Registry {
+        Registry::start_with(Some((user, password)), Some(port), extra_dns_names)
+    }
+
     fn start(auth: Option<(&str, &str)>) -> Registry {
+        Registry::start_with(auth, None, &[])
+    }
+
+    fn start_with(
+        auth: Option<(&str, &str)>,
+        fixed_port: Option<u16>,
+        extra_dns_names: &[&str],
+    ) -> Registry {
         let program = require_program("docker-registry");
         let dir = tempfile::Builder::new()
             .prefix("imgpin-registry-")
@@ -64,7 +86,11 @@ impl Registry {
         let mut auth_section = json!({});
         let mut ca_file = None;
         if let Some((user, password)) = auth {
-            let tls = make_ca_and_server_cert(dir.path());
+            let tls = if extra_dns_names.is_empty() {
+                make_ca_and_server_cert(dir.path())
+            } else {
+                make_ca_and_server_cert_for(dir.path(), extra_dns_names)
+            };
             http["tls"] = json!({ "certificate": tls.server_cert, "key": tls.server_key });
             let htpasswd = dir.path().join("htpasswd");
             std::fs::write(&htpasswd, bcrypt_htpasswd(user, password)).expect("write htpasswd");
@@ -74,8 +100,17 @@ impl Registry {
         let creds = auth.map(|(u, p)| (u.to_owned(), p.to_owned()));
         let client = http_client(ca_file.as_deref());
 
-        for attempt in 1..=START_ATTEMPTS {
-            let port = free_port();
+        assert!(
+            auth.is_some() || extra_dns_names.is_empty(),
+            "extra DNS names need TLS mode"
+        );
+        let attempts = if fixed_port.is_some() {
+            1
+        } else {
+            START_ATTEMPTS
+        };
+        for attempt in 1..=attempts {
+            let port = fixed_port.unwrap_or_else(free_port);
             http["addr"] = json!(format!("127.0.0.1:{port}"));
             // YAML is a superset of JSON, so the config is written as JSON:
             // no quoting trouble with paths.
@@ -132,8 +167,12 @@ impl Registry {
                     registry.write_docker_config();
                     return registry;
                 }
-                // Another process took the port: try the next one.
-                Err(early) if early.log.contains("address already in use") => {}
+                Err(early) if early.log.contains("address already in use") => {
+                    if let Some(port) = fixed_port {
+                        panic!("docker-registry: 127.0.0.1:{port} is already in use by another process");
+                    }
+                    // Another process took the port: try the next one.
+                }
                 Err(early) => panic!(
                     "docker-registry exited at start ({}); its log:\n{}",
                     early.status, early.log

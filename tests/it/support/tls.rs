@@ -3,7 +3,8 @@
 //!
 //! Rule: never use a self-signed certificate as the server's own: rustls
 //! (webpki) rejects a CA certificate used as an end-entity certificate. The
-//! server certificate names `IP:127.0.0.1` and `DNS:localhost`.
+//! server certificate names `IP:127.0.0.1` and `DNS:localhost`, plus any
+//! extra DNS names given to [`make_ca_and_server_cert_for`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,7 +26,23 @@ pub struct TlsFiles {
 /// (which must exist). The CA certificate is alone in `dir/ca/`, so that
 /// directory can serve as a trust directory.
 pub fn make_ca_and_server_cert(dir: &Path) -> TlsFiles {
+    make_ca_and_server_cert_for(dir, &[])
+}
+
+/// Like [`make_ca_and_server_cert`], with `extra_dns_names` added to the
+/// server certificate's subjectAltName (e.g. an ECR host name that a test
+/// maps to 127.0.0.1).
+pub fn make_ca_and_server_cert_for(dir: &Path, extra_dns_names: &[&str]) -> TlsFiles {
     require_program("openssl");
+    let mut san = String::from("IP:127.0.0.1,DNS:localhost");
+    for name in extra_dns_names {
+        assert!(
+            !name.is_empty() && !name.contains([',', '\n', ':']),
+            "bad DNS name for a certificate: {name:?}"
+        );
+        san.push_str(",DNS:");
+        san.push_str(name);
+    }
     let ca_dir = dir.join("ca");
     std::fs::create_dir_all(&ca_dir).expect("create CA dir");
     let files = TlsFiles {
@@ -38,12 +55,14 @@ pub fn make_ca_and_server_cert(dir: &Path) -> TlsFiles {
     let ext = dir.join("server.ext");
     std::fs::write(
         &ext,
-        "basicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\n\
-         subjectAltName=IP:127.0.0.1,DNS:localhost\n\
-         subjectKeyIdentifier=hash\n\
-         authorityKeyIdentifier=keyid\n",
+        format!(
+            "basicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth\n\
+             subjectAltName={san}\n\
+             subjectKeyIdentifier=hash\n\
+             authorityKeyIdentifier=keyid\n"
+        ),
     )
     .expect("write openssl extension file");
 
