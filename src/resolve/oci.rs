@@ -186,10 +186,20 @@ impl OciResolver {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Ok(found)
                     }
-                    Err(plain) if plain.kind == ErrorKind::Network => Err(ResolveError::new(
-                        ErrorKind::Network,
-                        format!("{} (plain HTTP also failed: {})", e.message, plain.message),
-                    )),
+                    Err(plain) if plain.kind == ErrorKind::Network => {
+                        let prefix = format!("cannot reach registry {host}: ");
+                        let tls = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
+                        let http = plain
+                            .message
+                            .strip_prefix(&prefix)
+                            .unwrap_or(&plain.message);
+                        let message = if tls == http {
+                            format!("{prefix}{tls} (tried HTTPS and plain HTTP)")
+                        } else {
+                            format!("{prefix}HTTPS: {tls}; plain HTTP: {http}")
+                        };
+                        Err(ResolveError::new(ErrorKind::Network, message))
+                    }
                     Err(plain) => {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Err(plain)
@@ -406,17 +416,19 @@ fn reqwest_status_text(code: u16) -> &'static str {
     }
 }
 
+/// The innermost cause of a transport error, in words: "Connection refused
+/// (os error 111)", "invalid peer certificate: UnknownIssuer", …
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
+    let mut innermost = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
+        innermost = s.to_string();
         source = s.source();
     }
-    parts.join(": ")
+    innermost
+        .strip_prefix("tcp connect error: ")
+        .unwrap_or(&innermost)
+        .to_string()
 }
 
 #[cfg(test)]
