@@ -12,6 +12,30 @@ Exit codes:
   1  findings: unpinned references (check), changes needed (pin --check)
   2  errors: a file did not parse, a reference did not resolve, bad usage";
 
+const PIN_EXAMPLES: &str = "\
+Examples:
+  imgpin pin                        diff for the current directory
+  imgpin pin --write deploy/        rewrite files in place
+  imgpin pin --check                CI: exit 1 if anything is unpinned
+  imgpin pin --update --write       refresh pins whose tag moved
+  imgpin pin --platform linux/arm64 pin one platform's manifest
+
+Exit codes:
+  0  clean: nothing to do, or done
+  1  changes needed (--check)
+  2  errors: a file did not parse, a reference did not resolve, bad usage";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  imgpin check                      every deploy file under .
+  imgpin check k8s/ compose.yaml    these paths only
+  imgpin check --format github      annotations on a pull request
+
+Exit codes:
+  0  every literal reference carries a digest
+  1  unpinned references (or, with --strict, unchecked templated values)
+  2  errors: a file did not parse, an invalid reference, bad usage";
+
 /// Pin container image references to digests, and keep them safe after pinning.
 ///
 /// imgpin finds image references in ECS task definitions, CodePipeline
@@ -37,21 +61,13 @@ pub enum Command {
     /// `name:latest@sha256:…`. References that already carry a digest are left
     /// alone unless --update is given. Templated values (`${TAG}`,
     /// `{{ .Values.image }}`) are reported and never rewritten.
-    ///
-    /// Examples:
-    ///   imgpin pin                      # diff for the current directory
-    ///   imgpin pin --write deploy/      # rewrite files in place
-    ///   imgpin pin --check              # CI: exit 1 if anything is unpinned
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, after_long_help = PIN_EXAMPLES)]
     Pin(PinArgs),
     /// Offline: list literal references not pinned to a digest (exit 1 if any).
     ///
     /// Fast and network-free, for pre-commit hooks. Templated values cannot be
     /// checked; they are listed as notes, and fail the check with --strict.
-    ///
-    /// Example:
-    ///   imgpin check k8s/ docker-compose.yml
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
 }
 
