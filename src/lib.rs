@@ -15,7 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod digest;
 pub mod edit;
-// pub mod lifecycle;
+pub mod lifecycle;
 pub mod locate;
 pub mod plan;
 pub mod reference;

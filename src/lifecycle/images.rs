@@ -126,13 +126,16 @@ pub enum ImagesError {
         message: String,
     },
     /// The document is JSON but not an image list.
-    #[error("the image list must be {{\"imageDetails\": [...]}} or an array of images, not {found}")]
+    #[error(
+        "the image list must be {{\"imageDetails\": [...]}} or an array of images, not {found}"
+    )]
     NotAList {
         /// What was found instead.
         found: String,
     },
     /// One entry is malformed.
-    #[error("image {index}{}: {message}", digest.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("image {index}{}: {message}", digest.as_deref().map(|d| format!(" \
+        ({d})")).unwrap_or_default())]
     Entry {
         /// 1-based position of the entry.
         index: usize,
@@ -186,11 +189,19 @@ fn parse_entry(index: usize, item: &Value) -> Result<ImageDetail, ImagesError> {
         message,
     };
     let Value::Object(obj) = item else {
-        return Err(fail(None, format!("expected an object, found a {}", json_type(item))));
+        return Err(fail(
+            None,
+            format!("expected an object, found a {}", json_type(item)),
+        ));
     };
     let digest = match field(obj, "imageDigest", "digest").map_err(|m| fail(None, m))? {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(other) => return Err(fail(None, format!("imageDigest must be a non-empty string, found {other}"))),
+        Some(other) => {
+            return Err(fail(
+                None,
+                format!("imageDigest must be a non-empty string, found {other}"),
+            ))
+        }
         None => return Err(fail(None, "imageDigest is missing".to_owned())),
     };
     let d = Some(digest.as_str());
@@ -212,7 +223,10 @@ fn parse_entry(index: usize, item: &Value) -> Result<ImageDetail, ImagesError> {
         match field(obj, primary, alias).map_err(|m| fail(d, m))? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(fail(d, format!("{primary} must be a string, found {other}"))),
+            Some(other) => Err(fail(
+                d,
+                format!("{primary} must be a string, found {other}"),
+            )),
         }
     };
     let image_status = match text("imageStatus", "imageStatus")? {
@@ -236,10 +250,18 @@ fn parse_entry(index: usize, item: &Value) -> Result<ImageDetail, ImagesError> {
                     Some(Value::String(s)) => Ok(s.clone()),
                     _ => Err(fail(d, format!("manifests[{i}] has no string \"digest\""))),
                 },
-                other => Err(fail(d, format!("manifests[{i}] must be a digest string, found {other}"))),
+                other => Err(fail(
+                    d,
+                    format!("manifests[{i}] must be a digest string, found {other}"),
+                )),
             })
             .collect::<Result<_, _>>()?,
-        Some(other) => return Err(fail(d, format!("manifests must be an array, found {other}"))),
+        Some(other) => {
+            return Err(fail(
+                d,
+                format!("manifests must be an array, found {other}"),
+            ))
+        }
     };
 
     Ok(ImageDetail {
@@ -259,7 +281,11 @@ fn parse_entry(index: usize, item: &Value) -> Result<ImageDetail, ImagesError> {
 
 /// Reads a field under its DescribeImages name or its test-vector alias (not both).
 /// `null` counts as absent.
-fn field<'a>(obj: &'a Map<String, Value>, primary: &str, alias: &str) -> Result<Option<&'a Value>, String> {
+fn field<'a>(
+    obj: &'a Map<String, Value>,
+    primary: &str,
+    alias: &str,
+) -> Result<Option<&'a Value>, String> {
     let a = obj.get(primary).filter(|v| !v.is_null());
     let b = if alias == primary {
         None
@@ -272,7 +298,11 @@ fn field<'a>(obj: &'a Map<String, Value>, primary: &str, alias: &str) -> Result<
     }
 }
 
-fn string_list(obj: &Map<String, Value>, primary: &str, alias: &str) -> Result<Vec<String>, String> {
+fn string_list(
+    obj: &Map<String, Value>,
+    primary: &str,
+    alias: &str,
+) -> Result<Vec<String>, String> {
     match field(obj, primary, alias)? {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -295,7 +325,9 @@ fn parse_timestamp(v: &Value) -> Result<DateTime<Utc>, String> {
                 return Ok(t.with_timezone(&Utc));
             }
             parse_epoch(s.trim()).ok_or_else(|| {
-                format!("{v} is neither RFC 3339 (2022-12-15T10:01:02.123000+01:00) nor epoch seconds")
+                format!(
+                    "{v} is neither RFC 3339 (2022-12-15T10:01:02.123000+01:00) nor epoch seconds"
+                )
             })
         }
         Value::Number(n) => {
@@ -323,7 +355,10 @@ fn parse_epoch(text: &str) -> Option<DateTime<Utc>> {
         Some((w, f)) => (w, f),
         None => (body, ""),
     };
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let secs: i64 = whole.parse().ok()?;
@@ -396,7 +431,9 @@ mod tests {
         assert_eq!(a.tags, ["v1", "latest"]);
         assert_eq!(rfc3339_string(&a.pushed_at), "2022-12-15T09:01:02.123Z");
         assert_eq!(
-            a.last_recorded_pull_time.map(|t| rfc3339_string(&t)).as_deref(),
+            a.last_recorded_pull_time
+                .map(|t| rfc3339_string(&t))
+                .as_deref(),
             Some("2022-12-15T09:01:02.123Z")
         );
         assert!(a.is_index());
@@ -406,7 +443,10 @@ mod tests {
         assert_eq!(rfc3339_string(&b.pushed_at), "2022-12-15T09:01:02.123456Z");
         assert_eq!(b.image_status, ImageStatus::Archived);
         assert_eq!(b.image_status.storage_class(), Some(StorageClass::Archive));
-        assert_eq!(b.last_archived_at.map(|t| t.timestamp()), Some(1_671_094_862));
+        assert_eq!(
+            b.last_archived_at.map(|t| t.timestamp()),
+            Some(1_671_094_862)
+        );
         assert_eq!(b.last_activated_at, None);
         assert_eq!(b.subject_manifest_digest.as_deref(), Some("sha256:aaaa"));
         assert!(!b.is_index());
@@ -415,7 +455,7 @@ mod tests {
     #[test]
     fn vector_format_and_bare_array() {
         let json = r#"[{"digest": "sha256:1", "tags": [], "pushedAt": "2026-11-18T00:00:00Z",
-                        "manifestMediaType": "application/vnd.docker.distribution.manifest.list.v2+json"}]"#;
+            "manifestMediaType": "application/vnd.docker.distribution.manifest.list.v2+json"}]"#;
         let images = parse_describe_images(json).unwrap();
         assert_eq!(images[0].digest, "sha256:1");
         assert!(images[0].is_index());
@@ -426,7 +466,10 @@ mod tests {
     fn unknown_status_is_kept_as_other() {
         let json = r#"[{"imageDigest": "sha256:1", "imagePushedAt": 0, "imageStatus": "FROZEN"}]"#;
         let images = parse_describe_images(json).unwrap();
-        assert_eq!(images[0].image_status, ImageStatus::Other("FROZEN".to_owned()));
+        assert_eq!(
+            images[0].image_status,
+            ImageStatus::Other("FROZEN".to_owned())
+        );
         assert_eq!(images[0].image_status.storage_class(), None);
     }
 
@@ -437,7 +480,10 @@ mod tests {
             ("{}", "imageDetails"),
             ("42", "a number"),
             (r#"[{"imageTags": []}]"#, "image 1: imageDigest is missing"),
-            (r#"[{"imageDigest": "sha256:x"}]"#, "image 1 (sha256:x): imagePushedAt is missing"),
+            (
+                r#"[{"imageDigest": "sha256:x"}]"#,
+                "image 1 (sha256:x): imagePushedAt is missing",
+            ),
             (
                 r#"[{"imageDigest": "sha256:x", "imagePushedAt": "yesterday"}]"#,
                 "imagePushedAt: \"yesterday\" is neither",
@@ -450,7 +496,10 @@ mod tests {
                 r#"[{"imageDigest": "sha256:x", "imagePushedAt": 1, "imageTags": "v1"}]"#,
                 "imageTags must be an array",
             ),
-            (r#"[{"imageDigest": "sha256:x", "imagePushedAt": 1e300}]"#, "not a valid epoch time"),
+            (
+                r#"[{"imageDigest": "sha256:x", "imagePushedAt": 1e300}]"#,
+                "not a valid epoch time",
+            ),
         ];
         for (json, want) in cases {
             let err = parse_describe_images(json).unwrap_err().to_string();
@@ -463,7 +512,10 @@ mod tests {
         let t = parse_epoch("1671094862.123456789").unwrap();
         assert_eq!(t.timestamp_subsec_nanos(), 123_456_789);
         let t = parse_epoch("-1.25").unwrap();
-        assert_eq!((t.timestamp(), t.timestamp_subsec_nanos()), (-2, 750_000_000));
+        assert_eq!(
+            (t.timestamp(), t.timestamp_subsec_nanos()),
+            (-2, 750_000_000)
+        );
         assert!(parse_epoch("").is_none());
         assert!(parse_epoch("1.2.3").is_none());
         assert!(parse_epoch("+1").is_none());

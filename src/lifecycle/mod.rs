@@ -35,8 +35,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use eval::{
-    evaluate, AtRiskEntry, Decision, EvalNote, Evaluation, Headroom, NextPassCause,
-    NextPassEntry, Standing, TimeBasis, Verdict,
+    evaluate, AtRiskEntry, Decision, EvalNote, Evaluation, Headroom, NextPassCause, NextPassEntry,
+    Standing, TimeBasis, Verdict,
 };
 pub use images::{parse_describe_images, ImageDetail, ImageStatus, ImagesError};
 pub use inuse::{Fate, InUseFinding, InUseReport};
@@ -106,7 +106,10 @@ impl Action {
 
 /// A user-supplied `--at` value that is neither RFC 3339 nor a plain date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid time {value:?}: expected RFC 3339 (e.g. 2026-12-01T00:00:00Z) or a date (e.g. 2026-12-01, meaning midnight UTC)")]
+#[error(
+    "invalid time {value:?}: expected RFC 3339 (e.g. 2026-12-01T00:00:00Z) or a date (e.g. \
+     2026-12-01, meaning midnight UTC)"
+)]
 pub struct AtError {
     /// The text that was given.
     pub value: String,
@@ -171,7 +174,13 @@ mod tests {
 
     #[test]
     fn parse_at_rejects_other_text() {
-        for bad in ["", "tomorrow", "2026-13-01", "2026-12-01T00:00:00", "1671094862"] {
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01",
+            "2026-12-01T00:00:00",
+            "1671094862",
+        ] {
             let err = parse_at(bad).unwrap_err();
             assert!(err.to_string().contains("RFC 3339"), "{bad}: {err}");
         }

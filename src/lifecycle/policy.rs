@@ -314,8 +314,9 @@ impl Rule {
     /// `any` matches everything, `untagged` matches an empty tag set, and `tagged` matches a
     /// non-empty tag set in which **every** prefix is the start of some tag and **every**
     /// pattern matches some tag as a whole-string glob (AND across the list). Matching is
-    /// case-sensitive (assumed). A tagged rule with both lists (only possible in an accepted
-    /// policy) must satisfy both.
+    /// case-sensitive (assumed). In an accepted policy (which AWS would not have stored
+    /// otherwise), a tagged rule with both lists must satisfy both, and a tagged rule with no
+    /// list matches every tagged image.
     pub fn matches_tags(&self, tags: &[String]) -> bool {
         match self.tag_status {
             TagStatus::Any => true,
@@ -401,7 +402,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// in strict mode, notes in accepted mode. Fails with [`PolicyError::Json`] when the text is
 /// not JSON, and with [`PolicyError::Invalid`] when a strict policy breaks a constraint or
 /// when a policy of either mode cannot be evaluated (for example an unknown `countType`).
-pub fn parse_policy(text: &str, mode: ValidationMode) -> Result<(Policy, Vec<PolicyNote>), PolicyError> {
+pub fn parse_policy(
+    text: &str,
+    mode: ValidationMode,
+) -> Result<(Policy, Vec<PolicyNote>), PolicyError> {
     let mut cx = Cx {
         mode,
         notes: Vec::new(),
@@ -413,9 +417,9 @@ pub fn parse_policy(text: &str, mode: ValidationMode) -> Result<(Policy, Vec<Pol
             Check::Length,
             None,
             format!(
-                "the policy text is {chars} characters long; AWS requires at least {MIN_POLICY_CHARS} \
-                 characters of raw text, whitespace included, so pad it (indentation or a longer \
-                 description will do)"
+                "the policy text is {chars} characters long; AWS requires at least \
+                 {MIN_POLICY_CHARS} characters of raw text, whitespace included, so pad it \
+                 (indentation or a longer description will do)"
             ),
             None,
         );
@@ -424,8 +428,8 @@ pub fn parse_policy(text: &str, mode: ValidationMode) -> Result<(Policy, Vec<Pol
             Check::Length,
             None,
             format!(
-                "the policy text is {chars} characters long; AWS accepts at most {MAX_POLICY_CHARS} \
-                 (a service quota that cannot be raised)"
+                "the policy text is {chars} characters long; AWS accepts at most \
+                 {MAX_POLICY_CHARS} (a service quota that cannot be raised)"
             ),
             None,
         );
@@ -574,8 +578,9 @@ impl Cx {
             .map(|k| format!("\"{}\"", escape(k)))
             .collect::<Vec<_>>()
             .join(",");
-        let mut message =
-            format!("{path}object instance has properties which are not allowed by the schema: ([{list}])");
+        let mut message = format!(
+            "{path}object instance has properties which are not allowed by the schema: ([{list}])"
+        );
         let hints: Vec<String> = unknown
             .iter()
             .filter_map(|k| {
@@ -601,13 +606,21 @@ impl Cx {
         options: &[(&'static str, T)],
     ) -> Option<T> {
         let Value::String(s) = value else {
-            self.unusable(check, Some(rule), format!("{field}: {}", type_mismatch(value, "string")), None);
+            self.unusable(
+                check,
+                Some(rule),
+                format!("{field}: {}", type_mismatch(value, "string")),
+                None,
+            );
             return None;
         };
         if let Some((_, v)) = options.iter().find(|(name, _)| *name == s) {
             return Some(*v);
         }
-        if let Some((name, v)) = options.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)) {
+        if let Some((name, v)) = options
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+        {
             self.advisory(
                 Check::Casing,
                 Some(rule),
@@ -628,7 +641,8 @@ impl Cx {
             check,
             Some(rule),
             format!(
-                "{field}: instance value (\"{}\") not found in enum (possible values: [{possible}])",
+                "{field}: instance value (\"{}\") not found in enum (possible values: \
+                 [{possible}])",
                 escape(s)
             ),
             None,
@@ -655,7 +669,12 @@ impl Cx {
             position,
             rule_priority,
         };
-        self.unknown_keys(obj, &["rulePriority", "description", "selection", "action"], Some(at), "");
+        self.unknown_keys(
+            obj,
+            &["rulePriority", "description", "selection", "action"],
+            Some(at),
+            "",
+        );
         let missing = missing_keys(obj, &["rulePriority", "selection", "action"]);
         if !missing.is_empty() {
             self.unusable(
@@ -669,13 +688,21 @@ impl Cx {
         let mut usable = missing.is_empty();
         match (obj.get("rulePriority"), rule_priority) {
             (Some(v), None) => {
-                self.unusable(Check::V1, Some(at), format!("rulePriority: {}", type_mismatch(v, "integer")), None);
+                self.unusable(
+                    Check::V1,
+                    Some(at),
+                    format!("rulePriority: {}", type_mismatch(v, "integer")),
+                    None,
+                );
                 usable = false;
             }
             (_, Some(p)) if p < 1 => self.invalid(
                 Check::V1,
                 Some(at),
-                format!("rulePriority: numeric instance is lower than the required minimum (minimum: 1, found: {p})"),
+                format!(
+                    "rulePriority: numeric instance is lower than the required minimum (minimum: \
+                     1, found: {p})"
+                ),
                 None,
             ),
             _ => {}
@@ -685,7 +712,12 @@ impl Cx {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.invalid(Check::V1, Some(at), format!("description: {}", type_mismatch(other, "string")), None);
+                self.invalid(
+                    Check::V1,
+                    Some(at),
+                    format!("description: {}", type_mismatch(other, "string")),
+                    None,
+                );
                 None
             }
         };
@@ -693,7 +725,12 @@ impl Cx {
         let selection = match obj.get("selection") {
             Some(Value::Object(sel)) => self.selection(at, sel),
             Some(other) => {
-                self.unusable(Check::V1, Some(at), format!("selection: {}", type_mismatch(other, "object")), None);
+                self.unusable(
+                    Check::V1,
+                    Some(at),
+                    format!("selection: {}", type_mismatch(other, "object")),
+                    None,
+                );
                 None
             }
             None => None,
@@ -701,7 +738,12 @@ impl Cx {
         let action = match obj.get("action") {
             Some(Value::Object(act)) => self.action(at, act),
             Some(other) => {
-                self.unusable(Check::V1, Some(at), format!("action: {}", type_mismatch(other, "object")), None);
+                self.unusable(
+                    Check::V1,
+                    Some(at),
+                    format!("action: {}", type_mismatch(other, "object")),
+                    None,
+                );
                 None
             }
             None => None,
@@ -778,7 +820,10 @@ impl Cx {
                 at,
                 "storageClass",
                 v,
-                &[("standard", StorageClass::Standard), ("archive", StorageClass::Archive)],
+                &[
+                    ("standard", StorageClass::Standard),
+                    ("archive", StorageClass::Archive),
+                ],
             )
         });
         let storage_class_bad = sel.contains_key("storageClass") && storage_class.is_none();
@@ -805,7 +850,8 @@ impl Cx {
                     self.invalid(
                         Check::V7,
                         Some(at),
-                        "countNumber: numeric instance is lower than the required minimum (minimum: 1, found: 0)"
+                        "countNumber: numeric instance is lower than the required minimum \
+                         (minimum: 1, found: 0)"
                             .to_owned(),
                         None,
                     );
@@ -815,13 +861,21 @@ impl Cx {
                     self.unusable(
                         Check::V7,
                         Some(at),
-                        format!("countNumber: numeric instance is lower than the required minimum (minimum: 1, found: {n})"),
+                        format!(
+                            "countNumber: numeric instance is lower than the required minimum \
+                             (minimum: 1, found: {n})"
+                        ),
                         None,
                     );
                     None
                 }
                 None => {
-                    self.unusable(Check::V7, Some(at), format!("countNumber: {}", type_mismatch(v, "integer")), None);
+                    self.unusable(
+                        Check::V7,
+                        Some(at),
+                        format!("countNumber: {}", type_mismatch(v, "integer")),
+                        None,
+                    );
                     None
                 }
             },
@@ -869,7 +923,12 @@ impl Cx {
                 Ok(Some(out))
             }
             Some(other) => {
-                self.unusable(Check::V1, Some(at), format!("{field}: {}", type_mismatch(other, "array")), None);
+                self.unusable(
+                    Check::V1,
+                    Some(at),
+                    format!("{field}: {}", type_mismatch(other, "array")),
+                    None,
+                );
                 Err(())
             }
         }
@@ -905,7 +964,10 @@ impl Cx {
                 at,
                 "action.targetStorageClass",
                 v,
-                &[("archive", StorageClass::Archive), ("standard", StorageClass::Standard)],
+                &[
+                    ("archive", StorageClass::Archive),
+                    ("standard", StorageClass::Standard),
+                ],
             )?),
         };
         match (kind, target) {
@@ -916,8 +978,8 @@ impl Cx {
                     Check::V11,
                     Some(at),
                     format!(
-                        "action.targetStorageClass \"{}\" is only allowed with action type transition, \
-                         not expire",
+                        "action.targetStorageClass \"{}\" is only allowed with action type \
+                         transition, not expire",
                         t.as_policy_str()
                     ),
                     None,
@@ -928,8 +990,8 @@ impl Cx {
                 self.invalid(
                     Check::V11,
                     Some(at),
-                    "action type transition requires targetStorageClass \"archive\"; it is evaluated \
-                     as a transition to archive"
+                    "action type transition requires targetStorageClass \"archive\"; it is \
+                     evaluated as a transition to archive"
                         .to_owned(),
                     None,
                 );
@@ -970,7 +1032,8 @@ impl Cx {
                     self.invalid(
                         Check::V3,
                         at,
-                        "tagStatus is tagged but neither tagPrefixList nor tagPatternList is given".to_owned(),
+                        "tagStatus is tagged but neither tagPrefixList nor tagPatternList is given"
+                            .to_owned(),
                         Some("Must specify tagPrefixList or tagPatternList when tagStatus=TAGGED."),
                     );
                 } else if prefix_present && pattern_present {
@@ -985,7 +1048,8 @@ impl Cx {
                     self.invalid(
                         Check::V3,
                         at,
-                        "tagPrefixList is empty; a tagged rule needs at least one prefix".to_owned(),
+                        "tagPrefixList is empty; a tagged rule needs at least one prefix"
+                            .to_owned(),
                         None,
                     );
                 }
@@ -993,20 +1057,24 @@ impl Cx {
                     self.invalid(
                         Check::V3,
                         at,
-                        "tagPatternList is empty; a tagged rule needs at least one pattern".to_owned(),
+                        "tagPatternList is empty; a tagged rule needs at least one pattern"
+                            .to_owned(),
                         None,
                     );
                 }
             }
             TagStatus::Untagged | TagStatus::Any => {
-                for (present, field) in [(prefix_present, "tagPrefixList"), (pattern_present, "tagPatternList")] {
+                for (present, field) in [
+                    (prefix_present, "tagPrefixList"),
+                    (pattern_present, "tagPatternList"),
+                ] {
                     if present {
                         self.invalid(
                             Check::V4,
                             at,
                             format!(
-                                "tagStatus {} does not allow {field}, not even an empty []; only tagged \
-                                 rules filter on tags",
+                                "tagStatus {} does not allow {field}, not even an empty []; only \
+                                 tagged rules filter on tags",
                                 rule.tag_status.as_str()
                             ),
                             None,
@@ -1022,7 +1090,8 @@ impl Cx {
                     Check::V5,
                     at,
                     format!(
-                        "tagPatternList entry \"{}\" has {stars} wildcards; at most {MAX_WILDCARDS} are allowed",
+                        "tagPatternList entry \"{}\" has {stars} wildcards; at most \
+                         {MAX_WILDCARDS} are allowed",
                         escape(pattern)
                     ),
                     None,
@@ -1061,8 +1130,8 @@ impl Cx {
                 Check::V6,
                 at,
                 format!(
-                    "countUnit: instance value ({}) not found in enum (possible values: [\"days\"]); it \
-                     is evaluated as days",
+                    "countUnit: instance value ({}) not found in enum (possible values: \
+                     [\"days\"]); it is evaluated as days",
                     compact(unit)
                 ),
                 None,
@@ -1073,8 +1142,8 @@ impl Cx {
             self.invalid(
                 Check::V8,
                 at,
-                "countType sinceImagePulled must be used with the transition action; it cannot expire \
-                 images"
+                "countType sinceImagePulled must be used with the transition action; it cannot \
+                 expire images"
                     .to_owned(),
                 None,
             );
@@ -1084,7 +1153,8 @@ impl Cx {
                 self.invalid(
                     Check::V9,
                     at,
-                    "countType sinceImageTransitioned must be used with the expire action".to_owned(),
+                    "countType sinceImageTransitioned must be used with the expire action"
+                        .to_owned(),
                     None,
                 );
             }
@@ -1101,8 +1171,9 @@ impl Cx {
                     Check::V9b,
                     at,
                     format!(
-                        "countNumber {} is below {MIN_ARCHIVE_DAYS}: images must stay archived for at \
-                         least {MIN_ARCHIVE_DAYS} days before deletion, and AWS probably rejects this rule",
+                        "countNumber {} is below {MIN_ARCHIVE_DAYS}: images must stay archived for \
+                         at least {MIN_ARCHIVE_DAYS} days before deletion, and AWS probably \
+                         rejects this rule",
                         rule.count_number
                     ),
                 );
@@ -1112,7 +1183,8 @@ impl Cx {
                 Check::V10,
                 at,
                 format!(
-                    "storageClass \"archive\" is only allowed with countType sinceImageTransitioned, not {}",
+                    "storageClass \"archive\" is only allowed with countType \
+                     sinceImageTransitioned, not {}",
                     rule.count_type.as_str()
                 ),
                 None,
@@ -1150,7 +1222,8 @@ fn cross_checks(cx: &mut Cx, rules: &[Rule]) {
                 Check::V2,
                 Some(rule.reference()),
                 format!(
-                    "rulePriority {} is also used by rule {}; every rule needs a unique rulePriority",
+                    "rulePriority {} is also used by rule {}; every rule needs a unique \
+                     rulePriority",
                     rule.rule_priority, first.position
                 ),
                 None,
@@ -1176,25 +1249,31 @@ fn cross_checks(cx: &mut Cx, rules: &[Rule]) {
                         Check::V12,
                         Some(rule.reference()),
                         format!(
-                            "a tagStatus any rule must have the highest rulePriority of storage class {}, \
-                             but {} comes after it",
+                            "a tagStatus any rule must have the highest rulePriority of storage \
+                             class {}, but {} comes after it",
                             class.as_policy_str(),
                             last.reference()
                         ),
-                        Some("Rule for tagStatus=ANY must have the lowest priority per storage class"),
+                        Some(
+                            "Rule for tagStatus=ANY must have the lowest priority per storage \
+                             class",
+                        ),
                     );
                 }
             }
         }
         // V13: one `untagged` rule per class.
-        let mut untagged = in_class.iter().filter(|r| r.tag_status == TagStatus::Untagged);
+        let mut untagged = in_class
+            .iter()
+            .filter(|r| r.tag_status == TagStatus::Untagged);
         if let Some(first) = untagged.next() {
             for rule in untagged {
                 cx.invalid(
                     Check::V13,
                     Some(rule.reference()),
                     format!(
-                        "only one rule may select untagged images in storage class {}, and {} already does",
+                        "only one rule may select untagged images in storage class {}, and {} \
+                         already does",
                         class.as_policy_str(),
                         first.reference()
                     ),
@@ -1204,7 +1283,10 @@ fn cross_checks(cx: &mut Cx, rules: &[Rule]) {
         }
         // V14 (assumed reading): distinct tag lists, compared as sets.
         let mut seen: BTreeMap<(BTreeSet<&str>, BTreeSet<&str>), &Rule> = BTreeMap::new();
-        for rule in in_class.iter().filter(|r| r.tag_status == TagStatus::Tagged) {
+        for rule in in_class
+            .iter()
+            .filter(|r| r.tag_status == TagStatus::Tagged)
+        {
             let key = (
                 rule.tag_prefixes.iter().map(String::as_str).collect(),
                 rule.tag_patterns.iter().map(String::as_str).collect(),
@@ -1214,8 +1296,8 @@ fn cross_checks(cx: &mut Cx, rules: &[Rule]) {
                     Check::V14,
                     Some(rule.reference()),
                     format!(
-                        "has the same tag list as {} in storage class {}; AWS requires \"a unique set of \
-                         prefixes\" per storage class, and this rule can never own an image",
+                        "has the same tag list as {} in storage class {}; AWS requires \"a unique \
+                         set of prefixes\" per storage class, and this rule can never own an image",
                         first.reference(),
                         class.as_policy_str()
                     ),
@@ -1233,7 +1315,7 @@ fn as_integer(v: &Value) -> Option<i64> {
         Value::Number(n) => n.as_i64().or_else(|| {
             n.as_f64().and_then(|f| {
                 // The bounds keep the cast exact and in range.
-                (f.fract() == 0.0 && f >= -9.0e15 && f <= 9.0e15).then_some(f as i64)
+                (f.fract() == 0.0 && (-9.0e15..=9.0e15).contains(&f)).then_some(f as i64)
             })
         }),
         _ => None,
@@ -1282,4 +1364,535 @@ fn compact(v: &Value) -> String {
 /// Escapes a user string for inclusion between double quotes in a message.
 fn escape(s: &str) -> String {
     s.escape_debug().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(rules: Value) -> String {
+        serde_json::to_string_pretty(&json!({ "rules": rules })).unwrap_or_default()
+    }
+
+    fn count_rule(priority: i64, tag_status: &str) -> Value {
+        json!({
+            "rulePriority": priority,
+            "selection": {
+                "tagStatus": tag_status, "countType": "imageCountMoreThan", "countNumber": 5
+            },
+            "action": {"type": "expire"}
+        })
+    }
+
+    fn tagged(priority: i64, prefixes: &[&str]) -> Value {
+        json!({
+            "rulePriority": priority,
+            "selection": {"tagStatus": "tagged", "tagPrefixList": prefixes,
+                          "countType": "imageCountMoreThan", "countNumber": 5},
+            "action": {"type": "expire"}
+        })
+    }
+
+    /// The strict-mode errors of `text`, as displayed.
+    fn errors(text: &str) -> Vec<(Check, String)> {
+        match parse_policy(text, ValidationMode::Strict) {
+            Ok(_) => Vec::new(),
+            Err(PolicyError::Json { .. }) => vec![(Check::V1, "json".to_owned())],
+            Err(e) => e
+                .errors()
+                .iter()
+                .map(|n| (n.check, n.to_string()))
+                .collect(),
+        }
+    }
+
+    /// Asserts exactly one strict error, of `check`, whose text contains every needle.
+    #[track_caller]
+    fn assert_one_error(text: &str, check: Check, needles: &[&str]) {
+        let errs = errors(text);
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert_eq!(errs[0].0, check, "{errs:#?}");
+        for needle in needles {
+            assert!(
+                errs[0].1.contains(needle),
+                "{:?} lacks {needle:?}",
+                errs[0].1
+            );
+        }
+    }
+
+    fn warnings(text: &str) -> Vec<PolicyNote> {
+        match parse_policy(text, ValidationMode::Strict) {
+            Ok((_, notes)) => notes,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    #[test]
+    fn v1_not_json() {
+        let err = parse_policy("{\"rules\": [", ValidationMode::Accepted).unwrap_err();
+        assert!(matches!(err, PolicyError::Json { line: 1, .. }), "{err}");
+        assert!(err
+            .to_string()
+            .starts_with("the lifecycle policy is not valid JSON (line 1"));
+    }
+
+    #[test]
+    fn v1_missing_rules_and_wrong_shapes() {
+        let padded = format!("{{\"rule\": []{}}}", " ".repeat(100));
+        let errs = errors(&padded);
+        assert!(errs
+            .iter()
+            .any(|(_, m)| m.contains("object has missing required properties ([\"rules\"])")));
+        assert!(errs.iter().any(|(_, m)| m.contains(
+            "object instance has properties which are not allowed by the schema: ([\"rule\"])"
+        )));
+        let not_array = format!("{{\"rules\": {{}}{}}}", " ".repeat(100));
+        assert_one_error(
+            &not_array,
+            Check::V1,
+            &["rules: instance type (object)", "allowed: [\"array\"]"],
+        );
+        let top_array = format!("[{}]", " ".repeat(100));
+        assert_one_error(&top_array, Check::V1, &["instance type (array)"]);
+    }
+
+    #[test]
+    fn v1_unknown_key_uses_aws_wording_and_names_the_rule() {
+        let mut rule = count_rule(20, "any");
+        rule["selection"]["storageclass"] = json!("standard");
+        let text = doc(json!([tagged(10, &["v"]), rule]));
+        assert_one_error(
+            &text,
+            Check::V1,
+            &[
+                "rule 2 (rulePriority 20): selection: object instance has properties which are not \
+                 allowed by the schema: ([\"storageclass\"])",
+                "\"storageclass\" is spelled \"storageClass\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn v1_missing_and_mistyped_fields() {
+        let text = doc(json!([{
+            "rulePriority": 1,
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan"}
+        }]));
+        let errs = errors(&text);
+        assert!(
+            errs.iter().any(|(_, m)| m
+                == "rule 1 (rulePriority 1): object has missing required properties \
+                    ([\"action\"])"),
+            "{errs:#?}"
+        );
+        assert!(errs.iter().any(|(_, m)| m
+            .contains("selection: object has missing required properties ([\"countNumber\"])")));
+        let text = doc(json!([{"rulePriority": "1", "selection": {}, "action": {}}]));
+        let errs = errors(&text);
+        assert!(
+            errs.iter()
+                .any(|(_, m)| m.starts_with("rule 1: rulePriority: instance type (string)")),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn v1_rule_priority_at_least_one() {
+        assert_one_error(
+            &doc(json!([count_rule(0, "any")])),
+            Check::V1,
+            &["rule 1 (rulePriority 0): rulePriority: numeric instance is lower than the required \
+               minimum (minimum: 1, found: 0)"],
+        );
+    }
+
+    #[test]
+    fn v1_unknown_enum_value() {
+        let mut rule = count_rule(1, "any");
+        rule["action"]["type"] = json!("delete");
+        assert_one_error(
+            &doc(json!([rule])),
+            Check::V1,
+            &[
+                "action.type: instance value (\"delete\") not found in enum (possible values: \
+                 [\"expire\",\"transition\"])",
+            ],
+        );
+    }
+
+    #[test]
+    fn v2_duplicate_priority() {
+        assert_one_error(
+            &doc(json!([tagged(3, &["a"]), tagged(3, &["b"])])),
+            Check::V2,
+            &["rule 2 (rulePriority 3): rulePriority 3 is also used by rule 1"],
+        );
+    }
+
+    #[test]
+    fn v3_tagged_needs_exactly_one_list() {
+        let mut neither = tagged(1, &["a"]);
+        neither["selection"]
+            .as_object_mut()
+            .map(|s| s.remove("tagPrefixList"));
+        assert_one_error(
+            &doc(json!([neither])),
+            Check::V3,
+            &[
+                "rule 1 (rulePriority 1): tagStatus is tagged but neither",
+                "Must specify tagPrefixList or tagPatternList when tagStatus=TAGGED.",
+            ],
+        );
+        let mut both = tagged(1, &["a"]);
+        both["selection"]["tagPatternList"] = json!(["b*"]);
+        assert_one_error(
+            &doc(json!([both])),
+            Check::V3,
+            &["rule 1 (rulePriority 1)", "not both"],
+        );
+        assert_one_error(
+            &doc(json!([tagged(7, &[])])),
+            Check::V3,
+            &["rule 1 (rulePriority 7): tagPrefixList is empty"],
+        );
+    }
+
+    #[test]
+    fn v4_untagged_allows_no_list_not_even_empty() {
+        let mut rule = count_rule(4, "untagged");
+        rule["selection"]["tagPrefixList"] = json!([]);
+        assert_one_error(
+            &doc(json!([rule])),
+            Check::V4,
+            &["rule 1 (rulePriority 4): tagStatus untagged does not allow tagPrefixList, not even \
+               an empty []"],
+        );
+    }
+
+    #[test]
+    fn v5_at_most_four_wildcards() {
+        let ok = json!({"rulePriority": 10, "selection": {"tagStatus": "tagged",
+            "tagPatternList": ["*test*1*2*3", "test*1*2*3*"],
+            "countType": "imageCountMoreThan", "countNumber": 1},
+            "action": {"type": "expire"}});
+        let bad = json!({"rulePriority": 20, "selection": {"tagStatus": "tagged",
+            "tagPatternList": ["a*b*c*d*e*f"], "countType": "imageCountMoreThan", "countNumber": 1},
+            "action": {"type": "expire"}});
+        assert_one_error(
+            &doc(json!([ok, bad])),
+            Check::V5,
+            &["rule 2 (rulePriority 20): tagPatternList entry \"a*b*c*d*e*f\" has 5 wildcards; at \
+               most 4 are allowed"],
+        );
+    }
+
+    #[test]
+    fn v6_count_unit() {
+        let mut with_unit = count_rule(1, "any");
+        with_unit["selection"]["countUnit"] = json!("days");
+        assert_one_error(
+            &doc(json!([with_unit])),
+            Check::V6,
+            &[
+                "rule 1 (rulePriority 1): countUnit (\"days\") is not allowed with countType \
+                 imageCountMoreThan",
+            ],
+        );
+        let mut missing = count_rule(2, "any");
+        missing["selection"]["countType"] = json!("sinceImagePushed");
+        assert_one_error(
+            &doc(json!([missing.clone()])),
+            Check::V6,
+            &["rule 1 (rulePriority 2): countType sinceImagePushed requires countUnit \"days\""],
+        );
+        missing["selection"]["countUnit"] = json!("hours");
+        assert_one_error(
+            &doc(json!([missing])),
+            Check::V6,
+            &["countUnit: instance value (\"hours\") not found in enum"],
+        );
+    }
+
+    #[test]
+    fn v7_count_number_at_least_one() {
+        let mut rule = count_rule(5, "any");
+        rule["selection"]["countNumber"] = json!(0);
+        assert_one_error(
+            &doc(json!([rule.clone()])),
+            Check::V7,
+            &["rule 1 (rulePriority 5): countNumber: numeric instance is lower than the required \
+               minimum (minimum: 1, found: 0)"],
+        );
+        rule["selection"]["countNumber"] = json!(2.5);
+        assert_one_error(
+            &doc(json!([rule])),
+            Check::V7,
+            &["countNumber: instance type (number)"],
+        );
+    }
+
+    #[test]
+    fn v8_since_pulled_needs_transition() {
+        let rule = json!({"rulePriority": 8, "selection": {"tagStatus": "any",
+            "countType": "sinceImagePulled",
+            "countUnit": "days", "countNumber": 30}, "action": {"type": "expire"}});
+        assert_one_error(
+            &doc(json!([rule])),
+            Check::V8,
+            &[
+                "rule 1 (rulePriority 8): countType sinceImagePulled must be used with the \
+                 transition action",
+            ],
+        );
+    }
+
+    #[test]
+    fn v9_since_transitioned_needs_expire_and_archive() {
+        let rule = json!({"rulePriority": 9, "selection": {"tagStatus": "any",
+            "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 120},
+            "action": {"type": "transition", "targetStorageClass": "archive"}});
+        let errs = errors(&doc(json!([rule])));
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert!(errs.iter().all(|(c, m)| *c == Check::V9
+            && m.starts_with("rule 1 (rulePriority 9): countType sinceImageTransitioned")));
+        assert!(errs
+            .iter()
+            .any(|(_, m)| m.contains("with the expire action")));
+        assert!(errs
+            .iter()
+            .any(|(_, m)| m.contains("requires storageClass \"archive\"")));
+    }
+
+    #[test]
+    fn v9b_short_archive_expiry_is_a_warning() {
+        let rule = json!({"rulePriority": 9, "selection": {"tagStatus": "any",
+            "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days",
+            "countNumber": 30}, "action": {"type": "expire"}});
+        let notes = warnings(&doc(json!([rule])));
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        assert_eq!(
+            (notes[0].check, notes[0].severity),
+            (Check::V9b, Severity::Warning)
+        );
+        assert!(notes[0]
+            .to_string()
+            .starts_with("rule 1 (rulePriority 9): countNumber 30 is below 90"));
+    }
+
+    #[test]
+    fn v10_archive_class_only_for_since_transitioned() {
+        let rule = json!({"rulePriority": 10, "selection": {"tagStatus": "any",
+            "storageClass": "archive",
+            "countType": "imageCountMoreThan", "countNumber": 3}, "action": {"type": "expire"}});
+        assert_one_error(
+            &doc(json!([rule])),
+            Check::V10,
+            &["rule 1 (rulePriority 10): storageClass \"archive\" is only allowed with countType \
+               sinceImageTransitioned, not imageCountMoreThan"],
+        );
+    }
+
+    #[test]
+    fn v11_transition_target() {
+        let mut rule = count_rule(11, "any");
+        rule["action"] = json!({"type": "transition"});
+        assert_one_error(
+            &doc(json!([rule.clone()])),
+            Check::V11,
+            &[
+                "rule 1 (rulePriority 11): action type transition requires targetStorageClass \
+                 \"archive\"",
+            ],
+        );
+        rule["action"] = json!({"type": "expire", "targetStorageClass": "archive"});
+        assert_one_error(
+            &doc(json!([rule])),
+            Check::V11,
+            &["only allowed with action type transition"],
+        );
+    }
+
+    #[test]
+    fn v12_any_rule_last_in_its_class() {
+        assert_one_error(
+            &doc(json!([count_rule(1, "any"), tagged(2, &["v"])])),
+            Check::V12,
+            &["rule 1 (rulePriority 1): a tagStatus any rule must have the highest rulePriority of \
+               storage class standard, but rule 2 (rulePriority 2) comes after it"],
+        );
+        // One `any` rule per class is fine (AWS example "Combining archive and expire rules").
+        let archive_any = json!({"rulePriority": 1, "selection": {"tagStatus": "any",
+            "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days",
+            "countNumber": 365}, "action": {"type": "expire"}});
+        assert!(errors(&doc(json!([archive_any, count_rule(2, "any")]))).is_empty());
+    }
+
+    #[test]
+    fn v13_one_untagged_rule_per_class() {
+        assert_one_error(
+            &doc(json!([
+                count_rule(1, "untagged"),
+                count_rule(2, "untagged"),
+                count_rule(3, "any")
+            ])),
+            Check::V13,
+            &["rule 2 (rulePriority 2): only one rule may select untagged images in storage class \
+               standard, and rule 1 (rulePriority 1) already does"],
+        );
+    }
+
+    #[test]
+    fn v14_same_tag_list_is_a_warning() {
+        let notes = warnings(&doc(json!([
+            tagged(1, &["prod", "eu"]),
+            tagged(2, &["eu", "prod"]),
+            tagged(3, &["prod-eu"])
+        ])));
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        assert_eq!(
+            (notes[0].check, notes[0].severity),
+            (Check::V14, Severity::Warning)
+        );
+        assert!(notes[0].to_string().starts_with(
+            "rule 2 (rulePriority 2): has the same tag list as rule 1 (rulePriority 1)"
+        ));
+    }
+
+    #[test]
+    fn length_limits_apply_to_raw_text() {
+        let compact =
+            serde_json::to_string(&json!({"rules": [count_rule(1, "any")]})).unwrap_or_default();
+        assert!(compact.len() >= MIN_POLICY_CHARS, "{}", compact.len());
+        let tiny = r#"{"rules":[]}"#;
+        let errs = errors(tiny);
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert_eq!(errs[0].0, Check::Length);
+        assert!(errs[0]
+            .1
+            .contains("is 12 characters long; AWS requires at least 100"));
+        let huge = format!(
+            "{}{}",
+            doc(json!([count_rule(1, "any")])),
+            " ".repeat(MAX_POLICY_CHARS)
+        );
+        assert_one_error(&huge, Check::Length, &["AWS accepts at most 30720"]);
+    }
+
+    #[test]
+    fn other_casing_is_a_warning_and_still_evaluates() {
+        let mut rule = tagged(1, &["v"]);
+        rule["selection"]["tagStatus"] = json!("TAGGED");
+        let (policy, notes) = parse_policy(&doc(json!([rule])), ValidationMode::Strict).unwrap();
+        assert_eq!(policy.rules[0].tag_status, TagStatus::Tagged);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (notes[0].check, notes[0].severity),
+            (Check::Casing, Severity::Warning)
+        );
+        assert!(notes[0]
+            .message
+            .contains("tagStatus \"TAGGED\" is not the documented spelling \"tagged\""));
+    }
+
+    #[test]
+    fn empty_rules_is_a_warning() {
+        let text = format!("{{\"rules\": []{}}}", " ".repeat(100));
+        let notes = warnings(&text);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].check, Check::EmptyRules);
+    }
+
+    #[test]
+    fn accepted_mode_turns_violations_into_notes() {
+        // Broken in several ways, but stored by AWS (or moto): evaluate, never refuse.
+        let text = doc(json!([
+            count_rule(1, "any"),
+            count_rule(1, "untagged"),
+            {"rulePriority": 2, "selection": {"tagStatus": "tagged",
+             "tagPatternList": ["a*b*c*d*e*f"], "countType": "imageCountMoreThan", "countNumber": 1,
+             "countUnit": "days", "extra": true},
+             "action": {"type": "expire"}}
+        ]));
+        assert!(parse_policy(&text, ValidationMode::Strict).is_err());
+        let (policy, notes) = parse_policy(&text, ValidationMode::Accepted).unwrap();
+        assert_eq!(policy.rules.len(), 3);
+        assert!(
+            notes.iter().all(|n| n.severity == Severity::Note),
+            "{notes:#?}"
+        );
+        let checks: BTreeSet<Check> = notes.iter().map(|n| n.check).collect();
+        for c in [Check::V1, Check::V2, Check::V5, Check::V6, Check::V12] {
+            assert!(checks.contains(&c), "{c:?} missing from {checks:?}");
+        }
+        // Rules come out sorted by priority, then position.
+        let order: Vec<(i64, usize)> = policy
+            .rules
+            .iter()
+            .map(|r| (r.rule_priority, r.position))
+            .collect();
+        assert_eq!(order, [(1, 1), (1, 2), (2, 3)]);
+    }
+
+    #[test]
+    fn accepted_mode_refuses_what_cannot_be_evaluated() {
+        let mut rule = count_rule(1, "any");
+        rule["selection"]["countType"] = json!("sinceImageBuilt");
+        let err = parse_policy(&doc(json!([rule])), ValidationMode::Accepted).unwrap_err();
+        assert!(err.to_string().contains(
+            "rule 1 (rulePriority 1): countType: instance value (\"sinceImageBuilt\") not found in \
+             enum"
+        ));
+        assert!(err.to_string().contains("cannot be evaluated"));
+    }
+
+    #[test]
+    fn rules_are_sorted_by_priority() {
+        let (policy, notes) = parse_policy(
+            &doc(json!([
+                count_rule(30, "any"),
+                tagged(10, &["a"]),
+                tagged(20, &["b"])
+            ])),
+            ValidationMode::Strict,
+        )
+        .unwrap();
+        assert!(notes.is_empty(), "{notes:#?}");
+        let order: Vec<i64> = policy.rules.iter().map(|r| r.rule_priority).collect();
+        assert_eq!(order, [10, 20, 30]);
+        assert_eq!(policy.rule_by_priority(20).map(|r| r.position), Some(3));
+    }
+
+    #[test]
+    fn glob_edge_cases() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("a*", "a"));
+        assert!(glob_match("*prod*", "prod"));
+        assert!(glob_match("a*b*c", "aXbXbXc"));
+        assert!(glob_match("**", "x"));
+        assert!(glob_match("v1.0", "v1.0"));
+        assert!(!glob_match("v1.0", "v1.0.1"));
+        assert!(!glob_match("v1.0", "V1.0"));
+        assert!(!glob_match("a*b", "a"));
+        assert!(!glob_match("", "a"));
+        assert!(glob_match("é*ü", "é-ä-ü"));
+        assert!(!glob_match("*x*x*x*x", "xxx"));
+    }
+
+    #[test]
+    fn tag_predicate_and_semantics() {
+        let (policy, _) = parse_policy(
+            &doc(json!([tagged(1, &["prod", "eu"])])),
+            ValidationMode::Strict,
+        )
+        .unwrap();
+        let rule = &policy.rules[0];
+        let tags = |t: &[&str]| t.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(rule.matches_tags(&tags(&["prod-1", "eu-west"])));
+        assert!(rule.matches_tags(&tags(&["prod-eu", "eu"])));
+        assert!(!rule.matches_tags(&tags(&["prod-eu"])));
+        assert!(!rule.matches_tags(&[]));
+    }
 }
