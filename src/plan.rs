@@ -25,6 +25,15 @@ pub fn tag_key(reference: &ImageRef) -> String {
     )
 }
 
+/// The key a pinned reference's digest is checked under: the canonical name
+/// and the digest, so every spelling of one pinned image is checked once.
+/// `None` for a reference without a digest.
+pub fn digest_key(reference: &ImageRef) -> Option<String> {
+    reference
+        .digest()
+        .map(|d| format!("{}@{d}", reference.canonical_name()))
+}
+
 /// How `pin` treats references.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PinOptions {
