@@ -36,6 +36,17 @@ Exit codes:
   1  unpinned references (or, with --strict, unchecked templated values)
   2  errors: a file did not parse, an invalid reference, bad usage";
 
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  imgpin verify                     every pinned digest under . still exists
+  imgpin verify --format github     CI gate with pull-request annotations
+  imgpin verify --strict            also fail when a pinned tag has moved
+
+Exit codes:
+  0  every pinned digest exists
+  1  a digest is gone, pins disagree, unpinned references (or moved tags with --strict)
+  2  errors: a registry could not be reached, a file did not parse, bad usage";
+
 /// Pin container image references to digests, and keep them safe after pinning.
 ///
 /// imgpin finds image references in ECS task definitions, CodePipeline
@@ -69,6 +80,42 @@ pub enum Command {
     /// checked; they are listed as notes, and fail the check with --strict.
     #[command(after_help = EXIT_CODES, after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Prove every pinned digest still exists in its registry; report moved tags.
+    ///
+    /// Each `name@sha256:…` and `name:tag@sha256:…` is checked with a HEAD on the
+    /// manifest by digest (BatchGetImage by digest for ECR, batched). A digest
+    /// that is gone is a problem (exit 1): deploying it fails with `manifest
+    /// unknown`. Where the reference also has a tag, a tag that now points
+    /// elsewhere is a warning (a problem with --strict). The same `name:tag`
+    /// pinned to different digests in different places is a problem. Unpinned
+    /// references are reported as `check` does, unless --pinned-only. A registry
+    /// that cannot be reached is an error (exit 2).
+    #[command(after_help = EXIT_CODES, after_long_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `imgpin verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// A tag that moved since pinning is a problem (exit 1), not a warning.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Do not report references that carry no digest.
+    #[arg(long)]
+    pub pinned_only: bool,
+
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Which files to read.

@@ -4,7 +4,7 @@
 //!
 //! The data flow follows the modules: [`scan`] walks the tree and reads
 //! files, [`locate`] finds image strings as byte spans (one module per
-//! format), [`reference`] parses them, [`resolve`] turns tags into digests
+//! format), [`mod@reference`] parses them, [`resolve`] turns tags into digests
 //! (each unique reference once, concurrently), [`plan`] decides the edits
 //! (pure), [`edit`] splices them into the original bytes and writes
 //! atomically, and [`report`] renders findings and decides the exit code.
@@ -31,12 +31,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Check(args) => commands::check::run(&args, &mut args.output.printer()),
         Command::Pin(args) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(commands::pin::run(&args, &mut args.output.printer()))
+            runtime()?.block_on(commands::pin::run(&args, &mut args.output.printer()))
+        }
+        Command::Verify(args) => {
+            runtime()?.block_on(commands::verify::run(&args, &mut args.output.printer()))
         }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// Whether an error is a closed stdout (`imgpin pin | head`), which is not a failure.

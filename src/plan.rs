@@ -270,5 +270,192 @@ impl std::ops::AddAssign<&Summary> for Summary {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.files_changed += other.files_changed;
+        self.missing += other.missing;
+        self.drifted += other.drifted;
     }
+}
+
+/// How `verify` judges what it finds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions {
+    /// A tag that moved is a problem (exit 1), not a warning.
+    pub strict: bool,
+    /// Do not report references without a digest.
+    pub pinned_only: bool,
+}
+
+/// What `verify` must ask registries: the pinned references (one per
+/// [`digest_key`]) whose digest must exist, and the tagged pinned
+/// references (one per [`tag_key`]) whose tag is checked for drift.
+pub fn verify_wanted(files: &[ScannedFile]) -> (Vec<ImageRef>, Vec<ImageRef>) {
+    let mut digests = BTreeMap::new();
+    let mut tags = BTreeMap::new();
+    for item in files.iter().flat_map(|f| &f.items) {
+        if let Value::Reference(r) = &item.value {
+            if let Some(key) = digest_key(r) {
+                digests.entry(key).or_insert_with(|| r.clone());
+                if r.tag().is_some() {
+                    tags.entry(tag_key(r)).or_insert_with(|| r.clone());
+                }
+            }
+        }
+    }
+    (
+        digests.into_values().collect(),
+        tags.into_values().collect(),
+    )
+}
+
+/// Whether each pinned digest exists, keyed by [`digest_key`].
+pub type Existence = std::collections::HashMap<String, Result<bool, crate::resolve::ResolveError>>;
+
+/// Findings of `verify` over every file: missing digests, moved tags,
+/// inconsistent pins across files, and (unless `pinned_only`) unpinned references.
+pub fn plan_verify(
+    files: &[ScannedFile],
+    existence: &Existence,
+    tags: &Resolutions,
+    options: VerifyOptions,
+) -> FilePlan {
+    let mut plan = FilePlan::default();
+    let mut by_tag: BTreeMap<String, Vec<(&ScannedFile, &Item, &Digest)>> = BTreeMap::new();
+    for file in files {
+        plan.summary.references += file.items.len();
+        plan.summary.files_with_images += usize::from(!file.items.is_empty());
+        for item in &file.items {
+            let text = &item.occurrence.text;
+            let r = match &item.value {
+                Value::Reference(r) => r,
+                Value::Invalid(err) => {
+                    plan.summary.failed += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::InvalidReference,
+                        Severity::Error,
+                        format!("invalid image reference {text:?}: {err}"),
+                    ));
+                    continue;
+                }
+                Value::Skipped(reason) => {
+                    plan.summary.skipped += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::Skipped,
+                        Severity::Note,
+                        format!("{text:?} cannot be verified: {reason}"),
+                    ));
+                    continue;
+                }
+            };
+            let (Some(digest), Some(key)) = (r.digest(), digest_key(r)) else {
+                plan.summary.unpinned += 1;
+                if !options.pinned_only {
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::Unpinned,
+                        Severity::Problem,
+                        format!("{text} is not pinned to a digest (run `imgpin pin --write`)"),
+                    ));
+                }
+                continue;
+            };
+            match existence.get(&key) {
+                Some(Ok(true)) => {
+                    plan.summary.already_pinned += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::AlreadyPinned,
+                        Severity::Note,
+                        format!("{text}: digest exists"),
+                    ));
+                }
+                Some(Ok(false)) => {
+                    plan.summary.missing += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::DigestMissing,
+                        Severity::Problem,
+                        format!("{text} — digest not found in registry (deleted?)"),
+                    ));
+                }
+                Some(Err(err)) => {
+                    plan.summary.failed += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::ResolveFailed,
+                        Severity::Error,
+                        format!("{text}: {err}"),
+                    ));
+                }
+                None => {
+                    plan.summary.failed += 1;
+                    plan.findings.push(finding(
+                        file,
+                        item,
+                        Code::ResolveFailed,
+                        Severity::Error,
+                        format!("{text}: not checked"),
+                    ));
+                }
+            }
+            if r.tag().is_some() {
+                by_tag
+                    .entry(tag_key(r))
+                    .or_default()
+                    .push((file, item, digest));
+                match tags.get(&tag_key(r)) {
+                    Some(Ok(now)) if &now.digest != digest => {
+                        plan.summary.drifted += 1;
+                        let severity = if options.strict {
+                            Severity::Problem
+                        } else {
+                            Severity::Warning
+                        };
+                        let tag = r.tag_or_latest();
+                        plan.findings.push(finding(file, item, Code::TagMoved, severity, format!("{text}: tag {tag} now points at {} (run `imgpin pin --update --write`)", now.digest)));
+                    }
+                    // A tag that no longer resolves is not drift: the digest check above decides.
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (key, uses) in by_tag {
+        let mut distinct: Vec<&Digest> = uses.iter().map(|(_, _, d)| *d).collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() < 2 {
+            continue;
+        }
+        let places: Vec<String> = uses
+            .iter()
+            .map(|(f, i, d)| {
+                format!(
+                    "{}:{}:{} ({d})",
+                    f.path.display(),
+                    i.line_col.0,
+                    i.line_col.1
+                )
+            })
+            .collect();
+        let (file, item, _) = uses[0];
+        plan.findings.push(finding(
+            file,
+            item,
+            Code::InconsistentPins,
+            Severity::Problem,
+            format!(
+                "{key} is pinned to {} different digests: {}",
+                distinct.len(),
+                places.join(", ")
+            ),
+        ));
+    }
+    plan
 }

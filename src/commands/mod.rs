@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod pin;
+pub mod verify;
 
 use crate::report::{Printer, Summary};
 
@@ -9,7 +10,14 @@ use crate::report::{Printer, Summary};
 pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
     format!(
         "{} files scanned, {} with images: {} references, {} pinned, {} already pinned, {} unpinned, {} skipped, {} failed{tail}",
-        s.files_scanned, s.files_with_images, s.references, s.pinned, s.already_pinned, s.unpinned, s.skipped, s.failed
+        s.files_scanned,
+        s.files_with_images,
+        s.references,
+        s.pinned,
+        s.already_pinned,
+        s.unpinned,
+        s.skipped,
+        s.failed
     )
 }
 

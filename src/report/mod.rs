@@ -65,6 +65,12 @@ pub enum Code {
     WriteError,
     /// A path given on the command line does not exist.
     PathNotFound,
+    /// A pinned digest no longer exists in its registry (`verify`).
+    DigestMissing,
+    /// A pinned reference's tag now points at another digest (`verify`).
+    TagMoved,
+    /// The same `name:tag` is pinned to different digests in different places (`verify`).
+    InconsistentPins,
 }
 
 /// One thing a command has to say, with its place.
@@ -167,6 +173,10 @@ pub struct Summary {
     pub failed: usize,
     /// Files changed (or that would change).
     pub files_changed: usize,
+    /// Pinned digests that no longer exist (`verify`).
+    pub missing: usize,
+    /// Pinned references whose tag moved (`verify`).
+    pub drifted: usize,
 }
 
 /// The exit status of a run: 0 clean, 1 findings or changes needed, 2 errors.

@@ -10,6 +10,10 @@
 //! index digest, as `docker pull` prints it; with `--platform` the
 //! platform's child manifest is picked from the returned index.
 //!
+//! [`EcrResolver::digests_exist`] asks the same way by digest (`imageDigest`
+//! ids, same batching, same call counter) whether pinned digests are still
+//! in their repositories.
+//!
 //! Credentials, profile, endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`)
 //! and the rest come from the AWS SDK's default chain; the region comes from
 //! the host. Throttled calls are retried by the SDK (standard mode, 5
@@ -20,7 +24,7 @@
 use super::oci::pick_platform;
 use super::{ErrorKind, Platform, RegistryOptions, Resolutions, Resolve, ResolveError, Resolved};
 use crate::digest::Digest;
-use crate::plan::tag_key;
+use crate::plan::{digest_key, tag_key};
 use crate::reference::ImageRef;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::config::retry::RetryConfig;
@@ -160,28 +164,83 @@ pub struct RepositoryKey {
     pub repository: String,
 }
 
-/// One `BatchGetImage` call: up to [`BATCH_SIZE`] distinct tags of one repository.
+/// What the image ids of a [`Batch`] are: tags or manifest digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// `imageTag` ids: the tag of each reference (`latest` when none is written).
+    Tag,
+    /// `imageDigest` ids: the digest of each reference; references without one are left out.
+    Digest,
+}
+
+impl IdKind {
+    /// The id of `reference` of this kind, if it has one.
+    fn id_of(self, reference: &ImageRef) -> Option<String> {
+        match self {
+            IdKind::Tag => Some(reference.tag_or_latest().to_string()),
+            IdKind::Digest => reference.digest().map(ToString::to_string),
+        }
+    }
+
+    /// The key answers are filed under: [`tag_key`] or [`digest_key`].
+    fn key_of(self, repository: &RepositoryKey, id: &str) -> String {
+        let sep = match self {
+            IdKind::Tag => ':',
+            IdKind::Digest => '@',
+        };
+        format!("{}/{}{sep}{id}", repository.registry, repository.repository)
+    }
+
+    /// `tag 1.4` / `digest sha256:…`, for messages.
+    fn label(self, id: &str) -> String {
+        match self {
+            IdKind::Tag => format!("tag {id}"),
+            IdKind::Digest => format!("digest {id}"),
+        }
+    }
+}
+
+/// One `BatchGetImage` call: up to [`BATCH_SIZE`] distinct ids of one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     /// The repository asked about.
     pub repository: RepositoryKey,
-    /// The tags asked for, distinct, sorted.
-    pub tags: Vec<String>,
+    /// What the ids are.
+    pub kind: IdKind,
+    /// The ids (tags or digests) asked for, distinct, sorted.
+    pub ids: Vec<String>,
 }
 
 /// Groups references by repository and splits each repository's distinct
 /// tags into batches of at most `size` (pure; `size` 0 counts as 1).
 ///
 /// The second value holds the references that are not ECR references,
-/// keyed by [`tag_key`].
+/// keyed by [`tag_key`]. The same as [`plan_id_batches`] with [`IdKind::Tag`].
 pub fn plan_batches(
     references: &[ImageRef],
     size: usize,
+) -> (Vec<Batch>, BTreeMap<String, ImageRef>) {
+    plan_id_batches(references, size, IdKind::Tag)
+}
+
+/// Groups references by repository and splits each repository's distinct
+/// ids of `kind` into batches of at most `size` (pure; `size` 0 counts as 1).
+/// With [`IdKind::Digest`], references without a digest are left out.
+///
+/// The second value holds the references that are not ECR references (and
+/// have an id of `kind`), keyed by [`tag_key`] or [`digest_key`].
+pub fn plan_id_batches(
+    references: &[ImageRef],
+    size: usize,
+    kind: IdKind,
 ) -> (Vec<Batch>, BTreeMap<String, ImageRef>) {
     let size = size.max(1);
     let mut groups: BTreeMap<RepositoryKey, BTreeSet<String>> = BTreeMap::new();
     let mut foreign = BTreeMap::new();
     for r in references {
+        let Some(id) = kind.id_of(r) else {
+            continue;
+        };
         match parse_ecr_host(r.domain()) {
             Some(host) => {
                 groups
@@ -191,20 +250,25 @@ pub fn plan_batches(
                         repository: r.repository().to_string(),
                     })
                     .or_default()
-                    .insert(r.tag_or_latest().to_string());
+                    .insert(id);
             }
             None => {
-                foreign.insert(tag_key(r), r.clone());
+                let key = match kind {
+                    IdKind::Tag => tag_key(r),
+                    IdKind::Digest => digest_key(r).unwrap_or_default(),
+                };
+                foreign.insert(key, r.clone());
             }
         }
     }
     let mut batches = Vec::new();
-    for (repository, tags) in groups {
-        let tags: Vec<String> = tags.into_iter().collect();
-        for chunk in tags.chunks(size) {
+    for (repository, ids) in groups {
+        let ids: Vec<String> = ids.into_iter().collect();
+        for chunk in ids.chunks(size) {
             batches.push(Batch {
                 repository: repository.clone(),
-                tags: chunk.to_vec(),
+                kind,
+                ids: chunk.to_vec(),
             });
         }
     }
@@ -310,8 +374,45 @@ impl EcrResolver {
     /// tag, repository or permission fails only the keys it concerns. A
     /// reference that is not an ECR reference gets an error.
     pub async fn resolve_many(&self, refs: Vec<ImageRef>) -> Resolutions {
-        let (batches, foreign) = plan_batches(&refs, BATCH_SIZE);
-        let mut out: Resolutions = foreign
+        self.run_all(&refs, IdKind::Tag, |batch, output| {
+            self.map_output(batch, output)
+        })
+        .await
+    }
+
+    /// For every reference that carries a digest, whether ECR holds a
+    /// manifest with that digest in the reference's repository, keyed by
+    /// [`digest_key`]: `Ok(true)` when it does, `Ok(false)` when
+    /// `BatchGetImage` reports it missing (`ImageNotFound`), and an error
+    /// for everything else: a repository that does not exist
+    /// ([`ErrorKind::NotFound`], "repository … not found", distinct from a
+    /// missing digest), access denied, throttling, network, a reference that
+    /// is not an ECR reference. References without a digest are ignored.
+    ///
+    /// Digests are grouped per repository, deduplicated and asked for
+    /// [`BATCH_SIZE`] at a time with up to `jobs` calls at once; the calls
+    /// count in [`EcrResolver::batch_calls`].
+    pub async fn digests_exist(
+        &self,
+        refs: Vec<ImageRef>,
+    ) -> HashMap<String, Result<bool, ResolveError>> {
+        self.run_all(&refs, IdKind::Digest, map_existence).await
+    }
+
+    /// Plans `refs` into batches of `kind`, runs them `jobs` at a time and
+    /// maps each call's output per id with `map`; a failed call fails every
+    /// id of its batch, a reference outside ECR gets an error.
+    async fn run_all<T, F>(
+        &self,
+        refs: &[ImageRef],
+        kind: IdKind,
+        map: F,
+    ) -> HashMap<String, Result<T, ResolveError>>
+    where
+        F: Fn(&Batch, BatchGetImageOutput) -> Vec<(String, Result<T, ResolveError>)>,
+    {
+        let (batches, foreign) = plan_id_batches(refs, BATCH_SIZE, kind);
+        let mut out: HashMap<String, Result<T, ResolveError>> = foreign
             .into_iter()
             .map(|(key, r)| {
                 let error = ResolveError::new(
@@ -321,50 +422,51 @@ impl EcrResolver {
                 (key, Err(error))
             })
             .collect();
-        let answers: Vec<Vec<(String, Result<Resolved, ResolveError>)>> =
-            futures::stream::iter(batches)
-                .map(|batch| async move { self.run_batch(batch).await })
-                .buffer_unordered(self.jobs)
-                .collect()
-                .await;
+        let map = &map;
+        let answers: Vec<Vec<(String, Result<T, ResolveError>)>> = futures::stream::iter(batches)
+            .map(|batch| async move {
+                let answers = match self.send_batch(&batch).await {
+                    Ok(output) => map(&batch, output),
+                    Err(error) => batch
+                        .ids
+                        .iter()
+                        .map(|id| (id.clone(), Err(error.clone())))
+                        .collect(),
+                };
+                answers
+                    .into_iter()
+                    .map(|(id, result)| (batch.kind.key_of(&batch.repository, &id), result))
+                    .collect()
+            })
+            .buffer_unordered(self.jobs)
+            .collect()
+            .await;
         out.extend(answers.into_iter().flatten());
         out
     }
 
-    async fn run_batch(&self, batch: Batch) -> Vec<(String, Result<Resolved, ResolveError>)> {
-        let key_of = |tag: &str| {
-            format!(
-                "{}/{}:{tag}",
-                batch.repository.registry, batch.repository.repository
-            )
-        };
+    /// One `BatchGetImage` call for `batch`, counted in `batch_calls`.
+    async fn send_batch(&self, batch: &Batch) -> Result<BatchGetImageOutput, ResolveError> {
         let client = self.client(&batch.repository.host).await;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut request = client
             .batch_get_image()
             .registry_id(&batch.repository.host.account)
             .repository_name(&batch.repository.repository);
-        for tag in &batch.tags {
-            request = request.image_ids(ImageIdentifier::builder().image_tag(tag).build());
+        for id in &batch.ids {
+            let image_id = match batch.kind {
+                IdKind::Tag => ImageIdentifier::builder().image_tag(id),
+                IdKind::Digest => ImageIdentifier::builder().image_digest(id),
+            };
+            request = request.image_ids(image_id.build());
         }
         for media_type in ACCEPTED_MEDIA_TYPES {
             request = request.accepted_media_types(media_type);
         }
-        match request.send().await {
-            Ok(output) => self
-                .map_output(&batch, output)
-                .into_iter()
-                .map(|(tag, result)| (key_of(&tag), result))
-                .collect(),
-            Err(err) => {
-                let error = map_sdk_error(&err, &batch.repository);
-                batch
-                    .tags
-                    .iter()
-                    .map(|tag| (key_of(tag), Err(error.clone())))
-                    .collect()
-            }
-        }
+        request
+            .send()
+            .await
+            .map_err(|err| map_sdk_error(&err, &batch.repository))
     }
 
     fn map_output(
@@ -373,7 +475,7 @@ impl EcrResolver {
         output: BatchGetImageOutput,
     ) -> Vec<(String, Result<Resolved, ResolveError>)> {
         let repo = &batch.repository;
-        let requested: BTreeSet<&str> = batch.tags.iter().map(String::as_str).collect();
+        let requested: BTreeSet<&str> = batch.ids.iter().map(String::as_str).collect();
         let mut found: HashMap<String, Result<Resolved, ResolveError>> = HashMap::new();
         let mut failed: BTreeSet<String> = BTreeSet::new();
         for failure in output.failures() {
@@ -381,7 +483,10 @@ impl EcrResolver {
                 continue;
             };
             failed.insert(tag.to_string());
-            found.insert(tag.to_string(), Err(map_failure(failure, tag, repo)));
+            found.insert(
+                tag.to_string(),
+                Err(map_failure(failure, &IdKind::Tag.label(tag), repo)),
+            );
         }
         let answer = |image: &aws_sdk_ecr::types::Image, tag: &str| match image
             .image_id()
@@ -413,9 +518,9 @@ impl EcrResolver {
         // image per found id; use that order for the tags still unanswered,
         // when the counts say it is safe.
         let images = output.images();
-        let unanswered = batch.tags.iter().any(|t| !found.contains_key(t));
-        if unanswered && images.len() + failed.len() == batch.tags.len() {
-            let succeeded = batch.tags.iter().filter(|t| !failed.contains(*t));
+        let unanswered = batch.ids.iter().any(|t| !found.contains_key(t));
+        if unanswered && images.len() + failed.len() == batch.ids.len() {
+            let succeeded = batch.ids.iter().filter(|t| !failed.contains(*t));
             for (tag, image) in succeeded.zip(images) {
                 found
                     .entry(tag.clone())
@@ -423,7 +528,7 @@ impl EcrResolver {
             }
         }
         batch
-            .tags
+            .ids
             .iter()
             .map(|tag| {
                 let result = found.remove(tag).unwrap_or_else(|| {
@@ -496,10 +601,87 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn place(tag: &str, repo: &RepositoryKey) -> String {
+    place_id(&IdKind::Tag.label(tag), repo)
+}
+
+/// `what` (`tag 1.4`, `digest sha256:…`) in the repository, for messages.
+fn place_id(what: &str, repo: &RepositoryKey) -> String {
     format!(
-        "tag {tag} in repository {} (account {}, {})",
+        "{what} in repository {} (account {}, {})",
         repo.repository, repo.host.account, repo.host.region
     )
+}
+
+/// Whether each digest of a [`IdKind::Digest`] batch is in the repository:
+/// an image for it is `true`, an `ImageNotFound` failure `false`, any other
+/// failure an error.
+fn map_existence(
+    batch: &Batch,
+    output: BatchGetImageOutput,
+) -> Vec<(String, Result<bool, ResolveError>)> {
+    let repo = &batch.repository;
+    let mut found: HashMap<&str, Result<bool, ResolveError>> = HashMap::new();
+    let requested: BTreeSet<&str> = batch.ids.iter().map(String::as_str).collect();
+    let answer = |failure: &aws_sdk_ecr::types::ImageFailure, digest: &str| {
+        if failure.failure_code() == Some(&ImageFailureCode::ImageNotFound) {
+            Ok(false)
+        } else {
+            Err(map_failure(failure, &IdKind::Digest.label(digest), repo))
+        }
+    };
+    // Failures that do not name a requested digest.
+    let mut anonymous = Vec::new();
+    for failure in output.failures() {
+        match failure
+            .image_id()
+            .and_then(|id| id.image_digest())
+            .and_then(|d| requested.get(d))
+        {
+            Some(&digest) => {
+                found.insert(digest, answer(failure, digest));
+            }
+            None => anonymous.push(failure),
+        }
+    }
+    for image in output.images() {
+        let Some(digest) = image.image_id().and_then(|id| id.image_digest()) else {
+            continue;
+        };
+        if let Some(&digest) = requested.get(digest) {
+            found.insert(digest, Ok(true));
+        }
+    }
+    // ECR echoes the requested digest in each failure's `imageId`; moto
+    // (5.x) sends `{"imageTag": "null"}` instead. It answers failures in
+    // request order, so when exactly the unanswered digests are left, pair
+    // them with those failures in order.
+    let unanswered: Vec<&str> = batch
+        .ids
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !found.contains_key(d))
+        .collect();
+    if !unanswered.is_empty() && unanswered.len() == anonymous.len() {
+        for (digest, failure) in unanswered.into_iter().zip(anonymous) {
+            found.insert(digest, answer(failure, digest));
+        }
+    }
+    batch
+        .ids
+        .iter()
+        .map(|digest| {
+            let result = found.remove(digest.as_str()).unwrap_or_else(|| {
+                Err(ResolveError::new(
+                    ErrorKind::Other,
+                    format!(
+                        "ECR gave no answer for {}",
+                        place_id(&IdKind::Digest.label(digest), repo)
+                    ),
+                ))
+            });
+            (digest.clone(), result)
+        })
+        .collect()
 }
 
 fn where_repo(repo: &RepositoryKey) -> String {
@@ -509,9 +691,10 @@ fn where_repo(repo: &RepositoryKey) -> String {
     )
 }
 
+/// Words for a per-image failure of `what` (`tag 1.4`, `digest sha256:…`).
 fn map_failure(
     failure: &aws_sdk_ecr::types::ImageFailure,
-    tag: &str,
+    what: &str,
     repo: &RepositoryKey,
 ) -> ResolveError {
     let reason = failure.failure_reason().unwrap_or("").trim();
@@ -527,15 +710,18 @@ fn map_failure(
     };
     let message = if kind == ErrorKind::NotFound {
         format!(
-            "tag {tag} not found in repository {} (account {}, {})",
+            "{what} not found in repository {} (account {}, {})",
             repo.repository, repo.host.account, repo.host.region
         )
     } else {
         let code = code.map_or("unknown failure", |c| c.as_str());
         if reason.is_empty() {
-            format!("ECR could not get {}: {code}", place(tag, repo))
+            format!("ECR could not get {}: {code}", place_id(what, repo))
         } else {
-            format!("ECR could not get {}: {code} ({reason})", place(tag, repo))
+            format!(
+                "ECR could not get {}: {code} ({reason})",
+                place_id(what, repo)
+            )
         }
     };
     ResolveError::new(kind, message)
@@ -786,7 +972,7 @@ mod tests {
             let b = &batches[0];
             let key = format!(
                 "{}/{}:{}",
-                b.repository.registry, b.repository.repository, b.tags[0]
+                b.repository.registry, b.repository.repository, b.ids[0]
             );
             assert_eq!(key, tag_key(&r));
         }
@@ -804,10 +990,131 @@ mod tests {
             .collect();
         let (batches, foreign) = plan_batches(&refs, BATCH_SIZE);
         assert!(foreign.is_empty());
-        let sizes: Vec<usize> = batches.iter().map(|b| b.tags.len()).collect();
+        let sizes: Vec<usize> = batches.iter().map(|b| b.ids.len()).collect();
         assert_eq!(sizes, [100, 100, 50]);
-        let all: BTreeSet<&String> = batches.iter().flat_map(|b| &b.tags).collect();
+        let all: BTreeSet<&String> = batches.iter().flat_map(|b| &b.ids).collect();
         assert_eq!(all.len(), 250);
+    }
+
+    fn digest_text(i: usize) -> String {
+        format!("sha256:{i:064x}")
+    }
+
+    #[test]
+    fn batches_250_digests_as_100_100_50() {
+        let h = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        let mut refs: Vec<ImageRef> = (0..250)
+            .map(|i| ImageRef::parse(&format!("{h}/api@{}", digest_text(i))).unwrap())
+            .collect();
+        // A duplicate, the same digest under a tag, and references without a digest.
+        refs.push(ImageRef::parse(&format!("{h}/api@{}", digest_text(7))).unwrap());
+        refs.push(ImageRef::parse(&format!("{h}/api:1.4@{}", digest_text(8))).unwrap());
+        refs.push(ImageRef::parse(&format!("{h}/api:1.4")).unwrap());
+        refs.push(ImageRef::parse("nginx:1.27").unwrap());
+        let (batches, foreign) = plan_id_batches(&refs, BATCH_SIZE, IdKind::Digest);
+        assert!(foreign.is_empty(), "{:?}", foreign.keys());
+        let sizes: Vec<usize> = batches.iter().map(|b| b.ids.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        assert!(batches.iter().all(|b| b.kind == IdKind::Digest));
+        let all: BTreeSet<&String> = batches.iter().flat_map(|b| &b.ids).collect();
+        assert_eq!(all.len(), 250);
+        assert!(all.contains(&digest_text(249)));
+    }
+
+    #[test]
+    fn digest_keys_match_digest_key() {
+        let h = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        let refs: Vec<ImageRef> = [
+            format!("{h}/team/api:1.4@{}", digest_text(1)),
+            format!("nginx@{}", digest_text(2)),
+        ]
+        .iter()
+        .map(|s| ImageRef::parse(s).unwrap())
+        .collect();
+        let (batches, foreign) = plan_id_batches(&refs, BATCH_SIZE, IdKind::Digest);
+        let b = &batches[0];
+        assert_eq!(
+            IdKind::Digest.key_of(&b.repository, &b.ids[0]),
+            digest_key(&refs[0]).unwrap()
+        );
+        assert_eq!(
+            foreign.keys().collect::<Vec<_>>(),
+            [&digest_key(&refs[1]).unwrap()]
+        );
+    }
+
+    #[test]
+    fn existence_maps_images_and_failures() {
+        use aws_sdk_ecr::types::{Image, ImageFailure};
+        let id = |d: &str| ImageIdentifier::builder().image_digest(d).build();
+        let batch = Batch {
+            repository: repo(),
+            kind: IdKind::Digest,
+            ids: (1..=4).map(digest_text).collect(),
+        };
+        let output = BatchGetImageOutput::builder()
+            .images(Image::builder().image_id(id(&digest_text(1))).build())
+            .failures(
+                ImageFailure::builder()
+                    .image_id(id(&digest_text(2)))
+                    .failure_code(ImageFailureCode::ImageNotFound)
+                    .build(),
+            )
+            .failures(
+                ImageFailure::builder()
+                    .image_id(id(&digest_text(3)))
+                    .failure_code(ImageFailureCode::KmsError)
+                    .failure_reason("key disabled")
+                    .build(),
+            )
+            .build();
+        let got: HashMap<String, Result<bool, ResolveError>> =
+            map_existence(&batch, output).into_iter().collect();
+        assert_eq!(got[&digest_text(1)], Ok(true));
+        assert_eq!(got[&digest_text(2)], Ok(false));
+        let kms = got[&digest_text(3)].as_ref().unwrap_err();
+        assert_eq!(kms.kind, ErrorKind::Other);
+        assert!(
+            kms.message
+                .starts_with(&format!("ECR could not get digest {}", digest_text(3))),
+            "{}",
+            kms.message
+        );
+        let silent = got[&digest_text(4)].as_ref().unwrap_err();
+        assert!(silent.message.contains("no answer"), "{}", silent.message);
+    }
+
+    #[test]
+    fn existence_pairs_anonymous_failures_in_request_order() {
+        // moto's answer: the failure names no digest (`imageTag: "null"`).
+        use aws_sdk_ecr::types::{Image, ImageFailure};
+        let batch = Batch {
+            repository: repo(),
+            kind: IdKind::Digest,
+            ids: (1..=2).map(digest_text).collect(),
+        };
+        let output = BatchGetImageOutput::builder()
+            .images(
+                Image::builder()
+                    .image_id(
+                        ImageIdentifier::builder()
+                            .image_digest(digest_text(2))
+                            .image_tag("kept")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .failures(
+                ImageFailure::builder()
+                    .image_id(ImageIdentifier::builder().image_tag("null").build())
+                    .failure_code(ImageFailureCode::ImageNotFound)
+                    .build(),
+            )
+            .build();
+        let got: HashMap<String, Result<bool, ResolveError>> =
+            map_existence(&batch, output).into_iter().collect();
+        assert_eq!(got[&digest_text(1)], Ok(false));
+        assert_eq!(got[&digest_text(2)], Ok(true));
     }
 
     #[test]
@@ -834,7 +1141,7 @@ mod tests {
                     && b.repository.host.region == "us-east-1"
             })
             .unwrap();
-        assert_eq!(api.tags, ["1", "latest"]);
+        assert_eq!(api.ids, ["1", "latest"]);
         assert_eq!(
             foreign.keys().collect::<Vec<_>>(),
             ["docker.io/library/nginx:1.27"]
@@ -927,7 +1234,7 @@ mod tests {
             .failure_code(ImageFailureCode::ImageNotFound)
             .failure_reason("Requested image not found")
             .build();
-        let e = map_failure(&f, "1.4", &repo());
+        let e = map_failure(&f, "tag 1.4", &repo());
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert_eq!(
             e.message,
@@ -936,12 +1243,15 @@ mod tests {
         let f = ImageFailure::builder()
             .failure_code(ImageFailureCode::ImageTagDoesNotMatchDigest)
             .build();
-        assert_eq!(map_failure(&f, "1.4", &repo()).kind, ErrorKind::NotFound);
+        assert_eq!(
+            map_failure(&f, "tag 1.4", &repo()).kind,
+            ErrorKind::NotFound
+        );
         let f = ImageFailure::builder()
             .failure_code(ImageFailureCode::KmsError)
             .failure_reason("key disabled")
             .build();
-        let e = map_failure(&f, "1.4", &repo());
+        let e = map_failure(&f, "tag 1.4", &repo());
         assert_eq!(e.kind, ErrorKind::Other);
         assert!(
             e.message.contains("KmsError (key disabled)"),

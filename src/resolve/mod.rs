@@ -221,6 +221,37 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Check that each pinned digest still exists, once per
+    /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
+    /// HEAD on the manifest by digest, concurrently.
+    pub async fn verify_all(&self, references: Vec<ImageRef>) -> crate::plan::Existence {
+        let mut unique: HashMap<String, ImageRef> = HashMap::new();
+        for r in references {
+            if let Some(key) = crate::plan::digest_key(&r) {
+                unique.entry(key).or_insert(r);
+            }
+        }
+        let (aws, other): (Vec<_>, Vec<_>) = unique.into_iter().partition(|(_, r)| ecr::is_ecr(r));
+        let aws: Vec<ImageRef> = aws.into_iter().map(|(_, r)| r).collect();
+        let (mut out, from_oci) = futures::join!(
+            async {
+                if aws.is_empty() {
+                    crate::plan::Existence::new()
+                } else {
+                    self.ecr.digests_exist(aws).await
+                }
+            },
+            futures::stream::iter(other)
+                .map(|(key, r)| async move { (key, self.oci.digest_exists(&r).await) })
+                .buffer_unordered(self.jobs)
+                .collect::<crate::plan::Existence>()
+        );
+        out.extend(from_oci);
+        out
+    }
+}
+
 /// Whether an ECR failure means "no AWS credentials at all", the one case in
 /// which a docker login for the ECR host is tried instead.
 fn no_aws_credentials(result: &Result<Resolved, ResolveError>) -> bool {

@@ -7,7 +7,7 @@
 //! `docker pull` prints: the index for a multi-arch image. With
 //! `--platform`, the index is fetched and the platform's manifest pinned.
 //!
-//! localhost, 127.0.0.1, [::1] and `--insecure-registry` hosts are tried over
+//! localhost, 127.0.0.1, `[::1]` and `--insecure-registry` hosts are tried over
 //! HTTPS first and over plain HTTP when TLS fails, as docker does.
 
 use super::credentials::{Credential, CredentialError, CredentialStore};
@@ -137,18 +137,47 @@ impl OciResolver {
 
     /// Resolve one reference's tag to the digest to pin, retrying transient failures.
     pub async fn resolve(&self, reference: &ImageRef) -> Result<Resolved, ResolveError> {
-        let host = reference.domain().to_string();
-        let auth = self.auth_for(&host).await?;
         let target = Reference::with_tag(
-            host.clone(),
+            reference.domain().to_string(),
             reference.repository().to_string(),
             reference.tag_or_latest().to_string(),
         );
+        self.lookup(reference.domain(), &target, self.platform.as_ref())
+            .await
+    }
+
+    /// Whether the registry still has the manifest `reference` is pinned to
+    /// (a HEAD on the manifest by digest). `Ok(false)` when the registry says
+    /// it is unknown; errors when the registry cannot answer. A reference
+    /// without a digest is checked by its tag.
+    pub async fn digest_exists(&self, reference: &ImageRef) -> Result<bool, ResolveError> {
+        let Some(digest) = reference.digest() else {
+            return self.resolve(reference).await.map(|_| true);
+        };
+        let target = Reference::with_digest(
+            reference.domain().to_string(),
+            reference.repository().to_string(),
+            digest.to_string(),
+        );
+        match self.lookup(reference.domain(), &target, None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn lookup(
+        &self,
+        host: &str,
+        target: &Reference,
+        platform: Option<&Platform>,
+    ) -> Result<Resolved, ResolveError> {
+        let auth = self.auth_for(host).await?;
         let mut delay = Duration::from_millis(250);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.resolve_once(&host, &target, &auth).await {
+            match self.resolve_once(host, target, &auth, platform).await {
                 Err(e) if e.kind.is_transient() && attempt < RETRIES => {
                     tokio::time::sleep(delay).await;
                     delay *= 4;
@@ -169,19 +198,20 @@ impl OciResolver {
         host: &str,
         target: &Reference,
         auth: &RegistryAuth,
+        platform: Option<&Platform>,
     ) -> Result<Resolved, ResolveError> {
         let known_plain = lock(&self.plain_http_hosts).get(host).copied();
         if known_plain == Some(true) {
-            return self.fetch(&self.http, host, target, auth).await;
+            return self.fetch(&self.http, host, target, auth, platform).await;
         }
-        let tls = self.fetch(&self.https, host, target, auth).await;
+        let tls = self.fetch(&self.https, host, target, auth, platform).await;
         match tls {
             Err(e)
                 if e.kind == ErrorKind::Network
                     && known_plain.is_none()
                     && self.may_use_plain_http(host) =>
             {
-                match self.fetch(&self.http, host, target, auth).await {
+                match self.fetch(&self.http, host, target, auth, platform).await {
                     Ok(found) => {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Ok(found)
@@ -220,8 +250,9 @@ impl OciResolver {
         host: &str,
         target: &Reference,
         auth: &RegistryAuth,
+        platform: Option<&Platform>,
     ) -> Result<Resolved, ResolveError> {
-        let digest = match &self.platform {
+        let digest = match platform {
             None => client
                 .fetch_manifest_digest(target, auth)
                 .await

@@ -437,3 +437,117 @@ fn cli_pins_ecr_task_definitions_through_the_default_chain() {
     );
     assert!(!err.contains("testing"), "no credential in output: {err}");
 }
+
+/// `digests_exist`: a kept digest is there, a deleted one is not, a digest
+/// in a repository that does not exist is an error, not a missing digest.
+#[test]
+fn ecr_digests_exist_tells_kept_deleted_and_missing_repository() {
+    let moto = Moto::start();
+    let region = "us-east-1";
+    create_repo(&moto, region, "api");
+    moto.put_image(region, "api", "kept", &oci_image(LINUX_AMD64));
+    moto.put_image(region, "api", "gone", &oci_image(LINUX_ARM64));
+    let (kept, _) = moto_image(&moto, region, "api", "kept");
+    let (gone, _) = moto_image(&moto, region, "api", "gone");
+    assert_ne!(kept, gone);
+    let deleted = moto.ecr(
+        region,
+        "BatchDeleteImage",
+        json!({ "repositoryName": "api", "imageIds": [{ "imageDigest": gone }] }),
+    );
+    assert_eq!(
+        deleted["imageIds"].as_array().map(Vec::len),
+        Some(1),
+        "{deleted}"
+    );
+
+    let h = host(ACCOUNT, region);
+    let texts = vec![
+        format!("{h}/api:kept@{kept}"),
+        format!("{h}/api@{gone}"),
+        format!("{h}/api@{kept}"), // the same digest again: asked once
+        format!("{h}/api:kept"),   // no digest: ignored
+    ];
+    let resolver = EcrResolver::with_config(sdk_config(&moto.endpoint()), &options(None));
+    let out = exist(&resolver, &texts);
+    assert_eq!(resolver.batch_calls(), 1, "two digests of one repository");
+    assert_eq!(out.len(), 2, "{:?}", out.keys().collect::<Vec<_>>());
+    assert_eq!(out[&format!("{h}/api@{kept}")], Ok(true));
+    assert_eq!(out[&format!("{h}/api@{gone}")], Ok(false));
+
+    let resolver = EcrResolver::with_config(sdk_config(&moto.endpoint()), &options(None));
+    let ghost = format!("{h}/ghost@{kept}");
+    let out = exist(&resolver, std::slice::from_ref(&ghost));
+    assert_eq!(resolver.batch_calls(), 1);
+    let err = out[&ghost].as_ref().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{}", err.message);
+    assert_eq!(
+        err.message,
+        format!("repository ghost not found in account {ACCOUNT} region us-east-1")
+    );
+}
+
+/// Runs `digests_exist` in a fresh runtime.
+fn exist(
+    resolver: &EcrResolver,
+    texts: &[String],
+) -> std::collections::HashMap<String, Result<bool, imgpin::resolve::ResolveError>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(resolver.digests_exist(refs(texts)))
+}
+
+/// `imgpin verify` end to end through moto: a digest deleted with
+/// BatchDeleteImage is flagged (exit 1), the kept one is not.
+#[test]
+fn cli_verify_flags_an_ecr_digest_deleted_with_batch_delete_image() {
+    let moto = Moto::start();
+    let us = "us-east-1";
+    create_repo(&moto, us, "api");
+    moto.put_image(us, "api", "1.4", &oci_image(LINUX_AMD64));
+    moto.put_image(us, "api", "1.3", &oci_image(LINUX_ARM64));
+    let (kept, _) = moto_image(&moto, us, "api", "1.4");
+    let (gone, _) = moto_image(&moto, us, "api", "1.3");
+    let image = format!("{}/api", host(moto::ACCOUNT_ID, us));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("task-definition.json"),
+        format!("{{\"containerDefinitions\": [\n  {{\"name\": \"a\", \"image\": \"{image}:1.4@{kept}\"}},\n  {{\"name\": \"b\", \"image\": \"{image}:1.3@{gone}\"}}\n]}}\n"),
+    )
+    .unwrap();
+    let verify = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"));
+        moto.configure(&mut cmd);
+        cmd.args(["verify", "--pinned-only"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("DOCKER_CONFIG", dir.path().join("none"))
+            .output()
+            .unwrap()
+    };
+    let out = verify();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    moto.ecr(
+        us,
+        "BatchDeleteImage",
+        json!({"repositoryName": "api", "imageIds": [{"imageDigest": gone}]}),
+    );
+    let out = verify();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("task-definition.json:3:27: problem: {image}:1.3@{gone} — digest not found in registry (deleted?)\n")
+    );
+}

@@ -10,3 +10,4 @@ mod infra;
 mod pipeline;
 mod registry;
 mod support;
+mod verify;

@@ -1,0 +1,59 @@
+//! `imgpin verify`: every pinned digest must still exist in its registry;
+//! moved tags, disagreeing pins and unpinned references are reported too.
+
+use crate::cli::VerifyArgs;
+use crate::plan::{plan_verify, verify_wanted, VerifyOptions};
+use crate::report::{Printer, Status, Summary};
+use crate::resolve::{credentials::CredentialStore, Resolve, Router};
+
+/// Run `verify` and return the exit status.
+pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Status> {
+    let scan = crate::scan::scan(&args.walk.options())?;
+    let mut findings = super::report_scan(&scan, printer)?;
+    let (pinned, tagged) = verify_wanted(&scan.files);
+    let (existence, tags) = if pinned.is_empty() {
+        Default::default()
+    } else {
+        let store = CredentialStore::from_env()?;
+        let router = Router::new(
+            &args.registry.options(),
+            store,
+            args.registry.aws_profile.clone(),
+        )?;
+        printer.info(&format!(
+            "checking {} pinned digests and {} tags",
+            pinned.len(),
+            tagged.len()
+        ))?;
+        let checked = futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
+        for note in router.notes() {
+            printer.info(&note)?;
+        }
+        checked
+    };
+    let options = VerifyOptions {
+        strict: args.strict,
+        pinned_only: args.pinned_only,
+    };
+    let plan = plan_verify(&scan.files, &existence, &tags, options);
+    let mut summary = Summary {
+        files_scanned: scan.files_scanned,
+        ..Summary::default()
+    };
+    summary += &plan.summary;
+    for f in plan.findings {
+        printer.finding(f.clone())?;
+        findings.push(f);
+    }
+    let line = format!(
+        "{} files scanned: {} pinned references, {} digests missing, {} tags moved, {} unpinned, {} failed",
+        summary.files_scanned,
+        summary.already_pinned + summary.missing,
+        summary.missing,
+        summary.drifted,
+        summary.unpinned,
+        summary.failed
+    );
+    printer.finish("verify", &summary, &line)?;
+    Ok(Status::of(&findings))
+}
