@@ -82,6 +82,52 @@ fn finding(
         .location(item.occurrence.location.clone())
 }
 
+impl FilePlan {
+    fn push(
+        &mut self,
+        file: &ScannedFile,
+        item: &Item,
+        code: Code,
+        severity: Severity,
+        message: String,
+    ) {
+        self.findings
+            .push(finding(file, item, code, severity, message));
+    }
+
+    /// A registry failure for `item`.
+    fn failed(&mut self, file: &ScannedFile, item: &Item, message: String) {
+        self.summary.failed += 1;
+        self.push(file, item, Code::ResolveFailed, Severity::Error, message);
+    }
+
+    /// The reference in `item`; or, for an invalid or non-literal value, its
+    /// finding (skipped values at `skip_severity`, saying they cannot be `verb`).
+    fn reference<'f>(
+        &mut self,
+        file: &ScannedFile,
+        item: &'f Item,
+        verb: &str,
+        skip_severity: Severity,
+    ) -> Option<&'f ImageRef> {
+        let text = &item.occurrence.text;
+        match &item.value {
+            Value::Reference(r) => return Some(r),
+            Value::Invalid(err) => {
+                self.summary.failed += 1;
+                let message = format!("invalid image reference {text:?}: {err}");
+                self.push(file, item, Code::InvalidReference, Severity::Error, message);
+            }
+            Value::Skipped(reason) => {
+                self.summary.skipped += 1;
+                let message = format!("{text:?} cannot be {verb}: {reason}");
+                self.push(file, item, Code::Skipped, skip_severity, message);
+            }
+        }
+        None
+    }
+}
+
 /// Plan `pin` for one file.
 pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptions) -> FilePlan {
     let mut plan = FilePlan::default();
@@ -93,28 +139,11 @@ pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptio
     };
     for item in &file.items {
         let text = &item.occurrence.text;
-        match &item.value {
-            Value::Skipped(reason) => {
-                plan.summary.skipped += 1;
-                plan.findings.push(finding(
-                    file,
-                    item,
-                    Code::Skipped,
-                    Severity::Note,
-                    format!("{text:?} skipped: {reason}"),
-                ));
-            }
-            Value::Invalid(err) => {
-                plan.summary.failed += 1;
-                plan.findings.push(finding(
-                    file,
-                    item,
-                    Code::InvalidReference,
-                    Severity::Error,
-                    format!("invalid image reference {text:?}: {err}"),
-                ));
-            }
-            Value::Reference(r) if r.is_pinned() && !options.update => {
+        let Some(r) = plan.reference(file, item, "pinned", Severity::Note) else {
+            continue;
+        };
+        match r {
+            r if r.is_pinned() && !options.update => {
                 plan.summary.already_pinned += 1;
                 plan.findings.push(finding(
                     file,
@@ -124,7 +153,7 @@ pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptio
                     format!("{text} is already pinned"),
                 ));
             }
-            Value::Reference(r) if r.is_pinned() && r.tag().is_none() => {
+            r if r.is_pinned() && r.tag().is_none() => {
                 plan.summary.already_pinned += 1;
                 plan.findings.push(finding(
                     file,
@@ -134,28 +163,10 @@ pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptio
                     format!("{text} is pinned by digest only; no tag to follow, not updatable"),
                 ));
             }
-            Value::Reference(r) => match resolutions.get(&tag_key(r)) {
+            r => match resolutions.get(&tag_key(r)) {
                 Some(Ok(resolved)) => pin_one(file, item, r, resolved, changed, &mut plan),
-                Some(Err(err)) => {
-                    plan.summary.failed += 1;
-                    plan.findings.push(finding(
-                        file,
-                        item,
-                        Code::ResolveFailed,
-                        Severity::Error,
-                        format!("{text}: {err}"),
-                    ));
-                }
-                None => {
-                    plan.summary.failed += 1;
-                    plan.findings.push(finding(
-                        file,
-                        item,
-                        Code::ResolveFailed,
-                        Severity::Error,
-                        format!("{text}: not resolved"),
-                    ));
-                }
+                Some(Err(err)) => plan.failed(file, item, format!("{text}: {err}")),
+                None => plan.failed(file, item, format!("{text}: not resolved")),
             },
         }
     }
@@ -212,49 +223,25 @@ pub fn plan_check(file: &ScannedFile, strict: bool) -> FilePlan {
     let mut plan = FilePlan::default();
     plan.summary.references = file.items.len();
     plan.summary.files_with_images = usize::from(!file.items.is_empty());
+    let skip = if strict {
+        Severity::Problem
+    } else {
+        Severity::Note
+    };
     for item in &file.items {
         let text = &item.occurrence.text;
-        let (code, severity, message) = match &item.value {
-            Value::Reference(r) if r.is_pinned() => {
-                plan.summary.already_pinned += 1;
-                (
-                    Code::AlreadyPinned,
-                    Severity::Note,
-                    format!("{text} is pinned"),
-                )
-            }
-            Value::Reference(_) => {
-                plan.summary.unpinned += 1;
-                (
-                    Code::Unpinned,
-                    Severity::Problem,
-                    format!("{text} is not pinned to a digest (run `imgpin pin --write`)"),
-                )
-            }
-            Value::Invalid(err) => {
-                plan.summary.failed += 1;
-                (
-                    Code::InvalidReference,
-                    Severity::Error,
-                    format!("invalid image reference {text:?}: {err}"),
-                )
-            }
-            Value::Skipped(reason) => {
-                plan.summary.skipped += 1;
-                let severity = if strict {
-                    Severity::Problem
-                } else {
-                    Severity::Note
-                };
-                (
-                    Code::Skipped,
-                    severity,
-                    format!("{text:?} cannot be checked: {reason}"),
-                )
-            }
+        let Some(r) = plan.reference(file, item, "checked", skip) else {
+            continue;
         };
-        plan.findings
-            .push(finding(file, item, code, severity, message));
+        if r.is_pinned() {
+            plan.summary.already_pinned += 1;
+            let message = format!("{text} is pinned");
+            plan.push(file, item, Code::AlreadyPinned, Severity::Note, message);
+        } else {
+            plan.summary.unpinned += 1;
+            let message = format!("{text} is not pinned to a digest (run `imgpin pin --write`)");
+            plan.push(file, item, Code::Unpinned, Severity::Problem, message);
+        }
     }
     plan
 }
@@ -324,30 +311,8 @@ pub fn plan_verify(
         plan.summary.files_with_images += usize::from(!file.items.is_empty());
         for item in &file.items {
             let text = &item.occurrence.text;
-            let r = match &item.value {
-                Value::Reference(r) => r,
-                Value::Invalid(err) => {
-                    plan.summary.failed += 1;
-                    plan.findings.push(finding(
-                        file,
-                        item,
-                        Code::InvalidReference,
-                        Severity::Error,
-                        format!("invalid image reference {text:?}: {err}"),
-                    ));
-                    continue;
-                }
-                Value::Skipped(reason) => {
-                    plan.summary.skipped += 1;
-                    plan.findings.push(finding(
-                        file,
-                        item,
-                        Code::Skipped,
-                        Severity::Note,
-                        format!("{text:?} cannot be verified: {reason}"),
-                    ));
-                    continue;
-                }
+            let Some(r) = plan.reference(file, item, "verified", Severity::Note) else {
+                continue;
             };
             let (Some(digest), Some(key)) = (r.digest(), digest_key(r)) else {
                 plan.summary.unpinned += 1;
@@ -383,26 +348,8 @@ pub fn plan_verify(
                         format!("{text} — digest not found in registry (deleted?)"),
                     ));
                 }
-                Some(Err(err)) => {
-                    plan.summary.failed += 1;
-                    plan.findings.push(finding(
-                        file,
-                        item,
-                        Code::ResolveFailed,
-                        Severity::Error,
-                        format!("{text}: {err}"),
-                    ));
-                }
-                None => {
-                    plan.summary.failed += 1;
-                    plan.findings.push(finding(
-                        file,
-                        item,
-                        Code::ResolveFailed,
-                        Severity::Error,
-                        format!("{text}: not checked"),
-                    ));
-                }
+                Some(Err(err)) => plan.failed(file, item, format!("{text}: {err}")),
+                None => plan.failed(file, item, format!("{text}: not checked")),
             }
             if r.tag().is_some() {
                 by_tag

@@ -7,7 +7,8 @@ use crate::support::{skopeo_digest, Registry, LINUX_AMD64, LINUX_ARM64, LINUX_AR
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn run(registry: &Registry, args: &[&str], cwd: &Path) -> Output {
+/// Run the binary with the environment that reaches `registry`.
+pub fn run(registry: &Registry, args: &[&str], cwd: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
     cmd.args(args)
         .current_dir(cwd)

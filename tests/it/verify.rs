@@ -2,18 +2,8 @@
 //! fixed by `pin --update --write`, pins that disagree, output formats.
 
 use crate::cli::text;
+use crate::registry::run;
 use crate::support::{Registry, LINUX_AMD64};
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(registry: &Registry, args: &[&str], cwd: &Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
-    cmd.args(args).current_dir(cwd).env("NO_COLOR", "1");
-    for (k, v) in registry.env() {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run imgpin")
-}
 
 #[test]
 fn verify_flags_deleted_digests_and_moved_tags() {
