@@ -3,7 +3,7 @@
 # registry (Debian's docker-registry), push the example images through the
 # registry HTTP API, and run `imgpin pin` on a copy of testdata/example.
 #
-#   scripts/demo.sh            # diff, then --write, then check and a second pin --check
+#   scripts/demo.sh            # check, diff, --write, a second pin --check, verify
 #
 # Needs docker-registry, curl and python3 (scripts/install-test-deps.sh installs them).
 set -euo pipefail
@@ -33,4 +33,5 @@ step imgpin check example;          "$imgpin" check example || true
 step imgpin pin example;            "$imgpin" pin example || true
 step imgpin pin --write example;    "$imgpin" pin --write example || true
 step imgpin pin --check example;    "$imgpin" pin --check example && echo "(exit 0: nothing left to pin)"
+step imgpin verify example;         "$imgpin" verify example && echo "(exit 0: every pinned digest exists)"
 step cat example/compose.yaml;      cat example/compose.yaml
