@@ -21,8 +21,11 @@ mod compose;
 mod ecs;
 mod json;
 mod kubernetes;
+mod lines;
 mod tree;
 mod yaml;
+
+pub use lines::LineIndex;
 
 #[cfg(test)]
 mod tests;
@@ -265,18 +268,5 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
 /// messages. Lines end at `\n`; a UTF-8 BOM at the start of the file is not
 /// counted as a column. Offsets past the end are clamped.
 pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = bytes.get(..offset).unwrap_or(bytes);
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-    let mut current = before.get(line_start..).unwrap_or_default();
-    if line_start == 0 {
-        current = current.strip_prefix(b"\xef\xbb\xbf").unwrap_or(current);
-    }
-    // Count characters as the bytes that start one (not UTF-8 continuation
-    // bytes); this never fails, even on invalid UTF-8.
-    let column = 1 + current.iter().filter(|&&b| b & 0xC0 != 0x80).count();
-    (line, column)
+    LineIndex::new(bytes).line_col(bytes, offset)
 }

@@ -7,11 +7,7 @@
 //! read is handed to [`crate::locate`], and each image value it finds is
 //! parsed into an [`ImageRef`].
 
-mod lines;
-
-pub use lines::LineIndex;
-
-use crate::locate::{self, Format, Occurrence, SkipReason};
+use crate::locate::{self, Format, LineIndex, Occurrence, SkipReason};
 use crate::reference::{ImageRef, RefError};
 use crate::report::{Code, Finding, Severity};
 use globset::{Glob, GlobSet, GlobSetBuilder};

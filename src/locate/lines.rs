@@ -1,4 +1,5 @@
-//! Byte offset → 1-based line and column, computed only when a place is shown.
+//! Byte offset → 1-based line and column, computed only when a place is
+//! shown. The one implementation: [`super::line_col`] and the scanner both use it.
 
 /// Start offsets of every line in a file, for fast lookups.
 #[derive(Debug, Clone)]
@@ -24,12 +25,14 @@ impl LineIndex {
     pub fn line_col(&self, bytes: &[u8], offset: usize) -> (usize, usize) {
         let offset = offset.min(bytes.len());
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
+        let start = self.starts[line - 1].min(offset);
         let mut prefix = &bytes[start..offset];
         if start == 0 {
-            prefix = prefix.strip_prefix("\u{feff}".as_bytes()).unwrap_or(prefix);
+            prefix = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
         }
-        let chars = String::from_utf8_lossy(prefix).chars().count();
+        // Count the bytes that start a character (not UTF-8 continuation
+        // bytes): never fails, not even on invalid UTF-8.
+        let chars = prefix.iter().filter(|&&b| b & 0xC0 != 0x80).count();
         (line, chars + 1)
     }
 }
