@@ -4,7 +4,7 @@ pub mod check;
 pub mod pin;
 pub mod verify;
 
-use crate::report::{Printer, Summary};
+use crate::report::Summary;
 
 /// The summary line for text output.
 pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
@@ -19,15 +19,4 @@ pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
         s.skipped,
         s.failed
     )
-}
-
-/// Send the scan's own findings (unreadable, malformed, passed-over files) to the printer.
-pub(crate) fn report_scan(
-    scan: &crate::scan::Scan,
-    printer: &mut Printer,
-) -> std::io::Result<Vec<crate::report::Finding>> {
-    for f in &scan.findings {
-        printer.finding(f.clone())?;
-    }
-    Ok(scan.findings.clone())
 }

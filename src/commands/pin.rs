@@ -71,13 +71,13 @@ pub async fn run_with<R: Resolve>(
 }
 
 fn pin_scanned(
-    scan: Scan,
+    mut scan: Scan,
     resolutions: &Resolutions,
     options: PinOptions,
     mode: Mode,
     printer: &mut Printer,
 ) -> anyhow::Result<Status> {
-    let mut findings = super::report_scan(&scan, printer)?;
+    printer.findings(std::mem::take(&mut scan.findings))?;
     let mut summary = Summary {
         files_scanned: scan.files_scanned,
         ..Summary::default()
@@ -130,15 +130,12 @@ fn pin_scanned(
                 ),
             }
         }
-        for f in plan.findings {
-            printer.finding(f.clone())?;
-            findings.push(f);
-        }
+        printer.findings(plan.findings)?;
     }
     let tail = match mode {
         Mode::Write => format!("; {} files written", summary.files_changed),
         Mode::Diff | Mode::Check => format!("; {} files would change", summary.files_changed),
     };
     printer.finish("pin", &summary, &super::summary_line(&summary, &tail))?;
-    Ok(Status::of(&findings))
+    Ok(printer.status())
 }

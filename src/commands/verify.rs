@@ -8,8 +8,8 @@ use crate::resolve::{credentials::CredentialStore, Resolve, Router};
 
 /// Run `verify` and return the exit status.
 pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Status> {
-    let scan = crate::scan::scan(&args.walk.options())?;
-    let mut findings = super::report_scan(&scan, printer)?;
+    let mut scan = crate::scan::scan(&args.walk.options())?;
+    printer.findings(std::mem::take(&mut scan.findings))?;
     let (pinned, tagged) = verify_wanted(&scan.files);
     let (existence, tags) = if pinned.is_empty() {
         Default::default()
@@ -41,10 +41,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         ..Summary::default()
     };
     summary += &plan.summary;
-    for f in plan.findings {
-        printer.finding(f.clone())?;
-        findings.push(f);
-    }
+    printer.findings(plan.findings)?;
     let line = format!(
         "{} files scanned: {} pinned references, {} digests missing, {} tags moved, {} unpinned, {} failed",
         summary.files_scanned,
@@ -55,5 +52,5 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         summary.failed
     );
     printer.finish("verify", &summary, &line)?;
-    Ok(Status::of(&findings))
+    Ok(printer.status())
 }

@@ -5,7 +5,7 @@
 //! at the end. GitHub: `::error file=…,line=…,col=…::…` lines that become
 //! pull-request annotations, plus the diff as text.
 
-use super::{Code, Finding, Severity, Summary};
+use super::{Code, Finding, Severity, Status, Summary};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -77,6 +77,7 @@ pub struct Printer {
     err: Box<dyn Write>,
     findings: Vec<Finding>,
     changes: Vec<FileChange>,
+    status: Status,
 }
 
 impl Printer {
@@ -113,6 +114,7 @@ impl Printer {
             err,
             findings: Vec::new(),
             changes: Vec::new(),
+            status: Status::Clean,
         }
     }
 
@@ -157,8 +159,19 @@ impl Printer {
         }
     }
 
+    /// The exit status the findings reported so far imply.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Report each of `findings`.
+    pub fn findings(&mut self, findings: impl IntoIterator<Item = Finding>) -> io::Result<()> {
+        findings.into_iter().try_for_each(|f| self.finding(f))
+    }
+
     /// Report one finding.
     pub fn finding(&mut self, finding: Finding) -> io::Result<()> {
+        self.status = self.status.max(Status::of(std::slice::from_ref(&finding)));
         match self.format {
             Format::Json => {
                 self.findings.push(finding);
