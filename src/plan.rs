@@ -145,23 +145,23 @@ pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptio
         match r {
             r if r.is_pinned() && !options.update => {
                 plan.summary.already_pinned += 1;
-                plan.findings.push(finding(
+                plan.push(
                     file,
                     item,
                     Code::AlreadyPinned,
                     Severity::Note,
                     format!("{text} is already pinned"),
-                ));
+                );
             }
             r if r.is_pinned() && r.tag().is_none() => {
                 plan.summary.already_pinned += 1;
-                plan.findings.push(finding(
+                plan.push(
                     file,
                     item,
                     Code::AlreadyPinned,
                     Severity::Note,
                     format!("{text} is pinned by digest only; no tag to follow, not updatable"),
-                ));
+                );
             }
             r => match resolutions.get(&tag_key(r)) {
                 Some(Ok(resolved)) => pin_one(file, item, r, resolved, changed, &mut plan),
@@ -186,13 +186,13 @@ fn pin_one(
     let digest: &Digest = &resolved.digest;
     if r.digest() == Some(digest) {
         plan.summary.already_pinned += 1;
-        plan.findings.push(finding(
+        plan.push(
             file,
             item,
             Code::AlreadyPinned,
             Severity::Note,
             format!("{r} is pinned and its tag still points at that digest"),
-        ));
+        );
         return;
     }
     let replacement = r.pinned_text(digest);
@@ -317,36 +317,36 @@ pub fn plan_verify(
             let (Some(digest), Some(key)) = (r.digest(), digest_key(r)) else {
                 plan.summary.unpinned += 1;
                 if !options.pinned_only {
-                    plan.findings.push(finding(
+                    plan.push(
                         file,
                         item,
                         Code::Unpinned,
                         Severity::Problem,
                         format!("{text} is not pinned to a digest (run `imgpin pin --write`)"),
-                    ));
+                    );
                 }
                 continue;
             };
             match existence.get(&key) {
                 Some(Ok(true)) => {
                     plan.summary.already_pinned += 1;
-                    plan.findings.push(finding(
+                    plan.push(
                         file,
                         item,
                         Code::AlreadyPinned,
                         Severity::Note,
                         format!("{text}: digest exists"),
-                    ));
+                    );
                 }
                 Some(Ok(false)) => {
                     plan.summary.missing += 1;
-                    plan.findings.push(finding(
+                    plan.push(
                         file,
                         item,
                         Code::DigestMissing,
                         Severity::Problem,
                         format!("{text} — digest not found in registry (deleted?)"),
-                    ));
+                    );
                 }
                 Some(Err(err)) => plan.failed(file, item, format!("{text}: {err}")),
                 None => plan.failed(file, item, format!("{text}: not checked")),
@@ -356,19 +356,22 @@ pub fn plan_verify(
                     .entry(tag_key(r))
                     .or_default()
                     .push((file, item, digest));
-                match tags.get(&tag_key(r)) {
-                    Some(Ok(now)) if &now.digest != digest => {
+                // A tag that no longer resolves is not drift: the digest check above decides.
+                if let Some(Ok(now)) = tags.get(&tag_key(r)) {
+                    if &now.digest != digest {
                         plan.summary.drifted += 1;
                         let severity = if options.strict {
                             Severity::Problem
                         } else {
                             Severity::Warning
                         };
-                        let tag = r.tag_or_latest();
-                        plan.findings.push(finding(file, item, Code::TagMoved, severity, format!("{text}: tag {tag} now points at {} (run `imgpin pin --update --write`)", now.digest)));
+                        let message = format!(
+                            "{text}: tag {} now points at {} (run `imgpin pin --update --write`)",
+                            r.tag_or_latest(),
+                            now.digest
+                        );
+                        plan.push(file, item, Code::TagMoved, severity, message);
                     }
-                    // A tag that no longer resolves is not drift: the digest check above decides.
-                    _ => {}
                 }
             }
         }
