@@ -17,6 +17,7 @@ pub mod digest;
 pub mod edit;
 pub mod lifecycle;
 pub mod locate;
+pub mod media;
 pub mod plan;
 pub mod reference;
 pub mod report;

@@ -15,12 +15,6 @@ use serde_json::{Map, Value};
 
 use super::StorageClass;
 
-/// Media types of a manifest list / image index.
-const INDEX_MEDIA_TYPES: [&str; 2] = [
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-];
-
 /// An image's `imageStatus`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -101,7 +95,7 @@ impl ImageDetail {
             || self
                 .manifest_media_type
                 .as_deref()
-                .is_some_and(|m| INDEX_MEDIA_TYPES.contains(&m))
+                .is_some_and(crate::media::is_index)
     }
 
     /// The time count rules rank by and `sinceImagePushed` ages by: `lastActivatedAt` if

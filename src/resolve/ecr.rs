@@ -45,17 +45,6 @@ pub const BATCH_SIZE: usize = 100;
 /// Attempts per API call (the first plus retries) in the SDK's standard retry mode.
 const MAX_ATTEMPTS: u32 = 5;
 
-/// Manifest media types asked for, index types first so a multi-arch tag
-/// answers with its index.
-const ACCEPTED_MEDIA_TYPES: [&str; 4] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
-
-const INDEX_TYPES: [&str; 2] = [ACCEPTED_MEDIA_TYPES[0], ACCEPTED_MEDIA_TYPES[1]];
-
 /// What an ECR registry host names: the account, the region and the endpoint flavour.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EcrHost {
@@ -460,7 +449,7 @@ impl EcrResolver {
             };
             request = request.image_ids(image_id.build());
         }
-        for media_type in ACCEPTED_MEDIA_TYPES {
+        for media_type in crate::media::ACCEPTED {
             request = request.accepted_media_types(media_type);
         }
         request
@@ -565,7 +554,7 @@ impl EcrResolver {
                 }
             }
             (Some(platform), None) => {
-                if media_type.is_some_and(|m| INDEX_TYPES.contains(&m)) {
+                if media_type.is_some_and(crate::media::is_index) {
                     return Err(ResolveError::new(
                         ErrorKind::Other,
                         format!(

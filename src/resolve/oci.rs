@@ -22,16 +22,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const INDEX_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-const ALL_TYPES: [&str; 4] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
 const RETRIES: u32 = 3;
 
 /// Resolves references against registries that speak the distribution API.
@@ -259,7 +249,7 @@ impl OciResolver {
                 .map_err(|e| map_error(e, host))?,
             Some(platform) => {
                 let (bytes, digest) = client
-                    .pull_manifest_raw(target, auth, &ALL_TYPES)
+                    .pull_manifest_raw(target, auth, &crate::media::ACCEPTED)
                     .await
                     .map_err(|e| map_error(e, host))?;
                 match pick_platform(&bytes, platform)? {
@@ -304,7 +294,7 @@ pub fn pick_platform(bytes: &[u8], platform: &Platform) -> Result<Option<String>
     let is_index = doc
         .get("mediaType")
         .and_then(|m| m.as_str())
-        .is_some_and(|m| INDEX_TYPES.contains(&m))
+        .is_some_and(crate::media::is_index)
         || doc.get("manifests").is_some_and(|m| m.is_array());
     if !is_index {
         return Ok(None);
