@@ -13,6 +13,17 @@ pub fn imgpin(args: &[&str], cwd: &Path) -> Output {
         .expect("run imgpin")
 }
 
+/// Assert the exit code, showing both streams when it differs.
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -131,13 +142,7 @@ fn exclude_and_gitignore_are_honoured() {
         "services:\n  web:\n    image: nginx:1.27\n",
     );
     let out = imgpin(&["check", "--exclude", "vendor"], dir.path());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
 }
 
 #[test]

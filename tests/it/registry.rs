@@ -2,7 +2,7 @@
 //! digests it writes equal what the registry and skopeo say, for every kind
 //! of manifest; TLS with basic auth through DOCKER_CONFIG; failures.
 
-use crate::cli::text;
+use crate::cli::{assert_exit, text};
 use crate::support::{skopeo_digest, Registry, LINUX_AMD64, LINUX_ARM64, LINUX_ARM_V7};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -112,13 +112,7 @@ fn pins_every_manifest_kind_to_the_registry_digest() {
 
     // Idempotence: a second run has nothing to do.
     let out = run(&reg, &["pin", "--check"], dir.path());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert_eq!(text(&out.stdout), "");
 }
 
