@@ -1,5 +1,8 @@
 //! Manifest media types, in one place: what imgpin asks registries for, and
-//! which of them are multi-platform indexes. Pure data.
+//! which of them are multi-platform indexes; and what a manifest says about
+//! the platforms it serves ([`ManifestFacts`]). Pure.
+
+use crate::resolve::Platform;
 
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -24,9 +27,142 @@ pub fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }
 
+/// What a manifest says about the platforms it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestFacts {
+    /// A multi-platform index (OCI index or Docker manifest list).
+    Index {
+        /// Each child manifest, with its platform when the index names one.
+        children: Vec<Child>,
+    },
+    /// A single-platform image manifest.
+    Image {
+        /// The platform from the image's config blob, or `None` when the
+        /// config was not read (ECR serves blobs only through S3 links).
+        platform: Option<Platform>,
+        /// The config blob's digest, to read the platform from.
+        config: Option<String>,
+    },
+}
+
+/// One entry of an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// The child manifest's digest.
+    pub digest: String,
+    /// Its platform, when the index gives one.
+    pub platform: Option<Platform>,
+}
+
+impl ManifestFacts {
+    /// The platforms an index lists, or the image's own platform.
+    pub fn platforms(&self) -> Vec<&Platform> {
+        match self {
+            ManifestFacts::Index { children } => {
+                children.iter().filter_map(|c| c.platform.as_ref()).collect()
+            }
+            ManifestFacts::Image { platform, .. } => platform.iter().collect(),
+        }
+    }
+
+    /// The index entry for `digest`, when this is an index that lists it.
+    pub fn child(&self, digest: &str) -> Option<&Child> {
+        match self {
+            ManifestFacts::Index { children } => children.iter().find(|c| c.digest == digest),
+            ManifestFacts::Image { .. } => None,
+        }
+    }
+}
+
+/// Reads a manifest's JSON: an index with its children's platforms, or an
+/// image manifest with its config digest (platform unknown until the config
+/// is read with [`config_platform`]).
+pub fn parse_manifest(bytes: &[u8]) -> Result<ManifestFacts, String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+    let media_type = doc.get("mediaType").and_then(|m| m.as_str());
+    let manifests = doc.get("manifests").and_then(|m| m.as_array());
+    if media_type.is_some_and(is_index) || (media_type.is_none() && manifests.is_some()) {
+        let children = manifests
+            .map(|m| m.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|entry| {
+                let digest = entry.get("digest")?.as_str()?.to_string();
+                let platform = entry.get("platform").and_then(platform_of);
+                Some(Child { digest, platform })
+            })
+            .collect();
+        return Ok(ManifestFacts::Index { children });
+    }
+    if doc.get("config").is_none() && doc.get("layers").is_none() {
+        return Err(match media_type {
+            Some(t) => format!("unsupported manifest type {t}"),
+            None => "the manifest has neither manifests, config nor layers".to_string(),
+        });
+    }
+    let config = doc
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(|d| d.as_str())
+        .map(str::to_string);
+    Ok(ManifestFacts::Image {
+        platform: None,
+        config,
+    })
+}
+
+/// The platform an image config blob declares (`os`, `architecture`, `variant`).
+pub fn config_platform(bytes: &[u8]) -> Option<Platform> {
+    platform_of(&serde_json::from_slice(bytes).ok()?)
+}
+
+fn platform_of(value: &serde_json::Value) -> Option<Platform> {
+    let field = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    Some(Platform {
+        os: field("os")?,
+        architecture: field("architecture")?,
+        variant: field("variant").filter(|v| !v.is_empty()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_lists_its_children_platforms() {
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+            "manifests":[
+              {"digest":"sha256:aa","platform":{"os":"linux","architecture":"amd64"}},
+              {"digest":"sha256:bb","platform":{"os":"linux","architecture":"arm","variant":"v7"}},
+              {"digest":"sha256:cc","annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#;
+        let facts = parse_manifest(index).unwrap();
+        let names: Vec<String> = facts.platforms().iter().map(|p| p.to_string()).collect();
+        assert_eq!(names, ["linux/amd64", "linux/arm/v7"]);
+        assert_eq!(facts.child("sha256:bb").unwrap().platform.as_ref().unwrap().architecture, "arm");
+        assert!(facts.child("sha256:cc").unwrap().platform.is_none());
+        assert!(facts.child("sha256:dd").is_none());
+        // An OCI index may leave out mediaType.
+        let bare = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert_eq!(parse_manifest(bare).unwrap(), ManifestFacts::Index { children: vec![] });
+    }
+
+    #[test]
+    fn an_image_manifest_names_its_config() {
+        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+            "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:c0","size":2},
+            "layers":[]}"#;
+        assert_eq!(
+            parse_manifest(image).unwrap(),
+            ManifestFacts::Image { platform: None, config: Some("sha256:c0".into()) }
+        );
+        assert!(parse_manifest(b"{}").unwrap_err().contains("neither"));
+        assert!(parse_manifest(b"nope").unwrap_err().contains("not JSON"));
+        let config = br#"{"architecture":"arm64","os":"linux","variant":"v8","rootfs":{}}"#;
+        assert_eq!(config_platform(config).unwrap().to_string(), "linux/arm64/v8");
+        assert!(config_platform(br#"{"os":"linux"}"#).is_none());
+    }
 
     #[test]
     fn indexes_are_recognised() {

@@ -296,12 +296,106 @@ pub fn verify_wanted(files: &[ScannedFile]) -> (Vec<ImageRef>, Vec<ImageRef>) {
 /// Whether each pinned digest exists, keyed by [`digest_key`].
 pub type Existence = std::collections::HashMap<String, Result<bool, crate::resolve::ResolveError>>;
 
+/// What each pinned manifest says about its platforms, keyed by [`digest_key`].
+pub type Facts = std::collections::HashMap<
+    String,
+    Result<crate::media::ManifestFacts, crate::resolve::ResolveError>,
+>;
+
+/// The manifests `verify` reads for its platform checks, once the digests
+/// and tags are known: each existing pinned digest whose file declares a
+/// platform (with its platform, `true`), and the digest a moved tag points
+/// at now (`false`), to tell whether the pin is one platform's child of it.
+pub fn platform_wanted(
+    files: &[ScannedFile],
+    existence: &Existence,
+    tags: &Resolutions,
+) -> Vec<(ImageRef, bool)> {
+    let mut wanted = BTreeMap::new();
+    for item in files.iter().flat_map(|f| &f.items) {
+        let Value::Reference(r) = &item.value else {
+            continue;
+        };
+        let (Some(digest), Some(key)) = (r.digest(), digest_key(r)) else {
+            continue;
+        };
+        if !matches!(existence.get(&key), Some(Ok(true))) {
+            continue;
+        }
+        if item.occurrence.platform.is_some() {
+            if let Ok(pinned) = ImageRef::parse(&key) {
+                wanted.insert(key, (pinned, true));
+            }
+        }
+        if r.tag().is_none() {
+            continue;
+        }
+        if let Some(Ok(now)) = tags.get(&tag_key(r)) {
+            if &now.digest != digest {
+                let key = format!("{}@{}", r.canonical_name(), now.digest);
+                if let Ok(current) = ImageRef::parse(&key) {
+                    wanted.entry(key).or_insert((current, false));
+                }
+            }
+        }
+    }
+    wanted.into_values().collect()
+}
+
+/// The platforms a manifest serves, as far as `facts` tell: an index's
+/// children, an image's own platform, or the platform the index its tag
+/// points at gives it (`child`). `None` when nothing says.
+fn served_platforms<'a>(
+    facts: &'a crate::media::ManifestFacts,
+    child: Option<&'a crate::media::Child>,
+) -> Option<Vec<&'a crate::resolve::Platform>> {
+    let mut served = facts.platforms();
+    if served.is_empty() {
+        served.extend(child.and_then(|c| c.platform.as_ref()));
+    }
+    (!served.is_empty()).then_some(served)
+}
+
+/// The declared platforms (`os/arch`, `arch`, or `os`) that none of
+/// `served` satisfies.
+fn unserved(
+    declared: &crate::locate::DeclaredPlatform,
+    served: &[&crate::resolve::Platform],
+) -> Vec<String> {
+    let os_ok = |p: &crate::resolve::Platform| declared.os.as_ref().is_none_or(|os| &p.os == os);
+    if declared.architectures.is_empty() {
+        return match &declared.os {
+            Some(os) if !served.iter().any(|p| os_ok(p)) => vec![os.clone()],
+            _ => Vec::new(),
+        };
+    }
+    declared
+        .architectures
+        .iter()
+        .filter(|arch| !served.iter().any(|p| os_ok(p) && &p.architecture == *arch))
+        .map(|arch| match &declared.os {
+            Some(os) => format!("{os}/{arch}"),
+            None => arch.clone(),
+        })
+        .collect()
+}
+
+fn platform_list(platforms: &[&crate::resolve::Platform]) -> String {
+    let mut names: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
+    names.sort();
+    names.dedup();
+    names.join(", ")
+}
+
 /// Findings of `verify` over every file: missing digests, moved tags,
-/// inconsistent pins across files, and (unless `pinned_only`) unpinned references.
+/// pins to one platform's child of a multi-arch index, images that do not
+/// serve the platform their file declares, inconsistent pins across files,
+/// and (unless `pinned_only`) unpinned references.
 pub fn plan_verify(
     files: &[ScannedFile],
     existence: &Existence,
     tags: &Resolutions,
+    facts: &Facts,
     options: VerifyOptions,
 ) -> FilePlan {
     let mut plan = FilePlan::default();
@@ -327,6 +421,17 @@ pub fn plan_verify(
                 }
                 continue;
             };
+            // The index the tag points at now, when the pin is one of its children.
+            let now = r
+                .tag()
+                .and_then(|_| tags.get(&tag_key(r)))
+                .and_then(|now| now.as_ref().ok());
+            let parent = now.filter(|now| &now.digest != digest).and_then(|now| {
+                let key = format!("{}@{}", r.canonical_name(), now.digest);
+                let facts = facts.get(&key)?.as_ref().ok()?;
+                Some((now, facts.child(digest.as_str())?))
+            });
+            let exists = matches!(existence.get(&key), Some(Ok(true)));
             match existence.get(&key) {
                 Some(Ok(true)) => {
                     plan.summary.already_pinned += 1;
@@ -356,8 +461,20 @@ pub fn plan_verify(
                     .entry(tag_key(r))
                     .or_default()
                     .push((file, item, digest));
+                if let Some((index, child)) = parent {
+                    let platform = child
+                        .platform
+                        .as_ref()
+                        .map_or("one platform's".to_string(), |p| p.to_string());
+                    let message = format!(
+                        "{text} is pinned to the {platform} manifest of the multi-arch index tag {} points at ({}); hosts of other architectures cannot run it (pin the index: `imgpin pin --update --write`)",
+                        r.tag_or_latest(),
+                        index.digest
+                    );
+                    plan.push(file, item, Code::PlatformChild, Severity::Warning, message);
+                }
                 // A tag that no longer resolves is not drift: the digest check above decides.
-                if let Some(Ok(now)) = tags.get(&tag_key(r)) {
+                if let (Some(now), None) = (now, parent) {
                     if &now.digest != digest {
                         plan.summary.drifted += 1;
                         let severity = if options.strict {
@@ -372,6 +489,39 @@ pub fn plan_verify(
                         );
                         plan.push(file, item, Code::TagMoved, severity, message);
                     }
+                }
+            }
+            if let (Some(declared), true) = (&item.occurrence.platform, exists) {
+                let own = facts.get(&key);
+                let served = match own {
+                    Some(Ok(f)) => served_platforms(f, parent.map(|(_, c)| c)),
+                    _ => None,
+                };
+                match (own, served) {
+                    (Some(Ok(_)), Some(served)) => {
+                        let missing = unserved(declared, &served);
+                        if !missing.is_empty() {
+                            let message = format!(
+                                "{text}: {} needs {}, but the pinned manifest serves only {} (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)",
+                                declared.source,
+                                missing.join(", "),
+                                platform_list(&served)
+                            );
+                            plan.push(file, item, Code::PlatformMismatch, Severity::Problem, message);
+                        }
+                    }
+                    (Some(Ok(_)), None) => {
+                        let message = format!(
+                            "{text}: cannot tell which platform the pinned image manifest serves, so {} was not checked (ECR serves image configs only through S3)",
+                            declared.source
+                        );
+                        plan.push(file, item, Code::PlatformUnchecked, Severity::Note, message);
+                    }
+                    (Some(Err(err)), _) => {
+                        let message = format!("{text}: {} not checked: {err}", declared.source);
+                        plan.push(file, item, Code::PlatformUnchecked, Severity::Warning, message);
+                    }
+                    (None, _) => {}
                 }
             }
         }
@@ -408,4 +558,191 @@ pub fn plan_verify(
         ));
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{Child, ManifestFacts};
+    use crate::resolve::{Platform, Resolved};
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn platform(text: &str) -> Option<Platform> {
+        Some(text.parse().unwrap())
+    }
+
+    fn file(name: &str, text: &str) -> ScannedFile {
+        ScannedFile::from_bytes(std::path::Path::new(name), text.as_bytes().to_vec())
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    fn index(children: &[(char, &str)]) -> ManifestFacts {
+        ManifestFacts::Index {
+            children: children
+                .iter()
+                .map(|(c, p)| Child {
+                    digest: d(*c),
+                    platform: platform(p),
+                })
+                .collect(),
+        }
+    }
+
+    fn image(p: Option<&str>) -> ManifestFacts {
+        ManifestFacts::Image {
+            platform: p.and_then(platform),
+            config: Some(d('c')),
+        }
+    }
+
+    /// `verify` over `files` where every pinned digest exists, with the
+    /// tags and manifest facts given, as `(code, severity, message)`.
+    fn verify(
+        files: &[ScannedFile],
+        tags: &[(&str, char)],
+        facts: Vec<(String, ManifestFacts)>,
+    ) -> Vec<(Code, Severity, String)> {
+        let existence: Existence = verify_wanted(files)
+            .0
+            .iter()
+            .map(|r| (digest_key(r).unwrap(), Ok(true)))
+            .collect();
+        let tags: Resolutions = tags
+            .iter()
+            .map(|(key, c)| {
+                let digest = Digest::parse(&d(*c)).unwrap();
+                (key.to_string(), Ok(Resolved { digest }))
+            })
+            .collect();
+        let facts: Facts = facts.into_iter().map(|(k, f)| (k, Ok(f))).collect();
+        plan_verify(files, &existence, &tags, &facts, VerifyOptions::default())
+            .findings
+            .into_iter()
+            .filter(|f| f.code != Code::AlreadyPinned)
+            .map(|f| (f.code, f.severity, f.message))
+            .collect()
+    }
+
+    fn ecs(image: &str, arch: &str) -> ScannedFile {
+        file(
+            "td.json",
+            &format!(
+                r#"{{"family": "api", "runtimePlatform": {{"cpuArchitecture": "{arch}"}},
+                "containerDefinitions": [{{"name": "app", "image": "{image}"}}]}}"#
+            ),
+        )
+    }
+
+    #[test]
+    fn a_pin_to_one_child_of_the_tags_index_is_a_warning_not_drift() {
+        let files = [file(
+            "compose.yaml",
+            &format!("services:\n  web:\n    image: nginx:1.27@{}\n", d('a')),
+        )];
+        let tags = [("docker.io/library/nginx:1.27", 'f')];
+        let key = format!("docker.io/library/nginx@{}", d('f'));
+        let wanted = platform_wanted(
+            &files,
+            &verify_wanted(&files)
+                .0
+                .iter()
+                .map(|r| (digest_key(r).unwrap(), Ok(true)))
+                .collect(),
+            &tags
+                .iter()
+                .map(|(k, c)| {
+                    let digest = Digest::parse(&d(*c)).unwrap();
+                    (k.to_string(), Ok(Resolved { digest }))
+                })
+                .collect(),
+        );
+        assert_eq!(wanted.len(), 1, "the index the tag points at is read");
+        assert_eq!(digest_key(&wanted[0].0).unwrap(), key);
+        let got = verify(
+            &files,
+            &tags,
+            vec![(key, index(&[('a', "linux/amd64"), ('b', "linux/arm64")]))],
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (Code::PlatformChild, Severity::Warning));
+        assert!(got[0].2.contains("linux/amd64 manifest of the multi-arch index"), "{}", got[0].2);
+        assert!(got[0].2.contains(&d('f')));
+
+        // The tag's index no longer lists the pin: that is drift.
+        let key = format!("docker.io/library/nginx@{}", d('f'));
+        let got = verify(&files, &tags, vec![(key, index(&[('e', "linux/amd64")]))]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, Code::TagMoved);
+    }
+
+    #[test]
+    fn a_declared_architecture_must_be_served() {
+        let api = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+        let pinned = format!("{api}:1.4@{}", d('a'));
+        let key = format!("{api}@{}", d('a'));
+        // amd64-only image under an ARM64 task definition.
+        let files = [ecs(&pinned, "ARM64")];
+        let got = verify(&files, &[], vec![(key.clone(), image(Some("linux/amd64")))]);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (Code::PlatformMismatch, Severity::Problem));
+        assert!(got[0].2.contains("runtimePlatform.cpuArchitecture ARM64 needs arm64, but the pinned manifest serves only linux/amd64"), "{}", got[0].2);
+        // An index that includes it; an image of that architecture.
+        let both = index(&[('x', "linux/amd64"), ('y', "linux/arm64")]);
+        assert!(verify(&files, &[], vec![(key.clone(), both)]).is_empty());
+        assert!(verify(&files, &[], vec![(key.clone(), image(Some("linux/arm64")))]).is_empty());
+        // X86_64 is amd64.
+        let files = [ecs(&pinned, "X86_64")];
+        assert!(verify(&files, &[], vec![(key.clone(), image(Some("linux/amd64")))]).is_empty());
+        // Unknown platform (ECR image manifest): a note, not a pass or a failure.
+        let got = verify(&files, &[], vec![(key, image(None))]);
+        assert_eq!((got[0].0, got[0].1), (Code::PlatformUnchecked, Severity::Note));
+    }
+
+    #[test]
+    fn a_child_pin_takes_its_platform_from_the_index_and_every_allowed_arch_is_needed() {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n          - matchExpressions:\n              - {{key: kubernetes.io/arch, operator: In, values: [amd64, arm64]}}\n  containers:\n    - name: p\n      image: redis:7@{}\n",
+            d('a')
+        );
+        let files = [file("pod.yaml", &yaml)];
+        let tags = [("docker.io/library/redis:7", 'f')];
+        let facts = vec![
+            (format!("docker.io/library/redis@{}", d('a')), image(None)),
+            (
+                format!("docker.io/library/redis@{}", d('f')),
+                index(&[('a', "linux/amd64"), ('b', "linux/arm64")]),
+            ),
+        ];
+        let got = verify(&files, &tags, facts);
+        let codes: Vec<Code> = got.iter().map(|g| g.0).collect();
+        assert_eq!(codes, [Code::PlatformChild, Code::PlatformMismatch], "{got:?}");
+        assert!(got[1].2.contains("needs arm64, but the pinned manifest serves only linux/amd64"), "{}", got[1].2);
+    }
+
+    #[test]
+    fn platform_checks_read_only_what_they_need() {
+        // No declared platform, no moved tag: nothing to read.
+        let files = [file(
+            "compose.yaml",
+            &format!("services:\n  web:\n    image: nginx:1.27@{}\n", d('a')),
+        )];
+        let existence: Existence = [(format!("docker.io/library/nginx@{}", d('a')), Ok(true))]
+            .into_iter()
+            .collect();
+        assert!(platform_wanted(&files, &existence, &Resolutions::new()).is_empty());
+        // A declared platform on a missing digest: nothing to read either.
+        let files = [ecs(&format!("nginx:1.27@{}", d('a')), "ARM64")];
+        let missing: Existence = [(format!("docker.io/library/nginx@{}", d('a')), Ok(false))]
+            .into_iter()
+            .collect();
+        assert!(platform_wanted(&files, &missing, &Resolutions::new()).is_empty());
+        let wanted = platform_wanted(&files, &existence, &Resolutions::new());
+        assert_eq!(wanted.len(), 1);
+        assert!(wanted[0].1, "the image config is read for its platform");
+    }
 }

@@ -2,7 +2,7 @@
 //! moved tags, disagreeing pins and unpinned references are reported too.
 
 use crate::cli::VerifyArgs;
-use crate::plan::{plan_verify, verify_wanted, VerifyOptions};
+use crate::plan::{plan_verify, platform_wanted, verify_wanted, Facts, VerifyOptions};
 use crate::report::{Printer, Status, Summary};
 use crate::resolve::{credentials::CredentialStore, Resolve, Router};
 
@@ -11,7 +11,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let mut scan = crate::scan::scan(&args.walk.options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let (pinned, tagged) = verify_wanted(&scan.files);
-    let (existence, tags) = if pinned.is_empty() {
+    let (existence, tags, facts) = if pinned.is_empty() {
         Default::default()
     } else {
         let store = CredentialStore::from_env()?;
@@ -25,17 +25,30 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
             pinned.len(),
             tagged.len()
         ))?;
-        let checked = futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
+        let (existence, tags) =
+            futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
+        // Platform checks read manifests only where a file declares a
+        // platform or a tag moved away from the pin.
+        let wanted = platform_wanted(&scan.files, &existence, &tags);
+        let facts = if wanted.is_empty() {
+            Facts::new()
+        } else {
+            printer.info(&format!(
+                "reading {} manifests for platform checks",
+                wanted.len()
+            ))?;
+            router.manifest_facts_all(wanted).await
+        };
         for note in router.notes() {
             printer.info(&note)?;
         }
-        checked
+        (existence, tags, facts)
     };
     let options = VerifyOptions {
         strict: args.strict,
         pinned_only: args.pinned_only,
     };
-    let plan = plan_verify(&scan.files, &existence, &tags, options);
+    let plan = plan_verify(&scan.files, &existence, &tags, &facts, options);
     let mut summary = Summary {
         files_scanned: scan.files_scanned,
         ..Summary::default()

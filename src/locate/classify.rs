@@ -33,6 +33,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 text: s.value.clone(),
                 location,
                 skip,
+                platform: None,
             }
         }
         Node::Map { offset, .. } | Node::Seq { offset, .. } => Occurrence {
@@ -40,6 +41,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
             text: String::new(),
             location,
             skip: Some(SkipReason::NotAString),
+            platform: None,
         },
     }
 }

@@ -4,11 +4,13 @@
 //! JSON or YAML.
 //!
 //! Rule: recognised by content only; every `containerDefinitions[i].image` is
-//! an occurrence, whatever registry it names (ECR or not).
+//! an occurrence, whatever registry it names (ECR or not). A
+//! `runtimePlatform` (`cpuArchitecture`, `operatingSystemFamily`) is the
+//! platform every container image must serve.
 
 use super::classify::occurrence;
 use super::tree::{join_index, join_key, Node};
-use super::Occurrence;
+use super::{normalize_arch, DeclaredPlatform, Occurrence};
 
 /// The container definitions of a task definition and the path to them.
 fn container_definitions(root: &Node) -> Option<(&'static str, &[Node])> {
@@ -31,11 +33,49 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
     let Some((path, defs)) = container_definitions(root) else {
         return Vec::new();
     };
+    let platform = runtime_platform(root.get("taskDefinition").unwrap_or(root));
     defs.iter()
         .enumerate()
         .filter_map(|(i, def)| {
             let image = def.get("image")?;
-            Some(occurrence(image, join_key(&join_index(path, i), "image")))
+            let mut found = occurrence(image, join_key(&join_index(path, i), "image"));
+            found.platform = platform.clone();
+            Some(found)
         })
         .collect()
+}
+
+/// The task definition's `runtimePlatform`, when it names an architecture
+/// or an operating system family.
+fn runtime_platform(task: &Node) -> Option<DeclaredPlatform> {
+    let platform = task.get("runtimePlatform")?;
+    let text = |key: &str| {
+        platform
+            .get(key)
+            .and_then(Node::scalar)
+            .filter(|s| s.is_string && !s.value.trim().is_empty())
+            .map(|s| s.value.trim().to_string())
+    };
+    let arch = text("cpuArchitecture");
+    let family = text("operatingSystemFamily");
+    let os = family.as_ref().map(|f| {
+        if f.to_ascii_uppercase().starts_with("WINDOWS") {
+            "windows".to_string()
+        } else {
+            f.to_ascii_lowercase()
+        }
+    });
+    let source = match (&arch, &family) {
+        (Some(a), Some(f)) => format!(
+            "runtimePlatform.cpuArchitecture {a}, runtimePlatform.operatingSystemFamily {f}"
+        ),
+        (Some(a), None) => format!("runtimePlatform.cpuArchitecture {a}"),
+        (None, Some(f)) => format!("runtimePlatform.operatingSystemFamily {f}"),
+        (None, None) => return None,
+    };
+    Some(DeclaredPlatform {
+        os,
+        architectures: arch.iter().map(|a| normalize_arch(a)).collect(),
+        source,
+    })
 }

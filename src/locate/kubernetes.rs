@@ -6,10 +6,17 @@
 //! depth, a key `containers`, `initContainers` or `ephemeralContainers` whose
 //! value is a sequence holds containers, and each container mapping's `image`
 //! is an occurrence. Being structural, the rule needs no list of kinds.
+//! The pod spec holding the containers may pin them to architectures with a
+//! `nodeSelector` on `kubernetes.io/arch` (or `kubernetes.io/os`) or a
+//! required node affinity `In` those labels; every image must serve each
+//! architecture allowed.
 
 use super::classify::occurrence;
 use super::tree::{join_index, join_key, Node};
-use super::Occurrence;
+use super::{normalize_arch, DeclaredPlatform, Occurrence};
+
+const ARCH_LABELS: [&str; 2] = ["kubernetes.io/arch", "beta.kubernetes.io/arch"];
+const OS_LABELS: [&str; 2] = ["kubernetes.io/os", "beta.kubernetes.io/os"];
 
 /// Keys whose value is a list of containers.
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -29,12 +36,17 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
 fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
     match node {
         Node::Map { entries, .. } => {
+            let mut platform = None;
             for (key, value) in entries {
                 let path = join_key(path, key);
                 if CONTAINER_LISTS.contains(&key.as_str()) {
+                    let platform = platform.get_or_insert_with(|| pod_platform(node));
                     for (i, container) in value.items().unwrap_or_default().iter().enumerate() {
                         if let Some(image) = container.get("image") {
-                            out.push(occurrence(image, join_key(&join_index(&path, i), "image")));
+                            let mut found =
+                                occurrence(image, join_key(&join_index(&path, i), "image"));
+                            found.platform = platform.clone();
+                            out.push(found);
                         }
                     }
                 }
@@ -48,4 +60,71 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
         }
         Node::Scalar(_) => {}
     }
+}
+
+/// The platform a pod spec requires through its node selector or its
+/// required node affinity.
+fn pod_platform(spec: &Node) -> Option<DeclaredPlatform> {
+    let mut architectures: Vec<String> = Vec::new();
+    let mut os = None;
+    let mut sources = Vec::new();
+    if let Some(selector) = spec.get("nodeSelector") {
+        for label in ARCH_LABELS {
+            if let Some(value) = string(selector.get(label)) {
+                sources.push(format!("nodeSelector {label}={value}"));
+                architectures.push(normalize_arch(value));
+            }
+        }
+        for label in OS_LABELS {
+            if let Some(value) = string(selector.get(label)) {
+                sources.push(format!("nodeSelector {label}={value}"));
+                os = Some(value.to_ascii_lowercase());
+            }
+        }
+    }
+    let terms = spec
+        .get("affinity")
+        .and_then(|a| a.get("nodeAffinity"))
+        .and_then(|a| a.get("requiredDuringSchedulingIgnoredDuringExecution"))
+        .and_then(|r| r.get("nodeSelectorTerms"))
+        .and_then(Node::items)
+        .unwrap_or_default();
+    for term in terms {
+        let expressions = term
+            .get("matchExpressions")
+            .and_then(Node::items)
+            .unwrap_or_default();
+        for expression in expressions {
+            let key = string(expression.get("key")).unwrap_or_default();
+            if !ARCH_LABELS.contains(&key) || string(expression.get("operator")) != Some("In") {
+                continue;
+            }
+            let values: Vec<&str> = expression
+                .get("values")
+                .and_then(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| string(Some(v)))
+                .collect();
+            sources.push(format!("node affinity {key} In [{}]", values.join(", ")));
+            architectures.extend(values.into_iter().map(normalize_arch));
+        }
+    }
+    architectures.sort();
+    architectures.dedup();
+    if architectures.is_empty() && os.is_none() {
+        return None;
+    }
+    Some(DeclaredPlatform {
+        os,
+        architectures,
+        source: sources.join(", "),
+    })
+}
+
+fn string(node: Option<&Node>) -> Option<&str> {
+    node.and_then(Node::scalar)
+        .filter(|s| s.is_string)
+        .map(|s| s.value.trim())
+        .filter(|v| !v.is_empty())
 }

@@ -89,6 +89,50 @@ pub struct Occurrence {
     pub location: String,
     /// `None` for a literal value to pin; otherwise why it is left alone.
     pub skip: Option<SkipReason>,
+    /// The platform the surrounding definition says this image runs on
+    /// (ECS `runtimePlatform`, a Kubernetes `kubernetes.io/arch` node
+    /// selector or affinity, a Compose `platform`), when it says one.
+    pub platform: Option<DeclaredPlatform>,
+}
+
+/// A platform a deployment file requires of its images.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeclaredPlatform {
+    /// Operating system in OCI terms (`linux`, `windows`), when declared.
+    pub os: Option<String>,
+    /// CPU architectures in OCI terms (`amd64`, `arm64`); the image must
+    /// serve each of them (a pod may land on any node the selector allows).
+    pub architectures: Vec<String>,
+    /// Where it is declared, as written: `runtimePlatform.cpuArchitecture ARM64`.
+    pub source: String,
+}
+
+impl DeclaredPlatform {
+    /// From a Compose / `docker --platform` value, `os[/arch[/variant]]`.
+    pub(crate) fn from_platform_string(value: &str, source: String) -> Option<DeclaredPlatform> {
+        let mut parts = value.trim().split('/');
+        let os = parts.next().filter(|s| !s.is_empty())?.to_ascii_lowercase();
+        let architectures = parts
+            .next()
+            .map(|a| vec![normalize_arch(a)])
+            .unwrap_or_default();
+        Some(DeclaredPlatform {
+            os: Some(os),
+            architectures,
+            source,
+        })
+    }
+}
+
+/// An architecture name in OCI terms: ECS's `X86_64` and `ARM64`, and the
+/// common aliases `x86_64`, `aarch64`, are mapped to `amd64` and `arm64`.
+pub(crate) fn normalize_arch(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    match lower.as_str() {
+        "x86_64" | "x86-64" | "x64" => "amd64".to_string(),
+        "aarch64" => "arm64".to_string(),
+        _ => lower,
+    }
 }
 
 /// Why a value where an image belongs is not a literal reference to pin.

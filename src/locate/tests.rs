@@ -782,3 +782,127 @@ fn format_names_are_stable() {
     );
     assert!(names.iter().all(|(n, d)| n == d));
 }
+
+/// The declared platform of each literal occurrence, as `(location, os, archs)`.
+fn platforms(name: &str, text: &str) -> Vec<(String, Option<String>, Vec<String>, String)> {
+    let located = locate(Path::new(name), text.as_bytes()).unwrap().unwrap();
+    located
+        .occurrences
+        .iter()
+        .map(|o| {
+            let p = o.platform.clone();
+            (
+                o.location.clone(),
+                p.as_ref().and_then(|p| p.os.clone()),
+                p.as_ref().map(|p| p.architectures.clone()).unwrap_or_default(),
+                p.map(|p| p.source).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ecs_runtime_platform_applies_to_every_container() {
+    let describe = r#"{"taskDefinition": {"family": "api",
+        "containerDefinitions": [{"name": "a", "image": "api:1"}, {"name": "b", "image": "log:2"}],
+        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}}}"#;
+    let got = platforms("td.json", describe);
+    assert_eq!(got.len(), 2);
+    for (_, os, archs, source) in &got {
+        assert_eq!(os.as_deref(), Some("linux"));
+        assert_eq!(archs, &["arm64"]);
+        assert_eq!(
+            source,
+            "runtimePlatform.cpuArchitecture ARM64, runtimePlatform.operatingSystemFamily LINUX"
+        );
+    }
+    let register = r#"{"family": "api", "runtimePlatform": {"cpuArchitecture": "X86_64"},
+        "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
+    let got = platforms("td.json", register);
+    assert_eq!(got[0].2, ["amd64"]);
+    assert_eq!(got[0].1, None);
+    let windows = r#"{"family": "w", "runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"},
+        "containerDefinitions": [{"name": "a", "image": "iis:1"}]}"#;
+    assert_eq!(platforms("td.json", windows)[0].1.as_deref(), Some("windows"));
+    let none = r#"{"family": "n", "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
+    assert_eq!(platforms("td.json", none)[0].3, "");
+}
+
+#[test]
+fn kubernetes_node_selector_and_affinity_declare_architectures() {
+    let yaml = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      nodeSelector:
+        kubernetes.io/arch: arm64
+        kubernetes.io/os: linux
+      initContainers:
+        - name: init
+          image: busybox:1.36
+      containers:
+        - name: web
+          image: nginx:1.27
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+          - matchExpressions:
+              - {key: kubernetes.io/arch, operator: In, values: [arm64, amd64]}
+              - {key: kubernetes.io/hostname, operator: In, values: [n1]}
+  containers:
+    - name: p
+      image: redis:7
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: q}
+spec:
+  nodeSelector: {disktype: ssd}
+  containers:
+    - name: q
+      image: redis:7
+";
+    let got = platforms("deploy.yaml", yaml);
+    assert_eq!(got.len(), 4);
+    for (_, os, archs, source) in &got[..2] {
+        assert_eq!(os.as_deref(), Some("linux"));
+        assert_eq!(archs, &["arm64"]);
+        assert_eq!(
+            source,
+            "nodeSelector kubernetes.io/arch=arm64, nodeSelector kubernetes.io/os=linux"
+        );
+    }
+    assert_eq!(got[2].2, ["amd64", "arm64"]);
+    assert_eq!(got[2].3, "node affinity kubernetes.io/arch In [arm64, amd64]");
+    assert_eq!(got[3].3, "", "a selector on other labels declares nothing");
+}
+
+#[test]
+fn compose_platform_is_declared_per_service() {
+    let yaml = "\
+services:
+  web:
+    image: nginx:1.27
+    platform: linux/arm64/v8
+  db:
+    image: postgres:16
+  tmpl:
+    image: redis:7
+    platform: ${PLATFORM}
+";
+    let got = platforms("compose.yaml", yaml);
+    assert_eq!(got[0].2, ["arm64"]);
+    assert_eq!(got[0].1.as_deref(), Some("linux"));
+    assert_eq!(got[0].3, "services.web.platform linux/arm64/v8");
+    assert_eq!(got[1].3, "");
+    assert_eq!(got[2].3, "", "a templated platform declares nothing");
+}

@@ -77,7 +77,6 @@ impl Node {
     }
 
     /// The scalar, if this is one.
-    #[cfg(test)]
     pub(crate) fn scalar(&self) -> Option<&Scalar> {
         match self {
             Node::Scalar(s) => Some(s),

@@ -71,6 +71,12 @@ pub enum Code {
     TagMoved,
     /// The same `name:tag` is pinned to different digests in different places (`verify`).
     InconsistentPins,
+    /// A pin is one platform's child manifest of the multi-arch index its tag points at (`verify`).
+    PlatformChild,
+    /// The pinned manifest does not serve the platform its file declares (`verify`).
+    PlatformMismatch,
+    /// The declared platform could not be checked against the pinned manifest (`verify`).
+    PlatformUnchecked,
 }
 
 /// One thing a command has to say, with its place.

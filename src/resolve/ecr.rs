@@ -24,6 +24,7 @@
 use super::oci::pick_platform;
 use super::{ErrorKind, Platform, RegistryOptions, Resolutions, Resolve, ResolveError, Resolved};
 use crate::digest::Digest;
+use crate::media::ManifestFacts;
 use crate::plan::{digest_key, tag_key};
 use crate::reference::ImageRef;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -388,6 +389,17 @@ impl EcrResolver {
         self.run_all(&refs, IdKind::Digest, map_existence).await
     }
 
+    /// What each pinned digest's manifest says about its platforms, keyed
+    /// like [`EcrResolver::digests_exist`], from the manifests `BatchGetImage`
+    /// returns (batched the same way). An image manifest's own platform
+    /// stays unknown: its config blob is only served through S3 links.
+    pub async fn manifest_facts(
+        &self,
+        refs: Vec<ImageRef>,
+    ) -> HashMap<String, Result<ManifestFacts, ResolveError>> {
+        self.run_all(&refs, IdKind::Digest, map_facts).await
+    }
+
     /// Plans `refs` into batches of `kind`, runs them `jobs` at a time and
     /// maps each call's output per id with `map`; a failed call fails every
     /// id of its batch, a reference outside ECR gets an error.
@@ -608,12 +620,54 @@ fn map_existence(
     batch: &Batch,
     output: BatchGetImageOutput,
 ) -> Vec<(String, Result<bool, ResolveError>)> {
+    map_by_digest(batch, output, |_, _| Ok(true), |_| Ok(false))
+}
+
+/// Per requested digest of a by-digest batch: what the image says
+/// (`found`), or what a missing one means (`missing`).
+fn map_facts(
+    batch: &Batch,
+    output: BatchGetImageOutput,
+) -> Vec<(String, Result<ManifestFacts, ResolveError>)> {
     let repo = &batch.repository;
-    let mut found: HashMap<&str, Result<bool, ResolveError>> = HashMap::new();
+    map_by_digest(
+        batch,
+        output,
+        |image, digest| {
+            let what = place_id(&IdKind::Digest.label(digest), repo);
+            let manifest = image.image_manifest().ok_or_else(|| {
+                ResolveError::new(
+                    ErrorKind::Other,
+                    format!("ECR returned no manifest for {what}"),
+                )
+            })?;
+            crate::media::parse_manifest(manifest.as_bytes())
+                .map_err(|e| ResolveError::new(ErrorKind::Other, format!("{what}: {e}")))
+        },
+        |digest| {
+            Err(ResolveError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{} not found",
+                    place_id(&IdKind::Digest.label(digest), repo)
+                ),
+            ))
+        },
+    )
+}
+
+fn map_by_digest<T>(
+    batch: &Batch,
+    output: BatchGetImageOutput,
+    found_image: impl Fn(&aws_sdk_ecr::types::Image, &str) -> Result<T, ResolveError>,
+    missing: impl Fn(&str) -> Result<T, ResolveError>,
+) -> Vec<(String, Result<T, ResolveError>)> {
+    let repo = &batch.repository;
+    let mut found: HashMap<&str, Result<T, ResolveError>> = HashMap::new();
     let requested: BTreeSet<&str> = batch.ids.iter().map(String::as_str).collect();
     let answer = |failure: &aws_sdk_ecr::types::ImageFailure, digest: &str| {
         if failure.failure_code() == Some(&ImageFailureCode::ImageNotFound) {
-            Ok(false)
+            missing(digest)
         } else {
             Err(map_failure(failure, &IdKind::Digest.label(digest), repo))
         }
@@ -637,7 +691,7 @@ fn map_existence(
             continue;
         };
         if let Some(&digest) = requested.get(digest) {
-            found.insert(digest, Ok(true));
+            found.insert(digest, found_image(image, digest));
         }
     }
     // ECR echoes the requested digest in each failure's `imageId`; moto

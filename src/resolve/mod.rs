@@ -252,6 +252,41 @@ impl Router {
     }
 }
 
+impl Router {
+    /// What each pinned manifest says about its platforms, once per
+    /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
+    /// GET on the manifest by digest (and on the config blob of an image
+    /// manifest when the reference's flag asks for its platform).
+    pub async fn manifest_facts_all(&self, references: Vec<(ImageRef, bool)>) -> crate::plan::Facts {
+        let mut unique: HashMap<String, (ImageRef, bool)> = HashMap::new();
+        for (r, with_platform) in references {
+            if let Some(key) = crate::plan::digest_key(&r) {
+                unique.entry(key).or_insert((r, false)).1 |= with_platform;
+            }
+        }
+        let (aws, other): (Vec<_>, Vec<_>) =
+            unique.into_iter().partition(|(_, (r, _))| ecr::is_ecr(r));
+        let aws: Vec<ImageRef> = aws.into_iter().map(|(_, (r, _))| r).collect();
+        let (mut out, from_oci) = futures::join!(
+            async {
+                if aws.is_empty() {
+                    crate::plan::Facts::new()
+                } else {
+                    self.ecr.manifest_facts(aws).await
+                }
+            },
+            futures::stream::iter(other)
+                .map(|(key, (r, with_platform))| async move {
+                    (key, self.oci.manifest_facts(&r, with_platform).await)
+                })
+                .buffer_unordered(self.jobs)
+                .collect::<crate::plan::Facts>()
+        );
+        out.extend(from_oci);
+        out
+    }
+}
+
 /// Whether an ECR failure means "no AWS credentials at all", the one case in
 /// which a docker login for the ECR host is tried instead.
 fn no_aws_credentials(result: &Result<Resolved, ResolveError>) -> bool {

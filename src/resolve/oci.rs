@@ -13,6 +13,7 @@
 use super::credentials::{Credential, CredentialError, CredentialStore};
 use super::{ErrorKind, Platform, RegistryOptions, ResolveError, Resolved};
 use crate::digest::Digest;
+use crate::media::ManifestFacts;
 use crate::reference::ImageRef;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -132,8 +133,8 @@ impl OciResolver {
             reference.repository().to_string(),
             reference.tag_or_latest().to_string(),
         );
-        self.lookup(reference.domain(), &target, self.platform.as_ref())
-            .await
+        let op = Op::Digest(&target, self.platform.as_ref());
+        self.lookup(reference.domain(), &op).await?.digest()
     }
 
     /// Whether the registry still has the manifest `reference` is pinned to
@@ -149,25 +150,66 @@ impl OciResolver {
             reference.repository().to_string(),
             digest.to_string(),
         );
-        match self.lookup(reference.domain(), &target, None).await {
+        match self.lookup(reference.domain(), &Op::Digest(&target, None)).await {
             Ok(_) => Ok(true),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
     }
 
-    async fn lookup(
+    /// What the registry says about the manifest `reference` is pinned to
+    /// (by its tag when it has no digest): an index with its children's
+    /// platforms, or an image manifest, whose config blob is read for its
+    /// platform when `with_platform` is set.
+    pub async fn manifest_facts(
         &self,
-        host: &str,
-        target: &Reference,
-        platform: Option<&Platform>,
-    ) -> Result<Resolved, ResolveError> {
+        reference: &ImageRef,
+        with_platform: bool,
+    ) -> Result<ManifestFacts, ResolveError> {
+        let host = reference.domain();
+        let target = match reference.digest() {
+            Some(digest) => Reference::with_digest(
+                host.to_string(),
+                reference.repository().to_string(),
+                digest.to_string(),
+            ),
+            None => Reference::with_tag(
+                host.to_string(),
+                reference.repository().to_string(),
+                reference.tag_or_latest().to_string(),
+            ),
+        };
+        let bytes = self.lookup(host, &Op::Manifest(&target)).await?.bytes()?;
+        let facts = crate::media::parse_manifest(&bytes)
+            .map_err(|e| ResolveError::new(ErrorKind::Other, format!("registry {host}: {e}")))?;
+        let ManifestFacts::Image {
+            platform: None,
+            config: Some(config),
+        } = &facts
+        else {
+            return Ok(facts);
+        };
+        if !with_platform {
+            return Ok(facts);
+        }
+        let config = config.clone();
+        let bytes = self.lookup(host, &Op::Blob(&target, &config)).await?.bytes()?;
+        let platform = crate::media::config_platform(&bytes);
+        Ok(ManifestFacts::Image {
+            platform,
+            config: Some(config),
+        })
+    }
+
+    /// Runs `op` against the registry at `host` with its credentials,
+    /// retrying transient failures with backoff.
+    async fn lookup(&self, host: &str, op: &Op<'_>) -> Result<Answer, ResolveError> {
         let auth = self.auth_for(host).await?;
         let mut delay = Duration::from_millis(250);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.resolve_once(host, target, &auth, platform).await {
+            match self.resolve_once(host, &auth, op).await {
                 Err(e) if e.kind.is_transient() && attempt < RETRIES => {
                     tokio::time::sleep(delay).await;
                     delay *= 4;
@@ -183,25 +225,27 @@ impl OciResolver {
         }
     }
 
+    /// One attempt of `op`: over HTTPS, or plain HTTP for a host known to
+    /// speak it; a local or `--insecure-registry` host that does not answer
+    /// HTTPS is tried once over plain HTTP and remembered.
     async fn resolve_once(
         &self,
         host: &str,
-        target: &Reference,
         auth: &RegistryAuth,
-        platform: Option<&Platform>,
-    ) -> Result<Resolved, ResolveError> {
+        op: &Op<'_>,
+    ) -> Result<Answer, ResolveError> {
         let known_plain = lock(&self.plain_http_hosts).get(host).copied();
         if known_plain == Some(true) {
-            return self.fetch(&self.http, host, target, auth, platform).await;
+            return self.run(&self.http, host, auth, op).await;
         }
-        let tls = self.fetch(&self.https, host, target, auth, platform).await;
+        let tls = self.run(&self.https, host, auth, op).await;
         match tls {
             Err(e)
                 if e.kind == ErrorKind::Network
                     && known_plain.is_none()
                     && self.may_use_plain_http(host) =>
             {
-                match self.fetch(&self.http, host, target, auth, platform).await {
+                match self.run(&self.http, host, auth, op).await {
                     Ok(found) => {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Ok(found)
@@ -231,6 +275,35 @@ impl OciResolver {
                 Ok(found)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    async fn run(
+        &self,
+        client: &Client,
+        host: &str,
+        auth: &RegistryAuth,
+        op: &Op<'_>,
+    ) -> Result<Answer, ResolveError> {
+        match op {
+            Op::Digest(target, platform) => self
+                .fetch(client, host, target, auth, *platform)
+                .await
+                .map(Answer::Digest),
+            Op::Manifest(target) => client
+                .pull_manifest_raw(target, auth, &crate::media::ACCEPTED)
+                .await
+                .map(|(bytes, _)| Answer::Bytes(bytes.to_vec()))
+                .map_err(|e| map_error(e, host)),
+            Op::Blob(target, digest) => {
+                // The manifest request before this one stored the token.
+                let mut bytes: Vec<u8> = Vec::new();
+                client
+                    .pull_blob(target, *digest, &mut bytes)
+                    .await
+                    .map(|()| Answer::Bytes(bytes))
+                    .map_err(|e| map_error(e, host))
+            }
         }
     }
 
@@ -266,6 +339,45 @@ impl OciResolver {
         })?;
         Ok(Resolved { digest })
     }
+}
+
+/// One request to a registry, retried as a whole by [`OciResolver::lookup`].
+enum Op<'a> {
+    /// The digest of a manifest (the platform's child with a platform).
+    Digest(&'a Reference, Option<&'a Platform>),
+    /// A manifest's bytes.
+    Manifest(&'a Reference),
+    /// A blob's bytes, by digest, from the repository of the reference.
+    Blob(&'a Reference, &'a str),
+}
+
+/// What an [`Op`] answers.
+enum Answer {
+    Digest(Resolved),
+    Bytes(Vec<u8>),
+}
+
+impl Answer {
+    fn digest(self) -> Result<Resolved, ResolveError> {
+        match self {
+            Answer::Digest(resolved) => Ok(resolved),
+            Answer::Bytes(_) => Err(mismatched()),
+        }
+    }
+
+    fn bytes(self) -> Result<Vec<u8>, ResolveError> {
+        match self {
+            Answer::Bytes(bytes) => Ok(bytes),
+            Answer::Digest(_) => Err(mismatched()),
+        }
+    }
+}
+
+fn mismatched() -> ResolveError {
+    ResolveError::new(
+        ErrorKind::Other,
+        "internal error: a registry request answered the wrong kind of value",
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

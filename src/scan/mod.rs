@@ -216,45 +216,65 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
             return;
         }
     };
-    match locate::locate(path, &bytes) {
+    match ScannedFile::from_bytes(path, bytes) {
         Ok(None) => {}
-        Ok(Some(located)) => {
-            if let Some(note) = located.note {
+        Ok(Some((file, note))) => {
+            if let Some(note) = note {
                 scan.findings
                     .push(Finding::new(Code::FileSkipped, Severity::Note, note).in_file(path));
             }
-            let lines = LineIndex::new(&bytes);
-            let items = located
-                .occurrences
-                .into_iter()
-                .map(|occurrence| {
-                    let value = match &occurrence.skip {
-                        Some(reason) => Value::Skipped(reason.clone()),
-                        None => match ImageRef::parse(&occurrence.text) {
-                            Ok(r) => Value::Reference(r),
-                            Err(e) => Value::Invalid(e),
-                        },
-                    };
-                    let line_col = lines.line_col(&bytes, occurrence.span.start);
-                    Item {
-                        occurrence,
-                        value,
-                        line_col,
-                    }
-                })
-                .collect();
-            scan.files.push(ScannedFile {
-                path: path.to_path_buf(),
-                bytes,
-                format: located.format,
-                items,
-            });
+            scan.files.push(file);
         }
-        Err(err) => {
-            let at = LineIndex::new(&bytes).line_col(&bytes, err.offset);
-            scan.findings
-                .push(error(Code::ParseError, err.message.clone()).at(at));
-        }
+        Err(finding) => scan.findings.push(finding),
+    }
+}
+
+impl ScannedFile {
+    /// Locates and parses the image references in `bytes`, read from
+    /// `path`: `None` for a file without a recognised format, the file and
+    /// its file-level note otherwise, or the parse error as a finding at
+    /// its `path:line:col`.
+    pub fn from_bytes(
+        path: &Path,
+        bytes: Vec<u8>,
+    ) -> Result<Option<(ScannedFile, Option<String>)>, Finding> {
+        let located = match locate::locate(path, &bytes) {
+            Ok(Some(located)) => located,
+            Ok(None) => return Ok(None),
+            Err(err) => {
+                let at = LineIndex::new(&bytes).line_col(&bytes, err.offset);
+                return Err(Finding::new(Code::ParseError, Severity::Error, err.message)
+                    .in_file(path)
+                    .at(at));
+            }
+        };
+        let lines = LineIndex::new(&bytes);
+        let items = located
+            .occurrences
+            .into_iter()
+            .map(|occurrence| {
+                let value = match &occurrence.skip {
+                    Some(reason) => Value::Skipped(reason.clone()),
+                    None => match ImageRef::parse(&occurrence.text) {
+                        Ok(r) => Value::Reference(r),
+                        Err(e) => Value::Invalid(e),
+                    },
+                };
+                let line_col = lines.line_col(&bytes, occurrence.span.start);
+                Item {
+                    occurrence,
+                    value,
+                    line_col,
+                }
+            })
+            .collect();
+        let file = ScannedFile {
+            path: path.to_path_buf(),
+            bytes,
+            format: located.format,
+            items,
+        };
+        Ok(Some((file, located.note)))
     }
 }
 

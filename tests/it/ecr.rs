@@ -551,3 +551,49 @@ fn cli_verify_flags_an_ecr_digest_deleted_with_batch_delete_image() {
         format!("task-definition.json:3:27: problem: {image}:1.3@{gone} — digest not found in registry (deleted?)\n")
     );
 }
+
+/// `verify`'s platform checks through ECR: the index a tag points at and
+/// the pinned child are read with BatchGetImage by digest; the child's
+/// platform comes from the index (ECR serves configs only through S3).
+#[test]
+fn cli_verify_reads_ecr_manifests_for_platform_checks() {
+    let moto = Moto::start();
+    let us = "us-east-1";
+    create_repo(&moto, us, "web");
+    let index = oci_index(&[LINUX_AMD64, LINUX_ARM64]);
+    for (child, tag) in index.children.iter().zip(["amd64", "arm64"]) {
+        moto.put_image(us, "web", tag, child);
+    }
+    moto.put_image(us, "web", "2.0", &index);
+    let (index_digest, _) = moto_image(&moto, us, "web", "2.0");
+    let amd64 = &index.children[0].digest;
+    let image = format!("{}/web:2.0@{amd64}", host(moto::ACCOUNT_ID, us));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("task-definition.json"),
+        format!("{{\"runtimePlatform\": {{\"cpuArchitecture\": \"ARM64\"}},\n\"containerDefinitions\": [\n  {{\"name\": \"a\", \"image\": \"{image}\"}}\n]}}\n"),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    moto.configure(&mut cmd);
+    let out = cmd
+        .args(["verify"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("DOCKER_CONFIG", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        format!("task-definition.json:3:27: problem: {image}: runtimePlatform.cpuArchitecture ARM64 needs arm64, but the pinned manifest serves only linux/amd64 (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)\n")
+    );
+    assert!(
+        stderr.contains(&format!("warning: {image} is pinned to the linux/amd64 manifest of the multi-arch index tag 2.0 points at ({index_digest})")),
+        "{stderr}"
+    );
+}

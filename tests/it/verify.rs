@@ -136,3 +136,67 @@ fn verify_reports_disagreeing_pins_unpinned_refs_and_unreachable_registries() {
         text(&out.stderr)
     );
 }
+
+/// Platform sanity against a real registry: a pin to one child of a
+/// multi-arch index is a warning (not drift); an image that does not serve
+/// the architecture a task definition or pod declares is a problem.
+#[test]
+fn verify_checks_declared_platforms_and_child_pins() {
+    use crate::support::LINUX_ARM64;
+    let reg = Registry::start_plain();
+    let (index, children) = reg.push_oci_index("shop/multi", "1.0", &[LINUX_AMD64, LINUX_ARM64]);
+    let (api_index, _) = reg.push_oci_index("shop/api", "1.0", &[LINUX_AMD64, LINUX_ARM64]);
+    let amd64_only = reg.push_image("shop/x86", "1.0", LINUX_AMD64);
+    let multi = reg.image("shop/multi", "1.0");
+    let api = reg.image("shop/api", "1.0");
+    let x86 = reg.image("shop/x86", "1.0");
+    let dir = tempfile::tempdir().unwrap();
+    // A pod pinned to the amd64 child, on arm64 nodes.
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  nodeSelector:\n    kubernetes.io/arch: arm64\n  containers:\n    - name: p\n      image: {multi}@{}\n",
+            children[0]
+        ),
+    )
+    .unwrap();
+    // Task definitions for ARM64: one on an amd64-only image, one on the index.
+    let td = |image: &str| {
+        format!(
+            "{{\n  \"family\": \"api\",\n  \"runtimePlatform\": {{\"cpuArchitecture\": \"ARM64\", \"operatingSystemFamily\": \"LINUX\"}},\n  \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{image}\"}}]\n}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("bad-td.json"), td(&format!("{x86}@{amd64_only}"))).unwrap();
+    std::fs::write(dir.path().join("good-td.json"), td(&format!("{api}@{api_index}"))).unwrap();
+
+    let out = run(&reg, &["verify"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stdout,
+        format!(
+            "bad-td.json:4:54: problem: {x86}@{amd64_only}: runtimePlatform.cpuArchitecture ARM64, runtimePlatform.operatingSystemFamily LINUX needs linux/arm64, but the pinned manifest serves only linux/amd64 (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)\n\
+             pod.yaml:10:14: problem: {multi}@{}: nodeSelector kubernetes.io/arch=arm64 needs arm64, but the pinned manifest serves only linux/amd64 (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)\n",
+            children[0]
+        )
+    );
+    assert!(
+        stderr.contains(&format!(
+            "pod.yaml:10:14: warning: {multi}@{} is pinned to the linux/amd64 manifest of the multi-arch index tag 1.0 points at ({index})",
+            children[0]
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("now points at"), "a child pin is not drift: {stderr}");
+    assert!(!stdout.contains("good-td.json") && !stderr.contains("good-td.json"));
+
+    // `pin --update --write` replaces the child with the index: the pod is clean.
+    std::fs::remove_file(dir.path().join("bad-td.json")).unwrap();
+    let out = run(&reg, &["pin", "--update", "--write"], dir.path());
+    assert_exit(&out, 0);
+    let pod = std::fs::read_to_string(dir.path().join("pod.yaml")).unwrap();
+    assert!(pod.contains(&format!("{multi}@{index}")), "{pod}");
+    let out = run(&reg, &["verify"], dir.path());
+    assert_exit(&out, 0);
+}
