@@ -3,7 +3,8 @@
 #   - docker-registry (CNCF distribution 2.8, Debian) for the OCI registry,
 #   - apache2-utils (htpasswd -B) and openssl for the TLS + basic-auth mode,
 #   - skopeo (Debian) to cross-check digests,
-#   - moto[server] (PyPI) as the AWS ECR/ECS endpoint.
+#   - moto[server] (PyPI) as the AWS ECR/ECS endpoint,
+#   - jsonschema (PyPI) to validate --format json output against docs/output.schema.json.
 # Runs as root on Debian, needs no stdin and is idempotent. Used by .ci/run;
 # developers can run it alone: sudo scripts/install-test-deps.sh
 set -euo pipefail
@@ -73,9 +74,15 @@ if ! moto_server_complete; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'moto[server]'
 fi
 
+# jsonschema validates --format json output against docs/output.schema.json.
+if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'jsonschema>=4.18'
+fi
+
 # Fail here, with a clear message, rather than in the middle of the tests.
 for bin in docker-registry htpasswd openssl skopeo; do
     command -v "$bin" >/dev/null 2>&1 || { echo "install-test-deps.sh: $bin missing after install" >&2; exit 1; }
 done
 python3 -c 'import moto.server' || { echo "install-test-deps.sh: moto.server not importable" >&2; exit 1; }
-echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo and moto[server] are installed"
+python3 -c 'import jsonschema' || { echo "install-test-deps.sh: jsonschema not importable" >&2; exit 1; }
+echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo, moto[server] and jsonschema are installed"

@@ -58,9 +58,10 @@ impl ManifestFacts {
     /// The platforms an index lists, or the image's own platform.
     pub fn platforms(&self) -> Vec<&Platform> {
         match self {
-            ManifestFacts::Index { children } => {
-                children.iter().filter_map(|c| c.platform.as_ref()).collect()
-            }
+            ManifestFacts::Index { children } => children
+                .iter()
+                .filter_map(|c| c.platform.as_ref())
+                .collect(),
             ManifestFacts::Image { platform, .. } => platform.iter().collect(),
         }
     }
@@ -140,12 +141,24 @@ mod tests {
         let facts = parse_manifest(index).unwrap();
         let names: Vec<String> = facts.platforms().iter().map(|p| p.to_string()).collect();
         assert_eq!(names, ["linux/amd64", "linux/arm/v7"]);
-        assert_eq!(facts.child("sha256:bb").unwrap().platform.as_ref().unwrap().architecture, "arm");
+        assert_eq!(
+            facts
+                .child("sha256:bb")
+                .unwrap()
+                .platform
+                .as_ref()
+                .unwrap()
+                .architecture,
+            "arm"
+        );
         assert!(facts.child("sha256:cc").unwrap().platform.is_none());
         assert!(facts.child("sha256:dd").is_none());
         // An OCI index may leave out mediaType.
         let bare = br#"{"schemaVersion":2,"manifests":[]}"#;
-        assert_eq!(parse_manifest(bare).unwrap(), ManifestFacts::Index { children: vec![] });
+        assert_eq!(
+            parse_manifest(bare).unwrap(),
+            ManifestFacts::Index { children: vec![] }
+        );
     }
 
     #[test]
@@ -155,12 +168,18 @@ mod tests {
             "layers":[]}"#;
         assert_eq!(
             parse_manifest(image).unwrap(),
-            ManifestFacts::Image { platform: None, config: Some("sha256:c0".into()) }
+            ManifestFacts::Image {
+                platform: None,
+                config: Some("sha256:c0".into())
+            }
         );
         assert!(parse_manifest(b"{}").unwrap_err().contains("neither"));
         assert!(parse_manifest(b"nope").unwrap_err().contains("not JSON"));
         let config = br#"{"architecture":"arm64","os":"linux","variant":"v8","rootfs":{}}"#;
-        assert_eq!(config_platform(config).unwrap().to_string(), "linux/arm64/v8");
+        assert_eq!(
+            config_platform(config).unwrap().to_string(),
+            "linux/arm64/v8"
+        );
         assert!(config_platform(br#"{"os":"linux"}"#).is_none());
     }
 

@@ -507,7 +507,13 @@ pub fn plan_verify(
                                 missing.join(", "),
                                 platform_list(&served)
                             );
-                            plan.push(file, item, Code::PlatformMismatch, Severity::Problem, message);
+                            plan.push(
+                                file,
+                                item,
+                                Code::PlatformMismatch,
+                                Severity::Problem,
+                                message,
+                            );
                         }
                     }
                     (Some(Ok(_)), None) => {
@@ -519,7 +525,13 @@ pub fn plan_verify(
                     }
                     (Some(Err(err)), _) => {
                         let message = format!("{text}: {} not checked: {err}", declared.source);
-                        plan.push(file, item, Code::PlatformUnchecked, Severity::Warning, message);
+                        plan.push(
+                            file,
+                            item,
+                            Code::PlatformUnchecked,
+                            Severity::Warning,
+                            message,
+                        );
                     }
                     (None, _) => {}
                 }
@@ -669,8 +681,17 @@ mod tests {
             vec![(key, index(&[('a', "linux/amd64"), ('b', "linux/arm64")]))],
         );
         assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!((got[0].0, got[0].1), (Code::PlatformChild, Severity::Warning));
-        assert!(got[0].2.contains("linux/amd64 manifest of the multi-arch index"), "{}", got[0].2);
+        assert_eq!(
+            (got[0].0, got[0].1),
+            (Code::PlatformChild, Severity::Warning)
+        );
+        assert!(
+            got[0]
+                .2
+                .contains("linux/amd64 manifest of the multi-arch index"),
+            "{}",
+            got[0].2
+        );
         assert!(got[0].2.contains(&d('f')));
 
         // The tag's index no longer lists the pin: that is drift.
@@ -689,7 +710,10 @@ mod tests {
         let files = [ecs(&pinned, "ARM64")];
         let got = verify(&files, &[], vec![(key.clone(), image(Some("linux/amd64")))]);
         assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!((got[0].0, got[0].1), (Code::PlatformMismatch, Severity::Problem));
+        assert_eq!(
+            (got[0].0, got[0].1),
+            (Code::PlatformMismatch, Severity::Problem)
+        );
         assert!(got[0].2.contains("runtimePlatform.cpuArchitecture ARM64 needs arm64, but the pinned manifest serves only linux/amd64"), "{}", got[0].2);
         // An index that includes it; an image of that architecture.
         let both = index(&[('x', "linux/amd64"), ('y', "linux/arm64")]);
@@ -700,7 +724,10 @@ mod tests {
         assert!(verify(&files, &[], vec![(key.clone(), image(Some("linux/amd64")))]).is_empty());
         // Unknown platform (ECR image manifest): a note, not a pass or a failure.
         let got = verify(&files, &[], vec![(key, image(None))]);
-        assert_eq!((got[0].0, got[0].1), (Code::PlatformUnchecked, Severity::Note));
+        assert_eq!(
+            (got[0].0, got[0].1),
+            (Code::PlatformUnchecked, Severity::Note)
+        );
     }
 
     #[test]
@@ -720,8 +747,18 @@ mod tests {
         ];
         let got = verify(&files, &tags, facts);
         let codes: Vec<Code> = got.iter().map(|g| g.0).collect();
-        assert_eq!(codes, [Code::PlatformChild, Code::PlatformMismatch], "{got:?}");
-        assert!(got[1].2.contains("needs arm64, but the pinned manifest serves only linux/amd64"), "{}", got[1].2);
+        assert_eq!(
+            codes,
+            [Code::PlatformChild, Code::PlatformMismatch],
+            "{got:?}"
+        );
+        assert!(
+            got[1]
+                .2
+                .contains("needs arm64, but the pinned manifest serves only linux/amd64"),
+            "{}",
+            got[1].2
+        );
     }
 
     #[test]

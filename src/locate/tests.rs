@@ -794,7 +794,9 @@ fn platforms(name: &str, text: &str) -> Vec<(String, Option<String>, Vec<String>
             (
                 o.location.clone(),
                 p.as_ref().and_then(|p| p.os.clone()),
-                p.as_ref().map(|p| p.architectures.clone()).unwrap_or_default(),
+                p.as_ref()
+                    .map(|p| p.architectures.clone())
+                    .unwrap_or_default(),
                 p.map(|p| p.source).unwrap_or_default(),
             )
         })
@@ -823,7 +825,10 @@ fn ecs_runtime_platform_applies_to_every_container() {
     assert_eq!(got[0].1, None);
     let windows = r#"{"family": "w", "runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"},
         "containerDefinitions": [{"name": "a", "image": "iis:1"}]}"#;
-    assert_eq!(platforms("td.json", windows)[0].1.as_deref(), Some("windows"));
+    assert_eq!(
+        platforms("td.json", windows)[0].1.as_deref(),
+        Some("windows")
+    );
     let none = r#"{"family": "n", "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
     assert_eq!(platforms("td.json", none)[0].3, "");
 }
@@ -882,7 +887,10 @@ spec:
         );
     }
     assert_eq!(got[2].2, ["amd64", "arm64"]);
-    assert_eq!(got[2].3, "node affinity kubernetes.io/arch In [arm64, amd64]");
+    assert_eq!(
+        got[2].3,
+        "node affinity kubernetes.io/arch In [arm64, amd64]"
+    );
     assert_eq!(got[3].3, "", "a selector on other labels declares nothing");
 }
 

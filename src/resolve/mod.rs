@@ -257,7 +257,10 @@ impl Router {
     /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
     /// GET on the manifest by digest (and on the config blob of an image
     /// manifest when the reference's flag asks for its platform).
-    pub async fn manifest_facts_all(&self, references: Vec<(ImageRef, bool)>) -> crate::plan::Facts {
+    pub async fn manifest_facts_all(
+        &self,
+        references: Vec<(ImageRef, bool)>,
+    ) -> crate::plan::Facts {
         let mut unique: HashMap<String, (ImageRef, bool)> = HashMap::new();
         for (r, with_platform) in references {
             if let Some(key) = crate::plan::digest_key(&r) {

@@ -150,7 +150,10 @@ impl OciResolver {
             reference.repository().to_string(),
             digest.to_string(),
         );
-        match self.lookup(reference.domain(), &Op::Digest(&target, None)).await {
+        match self
+            .lookup(reference.domain(), &Op::Digest(&target, None))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
@@ -193,7 +196,10 @@ impl OciResolver {
             return Ok(facts);
         }
         let config = config.clone();
-        let bytes = self.lookup(host, &Op::Blob(&target, &config)).await?.bytes()?;
+        let bytes = self
+            .lookup(host, &Op::Blob(&target, &config))
+            .await?
+            .bytes()?;
         let platform = crate::media::config_platform(&bytes);
         Ok(ManifestFacts::Image {
             platform,

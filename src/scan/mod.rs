@@ -225,7 +225,7 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
             }
             scan.files.push(file);
         }
-        Err(finding) => scan.findings.push(finding),
+        Err(finding) => scan.findings.push(*finding),
     }
 }
 
@@ -237,15 +237,17 @@ impl ScannedFile {
     pub fn from_bytes(
         path: &Path,
         bytes: Vec<u8>,
-    ) -> Result<Option<(ScannedFile, Option<String>)>, Finding> {
+    ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
         let located = match locate::locate(path, &bytes) {
             Ok(Some(located)) => located,
             Ok(None) => return Ok(None),
             Err(err) => {
                 let at = LineIndex::new(&bytes).line_col(&bytes, err.offset);
-                return Err(Finding::new(Code::ParseError, Severity::Error, err.message)
-                    .in_file(path)
-                    .at(at));
+                return Err(Box::new(
+                    Finding::new(Code::ParseError, Severity::Error, err.message)
+                        .in_file(path)
+                        .at(at),
+                ));
             }
         };
         let lines = LineIndex::new(&bytes);

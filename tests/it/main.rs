@@ -9,5 +9,6 @@ mod faults;
 mod infra;
 mod pipeline;
 mod registry;
+mod schema;
 mod support;
 mod verify;

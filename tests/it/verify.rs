@@ -166,8 +166,16 @@ fn verify_checks_declared_platforms_and_child_pins() {
             "{{\n  \"family\": \"api\",\n  \"runtimePlatform\": {{\"cpuArchitecture\": \"ARM64\", \"operatingSystemFamily\": \"LINUX\"}},\n  \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{image}\"}}]\n}}\n"
         )
     };
-    std::fs::write(dir.path().join("bad-td.json"), td(&format!("{x86}@{amd64_only}"))).unwrap();
-    std::fs::write(dir.path().join("good-td.json"), td(&format!("{api}@{api_index}"))).unwrap();
+    std::fs::write(
+        dir.path().join("bad-td.json"),
+        td(&format!("{x86}@{amd64_only}")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("good-td.json"),
+        td(&format!("{api}@{api_index}")),
+    )
+    .unwrap();
 
     let out = run(&reg, &["verify"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -188,7 +196,10 @@ fn verify_checks_declared_platforms_and_child_pins() {
         )),
         "{stderr}"
     );
-    assert!(!stderr.contains("now points at"), "a child pin is not drift: {stderr}");
+    assert!(
+        !stderr.contains("now points at"),
+        "a child pin is not drift: {stderr}"
+    );
     assert!(!stdout.contains("good-td.json") && !stderr.contains("good-td.json"));
 
     // `pin --update --write` replaces the child with the index: the pod is clean.
