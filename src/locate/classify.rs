@@ -17,7 +17,9 @@ use super::{Occurrence, SkipReason};
 pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
     match node {
         Node::Scalar(s) => {
-            let skip = if s.value.trim().is_empty() {
+            let skip = if let Some(tag) = &s.custom_tag {
+                Some(SkipReason::Templated(format!("{tag} {}", s.value)))
+            } else if s.value.trim().is_empty() {
                 Some(SkipReason::Empty)
             } else if !s.is_string {
                 Some(SkipReason::NotAString)
@@ -151,6 +153,7 @@ mod tests {
             raw_matches_value,
             quoted: false,
             is_string,
+            custom_tag: None,
         })
     }
 

@@ -49,33 +49,47 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
 /// or an operating system family.
 fn runtime_platform(task: &Node) -> Option<DeclaredPlatform> {
     let platform = task.get("runtimePlatform")?;
-    let text = |key: &str| {
-        platform
-            .get(key)
-            .and_then(Node::scalar)
-            .filter(|s| s.is_string && !s.value.trim().is_empty())
-            .map(|s| s.value.trim().to_string())
-    };
-    let arch = text("cpuArchitecture");
-    let family = text("operatingSystemFamily");
-    let os = family.as_ref().map(|f| {
+    declared_platform(
+        literal(platform, "cpuArchitecture").map(|a| ("runtimePlatform.cpuArchitecture", a)),
+        literal(platform, "operatingSystemFamily")
+            .map(|f| ("runtimePlatform.operatingSystemFamily", f)),
+    )
+}
+
+/// The literal string value of `key`, trimmed and non-empty.
+pub(super) fn literal<'n>(node: &'n Node, key: &str) -> Option<&'n str> {
+    node.get(key)
+        .and_then(Node::scalar)
+        .filter(|s| s.is_string && s.custom_tag.is_none() && !s.value.contains('$'))
+        .map(|s| s.value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The platform an ECS `cpuArchitecture` (`X86_64`, `ARM64`) and
+/// `operatingSystemFamily` (`LINUX`, `WINDOWS_SERVER_…`) declare, each given
+/// with the path it was found at.
+pub(super) fn declared_platform(
+    arch: Option<(&str, &str)>,
+    family: Option<(&str, &str)>,
+) -> Option<DeclaredPlatform> {
+    let os = family.map(|(_, f)| {
         if f.to_ascii_uppercase().starts_with("WINDOWS") {
             "windows".to_string()
         } else {
             f.to_ascii_lowercase()
         }
     });
-    let source = match (&arch, &family) {
-        (Some(a), Some(f)) => format!(
-            "runtimePlatform.cpuArchitecture {a}, runtimePlatform.operatingSystemFamily {f}"
-        ),
-        (Some(a), None) => format!("runtimePlatform.cpuArchitecture {a}"),
-        (None, Some(f)) => format!("runtimePlatform.operatingSystemFamily {f}"),
-        (None, None) => return None,
-    };
+    let source: Vec<String> = [arch, family]
+        .into_iter()
+        .flatten()
+        .map(|(at, value)| format!("{at} {value}"))
+        .collect();
+    if source.is_empty() {
+        return None;
+    }
     Some(DeclaredPlatform {
         os,
-        architectures: arch.iter().map(|a| normalize_arch(a)).collect(),
-        source,
+        architectures: arch.iter().map(|(_, a)| normalize_arch(a)).collect(),
+        source: source.join(", "),
     })
 }

@@ -250,6 +250,7 @@ impl JsonParser<'_> {
             raw_matches_value: true,
             quoted: false,
             is_string: false,
+            custom_tag: None,
         })
     }
 
@@ -279,6 +280,7 @@ impl JsonParser<'_> {
                         raw_matches_value: !escaped,
                         quoted: true,
                         is_string: true,
+                        custom_tag: None,
                     });
                 }
                 Some(b'\\') => {

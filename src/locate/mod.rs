@@ -15,9 +15,12 @@
 //! same span-annotated tree (`tree.rs`); `classify.rs` decides which values are
 //! literal references and which are skipped, and why.
 
+mod ci;
 mod classify;
+mod cloudformation;
 mod codepipeline;
 mod compose;
+mod dockerfile;
 mod ecs;
 mod json;
 mod kubernetes;
@@ -50,11 +53,20 @@ pub enum Format {
     Compose,
     /// One or more Kubernetes manifests.
     Kubernetes,
+    /// An AWS CloudFormation / SAM template with ECS, Batch or Lambda images.
+    CloudFormation,
+    /// A Dockerfile or Containerfile.
+    Dockerfile,
+    /// A GitHub Actions workflow or Docker container action.
+    GithubActions,
+    /// A GitLab CI file.
+    GitlabCi,
 }
 
 impl Format {
     /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
-    /// `imagedetail`, `compose` or `kubernetes`.
+    /// `imagedetail`, `compose`, `kubernetes`, `cloudformation`,
+    /// `github-actions`, `gitlab-ci` or `dockerfile`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
@@ -62,6 +74,10 @@ impl Format {
             Format::CodePipelineImageDetail => "imagedetail",
             Format::Compose => "compose",
             Format::Kubernetes => "kubernetes",
+            Format::CloudFormation => "cloudformation",
+            Format::Dockerfile => "dockerfile",
+            Format::GithubActions => "github-actions",
+            Format::GitlabCi => "gitlab-ci",
         }
     }
 }
@@ -191,9 +207,17 @@ const TEMPLATE_NOTE: &str = "looks like a Helm/Go template; not parsed";
 enum Syntax {
     Json,
     Yaml,
+    Dockerfile,
 }
 
 fn syntax_of(file_name: &Path) -> Option<Syntax> {
+    if file_name
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(dockerfile::is_dockerfile_name)
+    {
+        return Some(Syntax::Dockerfile);
+    }
     let ext = file_name.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "json" => Some(Syntax::Json),
@@ -203,16 +227,21 @@ fn syntax_of(file_name: &Path) -> Option<Syntax> {
 }
 
 /// Whether a file of this name can hold a deploy file at all: `.json`,
-/// `.yaml` or `.yml` (any case). Lets a walker skip reading other files;
+/// `.yaml` or `.yml` (any case), or a Dockerfile name (`Dockerfile`,
+/// `Containerfile`, `Dockerfile.*`, `*.Dockerfile`). Lets a walker skip reading other files;
 /// [`locate`] applies the same rule.
 pub fn is_candidate_name(file_name: &Path) -> bool {
     syntax_of(file_name).is_some()
 }
 
 /// Cheap prefilter: every format names its images with a key containing
-/// `image` or `Image` (`image`, `imageUri`, `ImageURI`).
+/// `image` or `Image` (`image`, `imageUri`, `ImageURI`), except GitHub
+/// workflows (`container:`, `docker://`).
 fn mentions_image(bytes: &[u8]) -> bool {
     bytes.windows(5).any(|w| w == b"image" || w == b"Image")
+        || bytes
+            .windows(9)
+            .any(|w| w == b"container" || w == b"docker://")
 }
 
 /// The format of one JSON value or YAML document, if it is one we know.
@@ -221,8 +250,14 @@ fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
         Some(Format::Kubernetes)
     } else if ecs::detect(root) {
         Some(Format::EcsTaskDefinition)
+    } else if cloudformation::detect(root) {
+        Some(Format::CloudFormation)
     } else if syntax == Syntax::Yaml && compose::detect(root) {
         Some(Format::Compose)
+    } else if syntax == Syntax::Yaml && ci::detect_github(root) {
+        Some(Format::GithubActions)
+    } else if syntax == Syntax::Yaml && ci::detect_gitlab(root) {
+        Some(Format::GitlabCi)
     } else if syntax == Syntax::Json && codepipeline::detect_image_definitions(root) {
         Some(Format::CodePipelineImageDefinitions)
     } else if syntax == Syntax::Json && codepipeline::detect_image_detail(root) {
@@ -240,6 +275,11 @@ fn collect(root: &Node, format: Format) -> Vec<Occurrence> {
         Format::CodePipelineImageDetail => codepipeline::collect_image_detail(root),
         Format::Compose => compose::collect(root),
         Format::Kubernetes => kubernetes::collect(root),
+        Format::CloudFormation => cloudformation::collect(root),
+        Format::GithubActions => ci::collect_github(root),
+        Format::GitlabCi => ci::collect_gitlab(root),
+        // Dockerfiles have no tree; `locate` reads them line by line.
+        Format::Dockerfile => Vec::new(),
     }
 }
 
@@ -259,14 +299,22 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
     let Some(syntax) = syntax_of(file_name) else {
         return Ok(None);
     };
-    if !mentions_image(bytes) {
-        return Ok(None);
-    }
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };
+    if syntax == Syntax::Dockerfile {
+        return Ok(Some(Located {
+            format: Format::Dockerfile,
+            occurrences: dockerfile::collect(text),
+            note: None,
+        }));
+    }
+    if !mentions_image(bytes) {
+        return Ok(None);
+    }
     let documents = match syntax {
         Syntax::Json => vec![json::parse(text)?],
+        Syntax::Dockerfile => Vec::new(),
         Syntax::Yaml => match yaml::parse(text) {
             Ok(documents) => documents,
             Err(_) if text.contains("{{") => {

@@ -21,9 +21,14 @@ macro_rules! fixture {
 
 /// Every fixture, for the sweeps.
 const FIXTURES: &[(&str, &[u8])] = &[
+    fixture!("Containerfile.crlf"),
+    fixture!("Dockerfile"),
+    fixture!("action-docker.yml"),
     fixture!("argo-rollout.yaml"),
     fixture!("broken.json"),
     fixture!("broken.yaml"),
+    fixture!("cloudformation.json"),
+    fixture!("cloudformation.yaml"),
     fixture!("compose.bom-no-final-newline.yml"),
     fixture!("compose.crlf.yaml"),
     fixture!("compose.multibyte.yaml"),
@@ -36,6 +41,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("ecs-task-definition.yaml"),
     fixture!("ecs-templated-taskdef.json"),
     fixture!("github-workflow.yml"),
+    fixture!("gitlab-ci.yml"),
     fixture!("helm-deployment.yaml"),
     fixture!("helm-values.yaml"),
     fixture!("imageDetail.json"),
@@ -559,7 +565,6 @@ fn helm_template_is_a_note_not_an_error() {
 #[test]
 fn files_of_no_known_format_are_ignored() {
     for (name, bytes) in [
-        fixture!("github-workflow.yml"),
         fixture!("package.json"),
         fixture!("tsconfig.json"),
         fixture!("devcontainer.json"),
@@ -574,14 +579,22 @@ fn the_file_name_chooses_the_syntax_only() {
     let (_, compose) = fixture!("compose.yaml");
     assert!(locate(Path::new("stack.YML"), compose).unwrap().is_some());
     assert_eq!(locate(Path::new("compose.txt"), compose), Ok(None));
-    assert_eq!(locate(Path::new("Dockerfile"), compose), Ok(None));
+    // A Dockerfile name means Dockerfile syntax: no FROM, nothing to pin.
+    let dockerfile = locate(Path::new("Dockerfile"), compose).unwrap().unwrap();
+    assert_eq!(dockerfile.format, Format::Dockerfile);
+    assert!(dockerfile.occurrences.is_empty());
     // A Compose file named .json is parsed as JSON, fails, and is an error.
     assert!(locate(Path::new("compose.json"), compose).is_err());
     for (name, candidate) in [
         ("deploy/compose.yaml", true),
         ("k8s/app.YML", true),
         ("taskdef.json", true),
-        ("Dockerfile", false),
+        ("Dockerfile", true),
+        ("api.Dockerfile", true),
+        ("Containerfile.prod", true),
+        ("build/dockerfile", true),
+        ("Dockerfiles", false),
+        ("my-dockerfile", false),
         ("values.yaml.tpl", false),
         ("json", false),
         (".yaml", false),
@@ -913,4 +926,171 @@ services:
     assert_eq!(got[0].3, "services.web.platform linux/arm64/v8");
     assert_eq!(got[1].3, "");
     assert_eq!(got[2].3, "", "a templated platform declares nothing");
+}
+
+// --- Dockerfiles, CI files, CloudFormation ----------------------------------
+
+#[test]
+fn dockerfile_stages_copy_from_mounts_heredocs_and_continuations() {
+    check(
+        fixture!("Dockerfile"),
+        Format::Dockerfile,
+        &[
+            ("FROM (stage 1 build)", "golang:1.23", (3, 32), None),
+            ("COPY --from", "ghcr.io/astral-sh/uv:0.4.20", (5, 13), None),
+            ("--mount from", "busybox:1.36", (7, 28), None),
+            (
+                "FROM (stage 2 runtime)",
+                "${BASE}",
+                (12, 6),
+                templated("${BASE}"),
+            ),
+            (
+                "FROM (stage 3)",
+                "gcr.io/distroless/static:nonroot",
+                (18, 3),
+                None,
+            ),
+        ],
+    );
+    check(
+        fixture!("Containerfile.crlf"),
+        Format::Dockerfile,
+        &[("FROM (stage 1)", "nginx:1.27", (1, 6), None)],
+    );
+    let (_, bytes) = fixture!("Dockerfile");
+    let located = locate(Path::new("Dockerfile"), bytes).unwrap().unwrap();
+    let platforms: Vec<Option<&str>> = located
+        .occurrences
+        .iter()
+        .map(|o| o.platform.as_ref().map(|p| p.source.as_str()))
+        .collect();
+    // `--platform=$BUILDPLATFORM` declares nothing; `linux/arm64` does.
+    assert_eq!(
+        platforms,
+        [None, None, None, None, Some("FROM --platform=linux/arm64")]
+    );
+    // A `# escape=` directive changes the continuation character.
+    let windows =
+        "# escape=`\nFROM `\n  mcr.microsoft.com/windows/servercore:ltsc2022\nRUN dir c:\\\n";
+    let located = locate(Path::new("Dockerfile.win"), windows.as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(located.occurrences.len(), 1);
+    assert_eq!(
+        located.occurrences[0].text,
+        "mcr.microsoft.com/windows/servercore:ltsc2022"
+    );
+}
+
+#[test]
+fn github_workflow_containers_services_and_docker_steps() {
+    check(
+        fixture!("github-workflow.yml"),
+        Format::GithubActions,
+        &[
+            ("jobs.test.container.image", "rust:1.85-bookworm", (9, 14), None),
+            ("jobs.test.services.postgres.image", "postgres:16", (12, 16), None),
+            ("jobs.test.steps[1].uses", "alpine:3.20", (17, 24), None),
+            ("jobs.test.steps[2].uses", "ghcr.io/org/tool:1.2@sha256:0000000000000000000000000000000000000000000000000000000000000000", (20, 25), None),
+            ("jobs.lint.container", "node:20-alpine", (24, 16), None),
+            ("jobs.lint.services.cache.image", "${{ matrix.image }}", (30, 16), templated("${{ matrix.image }}")),
+        ],
+    );
+    check(
+        fixture!("action-docker.yml"),
+        Format::GithubActions,
+        &[("runs.image", "ghcr.io/org/linter:3.1", (5, 19), None)],
+    );
+}
+
+#[test]
+fn gitlab_ci_images_and_services_in_every_form() {
+    check(
+        fixture!("gitlab-ci.yml"),
+        Format::GitlabCi,
+        &[
+            ("image", "ruby:3.3", (2, 8), None),
+            ("default.services[0]", "postgres:16", (8, 7), None),
+            ("default.services[1].name", "redis:7", (9, 13), None),
+            (".template.image.name", "alpine/git:2.45", (14, 11), None),
+            (
+                "build.image",
+                "$CI_REGISTRY_IMAGE/builder:latest",
+                (19, 10),
+                templated("$CI_REGISTRY_IMAGE"),
+            ),
+            ("test.services[0]", "docker:27-dind", (26, 15), None),
+        ],
+    );
+}
+
+#[test]
+fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
+    const TD: &str = "Resources.TaskDef.Properties.ContainerDefinitions";
+    check(
+        fixture!("cloudformation.yaml"),
+        Format::CloudFormation,
+        &[
+            (
+                &format!("{TD}[0].Image"),
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.4",
+                (14, 18),
+                None,
+            ),
+            (
+                &format!("{TD}[1].Image"),
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/envoy:${Tag}",
+                (16, 24),
+                templated(
+                    "!Sub ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/envoy:${Tag}",
+                ),
+            ),
+            (
+                &format!("{TD}[2].Image"),
+                "ImageParam",
+                (18, 23),
+                templated("!Ref ImageParam"),
+            ),
+            (
+                &format!("{TD}[3].Image"),
+                "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.2",
+                (20, 19),
+                None,
+            ),
+            (
+                "Resources.Fn.Properties.Code.ImageUri",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:7",
+                (26, 19),
+                None,
+            ),
+        ],
+    );
+    check(
+        fixture!("cloudformation.json"),
+        Format::CloudFormation,
+        &[
+            (
+                "Resources.Job.Properties.ContainerProperties.Image",
+                "public.ecr.aws/docker/library/python:3.12",
+                (7, 43),
+                None,
+            ),
+            (
+                "Resources.Sam.Properties.ImageUri",
+                "",
+                (12, 58),
+                NOT_A_STRING,
+            ),
+        ],
+    );
+    let (_, bytes) = fixture!("cloudformation.yaml");
+    let located = locate(Path::new("t.yaml"), bytes).unwrap().unwrap();
+    let platform = located.occurrences[0].platform.as_ref().unwrap();
+    assert_eq!(platform.architectures, ["arm64"]);
+    assert_eq!(platform.os.as_deref(), Some("linux"));
+    assert!(
+        located.occurrences[4].platform.is_none(),
+        "the Lambda function declares none"
+    );
 }

@@ -46,6 +46,10 @@ pub(crate) struct Scalar {
     /// `true` when the scalar is a string (JSON string; YAML quoted, block,
     /// or plain that does not resolve to null, a boolean or a number).
     pub is_string: bool,
+    /// A YAML tag outside the core schema, as written (`!Ref`, `!Sub`):
+    /// the value means something to another tool (CloudFormation's
+    /// intrinsic functions) and is not a literal.
+    pub custom_tag: Option<String>,
 }
 
 impl Node {

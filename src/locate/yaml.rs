@@ -293,6 +293,9 @@ impl Loader<'_> {
         Scalar {
             raw_matches_value: literal_style && raw == Some(value.as_str()),
             is_string: is_string(&value, style, tag),
+            custom_tag: tag
+                .filter(|t| !t.is_yaml_core_schema())
+                .map(|t| format!("{}{}", t.handle, t.suffix)),
             value,
             span,
             quoted,
@@ -308,6 +311,7 @@ fn empty_scalar(at: usize) -> Scalar {
         raw_matches_value: true,
         quoted: false,
         is_string: false,
+        custom_tag: None,
     }
 }
 

@@ -1,0 +1,243 @@
+//! Dockerfiles and Containerfiles: the base image of every `FROM`, and the
+//! image of `COPY --from=…` and `RUN --mount=…,from=…`.
+//!
+//! Rule: a line parser, as BuildKit reads the file: instructions are
+//! case-insensitive, a line ending in the escape character (`\`, or the one
+//! a `# escape=` directive sets) continues on the next, comment lines inside
+//! a continuation are dropped, and heredoc bodies (`<<EOF` … `EOF`) are not
+//! instructions. `FROM scratch` and a `FROM`/`--from` naming an earlier
+//! stage (`AS build`) or a stage index are not images. A value with `$`
+//! (an `ARG`) is reported as templated. `FROM --platform=linux/arm64` is the
+//! platform the image must serve.
+
+use super::classify::template_marker;
+use super::{DeclaredPlatform, Occurrence, SkipReason};
+
+/// Whether a file name is a Dockerfile: `Dockerfile`, `Containerfile`,
+/// `Dockerfile.prod`, `api.Dockerfile`, `build.dockerfile` (any case).
+pub(crate) fn is_dockerfile_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["dockerfile", "containerfile"].iter().any(|base| {
+        lower == *base
+            || lower
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('.'))
+            || lower
+                .strip_suffix(base)
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
+}
+
+/// A word of a logical line and its byte offset in the file.
+#[derive(Debug)]
+struct Word<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// Every image the Dockerfile names, in file order.
+pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
+    let escape = escape_char(text);
+    let mut out = Vec::new();
+    let mut stages: Vec<String> = Vec::new();
+    let mut lines = physical_lines(text).peekable();
+    let mut heredoc: Vec<String> = Vec::new();
+    while let Some((mut at, mut line)) = lines.next() {
+        if let Some(end) = heredoc.first() {
+            if line.trim_start_matches('\t').trim_end_matches('\r') == end {
+                heredoc.remove(0);
+            }
+            continue;
+        }
+        let mut words: Vec<Word<'_>> = Vec::new();
+        loop {
+            let content = line.trim_end_matches(['\r', ' ', '\t']);
+            let continued = content.ends_with(escape);
+            let body = if continued {
+                &content[..content.len() - escape.len_utf8()]
+            } else {
+                content
+            };
+            let comment = words.is_empty() && body.trim_start().starts_with('#');
+            if !comment {
+                words.extend(split_words(body, at));
+            }
+            if !continued || comment {
+                break;
+            }
+            // Comment and blank lines inside a continuation are skipped.
+            let Some((next_at, next)) = lines.next() else {
+                break;
+            };
+            (at, line) = (next_at, next);
+            while line.trim_start().starts_with('#') {
+                let Some((next_at, next)) = lines.next() else {
+                    break;
+                };
+                (at, line) = (next_at, next);
+            }
+        }
+        let Some(instruction) = words.first() else {
+            continue;
+        };
+        heredoc.extend(heredoc_ends(&words));
+        match instruction.text.to_ascii_uppercase().as_str() {
+            "FROM" => from(&words[1..], stages.len(), &mut stages, &mut out),
+            "COPY" | "ADD" | "RUN" => {
+                for word in &words[1..] {
+                    if let Some(found) = from_flag(word, &stages) {
+                        out.push(found);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `FROM [--platform=P] image [AS name]`.
+fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec<Occurrence>) {
+    let flags = args.iter().take_while(|w| w.text.starts_with("--")).count();
+    let platform = args[..flags]
+        .iter()
+        .find_map(|w| w.text.strip_prefix("--platform="));
+    let mut rest = args[flags..].iter();
+    let Some(image) = rest.next() else {
+        return;
+    };
+    let name = match (rest.next(), rest.next()) {
+        (Some(as_), Some(name)) if as_.text.eq_ignore_ascii_case("as") => {
+            name.text.to_ascii_lowercase()
+        }
+        _ => String::new(),
+    };
+    let is_stage = stages.contains(&image.text.to_ascii_lowercase());
+    stages.push(name.clone());
+    if is_stage || image.text.eq_ignore_ascii_case("scratch") {
+        return;
+    }
+    let location = if name.is_empty() {
+        format!("FROM (stage {})", index + 1)
+    } else {
+        format!("FROM (stage {} {name})", index + 1)
+    };
+    let mut found = literal(image, location);
+    found.platform = platform
+        .filter(|p| template_marker(p).is_none())
+        .and_then(|p| DeclaredPlatform::from_platform_string(p, format!("FROM --platform={p}")));
+    out.push(found);
+}
+
+/// The image of a `--from=image` flag, or of `from=image` inside
+/// `--mount=…`, unless it names a stage.
+fn from_flag(word: &Word<'_>, stages: &[String]) -> Option<Occurrence> {
+    let (flag, offset) = if let Some(v) = word.text.strip_prefix("--from=") {
+        ("COPY --from", word.text.len() - v.len())
+    } else if let Some(mount) = word.text.strip_prefix("--mount=") {
+        let start = word.text.len() - mount.len();
+        let mut pos = start;
+        let mut found = None;
+        for part in mount.split(',') {
+            if let Some(v) = part.strip_prefix("from=") {
+                found = Some(pos + part.len() - v.len());
+            }
+            pos += part.len() + 1;
+        }
+        ("--mount from", found?)
+    } else {
+        return None;
+    };
+    let value = &word.text[offset..];
+    let value = value.split(',').next().unwrap_or(value);
+    let lower = value.to_ascii_lowercase();
+    if value.is_empty() || stages.contains(&lower) || value.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let image = Word {
+        text: value,
+        at: word.at + offset,
+    };
+    Some(literal(&image, flag.to_string()))
+}
+
+fn literal(word: &Word<'_>, location: String) -> Occurrence {
+    let skip = template_marker(word.text)
+        .map(SkipReason::Templated)
+        .or_else(|| {
+            (word.text.contains('"') || word.text.contains('\''))
+                .then_some(SkipReason::EscapedOrMultiline)
+        });
+    Occurrence {
+        span: word.at..word.at + word.text.len(),
+        text: word.text.to_string(),
+        location,
+        skip,
+        platform: None,
+    }
+}
+
+/// The escape character a `# escape=` parser directive sets (default `\`).
+/// Directives are only read at the very top of the file.
+fn escape_char(text: &str) -> char {
+    for line in text.trim_start_matches('\u{feff}').lines() {
+        let Some(directive) = line.trim().strip_prefix('#') else {
+            break;
+        };
+        let Some((key, value)) = directive.split_once('=') else {
+            break;
+        };
+        if key.trim().eq_ignore_ascii_case("escape") {
+            if let Some(c) = value.trim().chars().next() {
+                return c;
+            }
+        }
+    }
+    '\\'
+}
+
+/// Lines with the byte offset of their first character (a BOM skipped).
+fn physical_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut at = bom;
+    text[bom..].split('\n').map(move |line| {
+        let start = at;
+        at += line.len() + 1;
+        (start, line)
+    })
+}
+
+/// Whitespace-separated words of `body`, which starts at byte `at`.
+fn split_words(body: &str, at: usize) -> Vec<Word<'_>> {
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in body.char_indices().chain([(body.len(), ' ')]) {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                words.push(Word {
+                    text: &body[s..i],
+                    at: at + s,
+                });
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    words
+}
+
+/// The terminators of the heredocs an instruction opens (`<<EOF`,
+/// `<<-EOF`, `<<"EOF"`), in order.
+fn heredoc_ends(words: &[Word<'_>]) -> Vec<String> {
+    words
+        .iter()
+        .filter_map(|w| {
+            let rest = w.text.find("<<").map(|i| &w.text[i + 2..])?;
+            let rest = rest.strip_prefix('-').unwrap_or(rest);
+            let end = rest.trim_matches(|c| c == '"' || c == '\'');
+            (!end.is_empty() && end.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .then(|| end.to_string())
+        })
+        .collect()
+}
