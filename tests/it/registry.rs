@@ -262,3 +262,48 @@ fn tls_registry_with_basic_auth_from_docker_config() {
     assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
     assert!(!std::fs::read_to_string(&file).unwrap().contains("@sha256"));
 }
+
+/// Dockerfiles and CI files are pinned like deploy files: byte-exact, the
+/// stage names and templated values left alone, a second run a no-op.
+#[test]
+fn pin_writes_dockerfiles_and_ci_files() {
+    let reg = Registry::start_plain();
+    let base = reg.push_image("base/golang", "1.23", LINUX_AMD64);
+    let tool = reg.push_image("tools/uv", "0.4", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let golang = reg.image("base/golang", "1.23");
+    let uv = reg.image("tools/uv", "0.4");
+    let dockerfile = format!(
+        "# syntax=docker/dockerfile:1\r\nFROM {golang} AS build\r\nCOPY --from={uv} /uv /bin/uv\r\nFROM build\r\nFROM ${{BASE}}\r\n"
+    );
+    let workflow = format!(
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-24.04\n    container: {golang}  # build image\n    steps:\n      - uses: 'docker://{uv}'\n"
+    );
+    std::fs::write(dir.path().join("Dockerfile"), &dockerfile).unwrap();
+    std::fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
+    std::fs::write(dir.path().join(".github/workflows/ci.yml"), &workflow).unwrap();
+    let out = run(&reg, &["pin", "--write", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    assert_eq!(
+        read("Dockerfile"),
+        dockerfile
+            .replace(
+                &format!("FROM {golang} "),
+                &format!("FROM {golang}@{base} ")
+            )
+            .replace(&format!("={uv} "), &format!("={uv}@{tool} "))
+    );
+    assert_eq!(
+        read(".github/workflows/ci.yml"),
+        workflow
+            .replace(&format!("{golang}  #"), &format!("{golang}@{base}  #"))
+            .replace(
+                &format!("docker://{uv}'"),
+                &format!("docker://{uv}@{tool}'")
+            )
+    );
+    let again = run(&reg, &["pin", "--check", "."], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(again.stdout.is_empty());
+}
