@@ -5,7 +5,9 @@
 //! Rule: an object with both `apiVersion` and `kind` is a manifest. At any
 //! depth, a key `containers`, `initContainers` or `ephemeralContainers` whose
 //! value is a sequence holds containers, and each container mapping's `image`
-//! is an occurrence. Being structural, the rule needs no list of kinds.
+//! is an occurrence, and so are the `image` of Tekton `steps`/`sidecars` and of
+//! a single-container mapping under `container`, `script` (Argo Workflows)
+//! or `stepTemplate`. Being structural, the rule needs no list of kinds.
 //! The pod spec holding the containers may pin them to architectures with a
 //! `nodeSelector` on `kubernetes.io/arch` (or `kubernetes.io/os`) or a
 //! required node affinity `In` those labels; every image must serve each
@@ -18,8 +20,19 @@ use super::{normalize_arch, DeclaredPlatform, Occurrence};
 const ARCH_LABELS: [&str; 2] = ["kubernetes.io/arch", "beta.kubernetes.io/arch"];
 const OS_LABELS: [&str; 2] = ["kubernetes.io/os", "beta.kubernetes.io/os"];
 
-/// Keys whose value is a list of containers.
-const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+/// Keys whose value is a list of containers: pod specs, and Tekton's
+/// `steps` and `sidecars` (whose items are containers too).
+const CONTAINER_LISTS: [&str; 5] = [
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "steps",
+    "sidecars",
+];
+
+/// Keys whose value is one container: Argo Workflows' `container` and
+/// `script` templates, Tekton's `stepTemplate`.
+const CONTAINER_KEYS: [&str; 3] = ["container", "script", "stepTemplate"];
 
 /// Whether `root` is a Kubernetes object.
 pub(crate) fn detect(root: &Node) -> bool {
@@ -48,6 +61,14 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
                             found.platform = platform.clone();
                             out.push(found);
                         }
+                    }
+                }
+                if CONTAINER_KEYS.contains(&key.as_str()) {
+                    if let Some(image) = value.get("image") {
+                        let platform = platform.get_or_insert_with(|| pod_platform(node));
+                        let mut found = occurrence(image, join_key(&path, "image"));
+                        found.platform = platform.clone();
+                        out.push(found);
                     }
                 }
                 walk(value, &path, out);

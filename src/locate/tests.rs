@@ -51,6 +51,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("k8s-pod.json"),
     fixture!("package.json"),
     fixture!("tsconfig.json"),
+    fixture!("workflows-crds.yaml"),
 ];
 
 /// One expected occurrence: location, text, line:col of the span start, skip.
@@ -929,6 +930,46 @@ services:
 }
 
 // --- Dockerfiles, CI files, CloudFormation ----------------------------------
+
+#[test]
+fn argo_workflow_and_tekton_containers() {
+    check(
+        fixture!("workflows-crds.yaml"),
+        Format::Kubernetes,
+        &[
+            (
+                "spec.templates[0].container.image",
+                "alpine:3.20",
+                (10, 16),
+                None,
+            ),
+            (
+                "spec.templates[1].script.image",
+                "python:3.12",
+                (14, 16),
+                None,
+            ),
+            (
+                "document 2: spec.stepTemplate.image",
+                "busybox:1.36",
+                (23, 12),
+                None,
+            ),
+            (
+                "document 2: spec.steps[0].image",
+                "golang:1.23",
+                (26, 14),
+                None,
+            ),
+            (
+                "document 2: spec.sidecars[0].image",
+                "docker:27-dind",
+                (31, 14),
+                None,
+            ),
+        ],
+    );
+}
 
 #[test]
 fn dockerfile_stages_copy_from_mounts_heredocs_and_continuations() {
