@@ -226,33 +226,14 @@ impl Router {
     /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
     /// HEAD on the manifest by digest, concurrently.
     pub async fn verify_all(&self, references: Vec<ImageRef>) -> crate::plan::Existence {
-        let mut unique: HashMap<String, ImageRef> = HashMap::new();
-        for r in references {
-            if let Some(key) = crate::plan::digest_key(&r) {
-                unique.entry(key).or_insert(r);
-            }
-        }
-        let (aws, other): (Vec<_>, Vec<_>) = unique.into_iter().partition(|(_, r)| ecr::is_ecr(r));
-        let aws: Vec<ImageRef> = aws.into_iter().map(|(_, r)| r).collect();
-        let (mut out, from_oci) = futures::join!(
-            async {
-                if aws.is_empty() {
-                    crate::plan::Existence::new()
-                } else {
-                    self.ecr.digests_exist(aws).await
-                }
-            },
-            futures::stream::iter(other)
-                .map(|(key, r)| async move { (key, self.oci.digest_exists(&r).await) })
-                .buffer_unordered(self.jobs)
-                .collect::<crate::plan::Existence>()
-        );
-        out.extend(from_oci);
-        out
+        self.per_digest(
+            references.into_iter().map(|r| (r, false)).collect(),
+            |aws| self.ecr.digests_exist(aws),
+            |r, _| async move { self.oci.digest_exists(&r).await },
+        )
+        .await
     }
-}
 
-impl Router {
     /// What each pinned manifest says about its platforms, once per
     /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
     /// GET on the manifest by digest (and on the config blob of an image
@@ -261,29 +242,51 @@ impl Router {
         &self,
         references: Vec<(ImageRef, bool)>,
     ) -> crate::plan::Facts {
+        self.per_digest(
+            references,
+            |aws| self.ecr.manifest_facts(aws),
+            |r, with_platform| async move { self.oci.manifest_facts(&r, with_platform).await },
+        )
+        .await
+    }
+
+    /// One answer per [`crate::plan::digest_key`] of `references` (the flag
+    /// is or-ed over duplicates): ECR references all at once through `ecr`,
+    /// the others through `oci`, `jobs` at a time, both concurrently.
+    async fn per_digest<T, E, EF, O, OF>(
+        &self,
+        references: Vec<(ImageRef, bool)>,
+        ecr: E,
+        oci: O,
+    ) -> HashMap<String, Result<T, ResolveError>>
+    where
+        E: FnOnce(Vec<ImageRef>) -> EF,
+        EF: Future<Output = HashMap<String, Result<T, ResolveError>>>,
+        O: Fn(ImageRef, bool) -> OF,
+        OF: Future<Output = Result<T, ResolveError>>,
+    {
         let mut unique: HashMap<String, (ImageRef, bool)> = HashMap::new();
-        for (r, with_platform) in references {
+        for (r, flag) in references {
             if let Some(key) = crate::plan::digest_key(&r) {
-                unique.entry(key).or_insert((r, false)).1 |= with_platform;
+                unique.entry(key).or_insert((r, false)).1 |= flag;
             }
         }
         let (aws, other): (Vec<_>, Vec<_>) =
             unique.into_iter().partition(|(_, (r, _))| ecr::is_ecr(r));
         let aws: Vec<ImageRef> = aws.into_iter().map(|(_, (r, _))| r).collect();
+        let oci = &oci;
         let (mut out, from_oci) = futures::join!(
             async {
                 if aws.is_empty() {
-                    crate::plan::Facts::new()
+                    HashMap::new()
                 } else {
-                    self.ecr.manifest_facts(aws).await
+                    ecr(aws).await
                 }
             },
             futures::stream::iter(other)
-                .map(|(key, (r, with_platform))| async move {
-                    (key, self.oci.manifest_facts(&r, with_platform).await)
-                })
+                .map(|(key, (r, flag))| async move { (key, oci(r, flag).await) })
                 .buffer_unordered(self.jobs)
-                .collect::<crate::plan::Facts>()
+                .collect::<HashMap<_, _>>()
         );
         out.extend(from_oci);
         out
