@@ -26,7 +26,7 @@ use aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef
 use aws_sdk_ecs::config::retry::RetryConfig;
 use aws_sdk_ecs::config::timeout::TimeoutConfig;
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_ecs::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::TaskDefinitionField;
 use json::Json;
 use serde::{Deserialize, Serialize};
@@ -84,11 +84,15 @@ where
     R: std::fmt::Debug,
 {
     let SdkError::ServiceError(service) = &err else {
-        return EcsError::new(
-            action,
-            EcsErrorKind::Other,
-            format!("{subject}: {}", DisplayErrorContext(&err)),
-        );
+        // The error and its sources, by Display only: the Debug form would
+        // dump the whole raw response.
+        let mut message = format!("{subject}: {err}");
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            message.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        return EcsError::new(action, EcsErrorKind::Other, message);
     };
     let e = service.err();
     let code = e.code().unwrap_or("Unknown");
@@ -444,32 +448,33 @@ impl EcsApi for aws_sdk_ecs::Client {
         cluster: &str,
         arns: &[String],
     ) -> Result<Vec<TaskInfo>, EcsError> {
-        let out = self
+        // Read from the raw answer: the few fields needed, and an answer
+        // whose other fields do not fit the SDK's shapes (moto sends
+        // `containers[].cpu` as a number) is still usable.
+        const ACTION: &str = "DescribeTasks";
+        let capture = BodyCapture::default();
+        let sent = self
             .describe_tasks()
             .cluster(cluster)
             .set_tasks(Some(arns.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
             .send()
-            .await
-            .map_err(|e| map_sdk("DescribeTasks", cluster, e))?;
-        Ok(out
-            .tasks()
-            .iter()
-            .map(|t| TaskInfo {
-                task_definition: t.task_definition_arn().unwrap_or("-").to_string(),
-                group: t.group().map(str::to_string),
-                containers: t
-                    .containers()
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.name().unwrap_or("-").to_string(),
-                            c.image().unwrap_or("").to_string(),
-                            c.image_digest().map(str::to_string),
-                        )
-                    })
-                    .collect(),
-            })
-            .collect())
+            .await;
+        let body = capture.take();
+        match (sent, body) {
+            (Ok(_), Some(body)) | (Err(SdkError::ResponseError(_)), Some(body)) => {
+                tasks_from_answer(&body).map_err(|e| {
+                    EcsError::new(ACTION, EcsErrorKind::Other, format!("{cluster}: {e}"))
+                })
+            }
+            (Err(e), _) => Err(map_sdk(ACTION, cluster, e)),
+            (Ok(_), None) => Err(EcsError::new(
+                ACTION,
+                EcsErrorKind::Other,
+                format!("{cluster}: the answer body could not be read"),
+            )),
+        }
     }
 
     async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
@@ -495,6 +500,39 @@ impl EcsApi for aws_sdk_ecs::Client {
                 .collect(),
         })
     }
+}
+
+/// The tasks of a `DescribeTasks` answer body.
+fn tasks_from_answer(body: &[u8]) -> Result<Vec<TaskInfo>, String> {
+    let answer: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let text =
+        |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
+    let empty = Vec::new();
+    let tasks = answer
+        .get("tasks")
+        .and_then(|t| t.as_array())
+        .unwrap_or(&empty);
+    Ok(tasks
+        .iter()
+        .map(|t| TaskInfo {
+            task_definition: text(t, "taskDefinitionArn").unwrap_or_else(|| "-".to_string()),
+            group: text(t, "group"),
+            containers: t
+                .get("containers")
+                .and_then(|c| c.as_array())
+                .unwrap_or(&empty)
+                .iter()
+                .map(|c| {
+                    (
+                        text(c, "name").unwrap_or_else(|| "-".to_string()),
+                        text(c, "image").unwrap_or_default(),
+                        text(c, "imageDigest"),
+                    )
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// Every image `cluster` uses: each service's deployments (all of them, not
@@ -588,12 +626,22 @@ pub(crate) async fn list_images_with<A: EcsApi>(
         let arns = all_pages(|next| api.list_tasks(cluster, scope, next)).await?;
         for chunk in arns.chunks(DESCRIBE_TASKS_MAX) {
             for task in api.describe_tasks(cluster, chunk).await? {
-                let service = match (scope, task.group.as_deref()) {
-                    (Some(s), _) => s.to_string(),
+                let group = task.group.as_deref();
+                let service = match (scope, group) {
+                    (Some(s), Some(g)) => {
+                        // A service may be named by its ARN; its tasks' group uses the name.
+                        let name = s.rsplit('/').next().unwrap_or(s);
+                        if g.strip_prefix("service:") != Some(name) {
+                            // Not this service's task (moto ignores the serviceName filter).
+                            continue;
+                        }
+                        name.to_string()
+                    }
+                    (Some(s), None) => s.to_string(),
                     (None, Some(g)) if g.starts_with("service:") => {
                         g["service:".len()..].to_string()
                     }
-                    _ => "-".to_string(),
+                    (None, _) => "-".to_string(),
                 };
                 for (container, image, digest) in &task.containers {
                     rows.push(InUseImage {

@@ -428,3 +428,128 @@ fn arn_region_reads_only_ecs_arns() {
     assert_eq!(arn_region("web:1"), None);
     assert_eq!(arn_region("arn:aws:iam::1:role/x"), None);
 }
+
+#[test]
+fn tasks_of_other_services_are_dropped_when_the_filter_is_ignored() {
+    // moto's ListTasks ignores serviceName; AWS filters. Either way only web's tasks count.
+    struct Unfiltered(Fake);
+    impl EcsApi for Unfiltered {
+        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
+            self.0.list_services(c, n).await
+        }
+        async fn describe_services(
+            &self,
+            c: &str,
+            names: &[String],
+        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
+            self.0.describe_services(c, names).await
+        }
+        async fn list_tasks(
+            &self,
+            c: &str,
+            _service: Option<&str>,
+            n: Option<String>,
+        ) -> Result<Page, EcsError> {
+            self.0.list_tasks(c, None, n).await
+        }
+        async fn describe_tasks(
+            &self,
+            c: &str,
+            arns: &[String],
+        ) -> Result<Vec<TaskInfo>, EcsError> {
+            self.0.describe_tasks(c, arns).await
+        }
+        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
+            self.0.task_definition(name).await
+        }
+    }
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "web:1")]);
+    fake.services = vec![service("web", &["web:1"])];
+    fake.tasks = vec![
+        task(Some("service:web"), "web:1", &[("app", "web:1", Some(D1))]),
+        task(Some("service:api"), "api:1", &[("app", "api:1", Some(D2))]),
+        task(Some("family:batch"), "batch:1", &[("job", "batch:1", None)]),
+    ];
+    let api = Unfiltered(fake);
+    let services = vec!["arn:aws:ecs:us-east-1:1:service/prod/web".to_string()];
+    let rows = futures::executor::block_on(list_images_with(&api, "prod", &services));
+    // The ARN is not a known service name in the fake: DescribeServices says MISSING.
+    assert!(rows.is_err());
+    let rows =
+        futures::executor::block_on(list_images_with(&api, "prod", &["web".to_string()])).unwrap();
+    let tasks: Vec<&InUseImage> = rows
+        .iter()
+        .filter(|r| r.source == ImageSource::Task)
+        .collect();
+    assert_eq!(tasks.len(), 1, "{rows:?}");
+    assert_eq!(tasks[0].digest.as_deref(), Some(D1));
+}
+
+#[test]
+fn service_errors_name_the_action_and_the_permission() {
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
+    let err = |code: &str, message: &str| {
+        let e = DescribeTaskDefinitionError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        );
+        map_sdk(
+            "DescribeTaskDefinition",
+            "web:3",
+            SdkError::<_, ()>::service_error(e, ()),
+        )
+    };
+    let denied = err(
+        "AccessDeniedException",
+        "User: arn:aws:iam::1:user/ci is not authorized",
+    );
+    assert_eq!(denied.kind, EcsErrorKind::AccessDenied);
+    assert!(
+        denied.to_string().starts_with(
+            "ecs:DescribeTaskDefinition: access denied for web:3: the caller needs permission for ecs:DescribeTaskDefinition"
+        ),
+        "{denied}"
+    );
+    let missing = err("ClientException", "Unable to describe task definition.");
+    assert_eq!(missing.kind, EcsErrorKind::NotFound);
+    assert!(
+        missing
+            .to_string()
+            .contains("task definition web:3 not found"),
+        "{missing}"
+    );
+    let throttled = err("ThrottlingException", "Rate exceeded");
+    assert_eq!(throttled.kind, EcsErrorKind::Throttled);
+    assert!(
+        throttled
+            .to_string()
+            .contains("still throttled after 5 attempts"),
+        "{throttled}"
+    );
+    let other = err("ClientException", "Invalid revision");
+    assert_eq!(other.kind, EcsErrorKind::Other);
+    assert_eq!(
+        other.to_string(),
+        "ecs:DescribeTaskDefinition: web:3: ClientException: Invalid revision"
+    );
+}
+
+#[test]
+fn describe_tasks_answers_are_read_raw() {
+    let body = br#"{"tasks":[{"taskArn":"t","taskDefinitionArn":"arn:td/web:1","group":"service:web",
+        "containers":[{"name":"app","image":"web:1","imageDigest":"sha256:ab","cpu":0}]}],"failures":[]}"#;
+    let tasks = tasks_from_answer(body).unwrap();
+    assert_eq!(
+        tasks,
+        vec![TaskInfo {
+            task_definition: "arn:td/web:1".into(),
+            group: Some("service:web".into()),
+            containers: vec![("app".into(), "web:1".into(), Some("sha256:ab".into()))],
+        }]
+    );
+    assert!(tasks_from_answer(b"<html>").is_err());
+}
