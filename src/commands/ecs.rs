@@ -259,11 +259,12 @@ pub async fn images(args: &EcsImagesArgs, printer: &mut Printer) -> anyhow::Resu
     printer.answer(&table(&rows))?;
     let services: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.service.as_str()).collect();
+    let count = services.iter().filter(|s| **s != "-").count();
     let line = format!(
-        "cluster {}: {} images in use across {} services",
+        "cluster {}: {} images in use across {count} service{}",
         args.cluster,
         rows.len(),
-        services.iter().filter(|s| **s != "-").count()
+        if count == 1 { "" } else { "s" }
     );
     printer.finish("ecs images", &Summary::default(), &line)?;
     Ok(printer.status())

@@ -14,7 +14,7 @@
 //!   Task definitions are always resolved through `DescribeTaskDefinition`
 //!   (cached per name), never by parsing the name.
 //!
-//! The SDK calls of the listing sit behind the small [`EcsApi`] trait, so
+//! The SDK calls of the listing sit behind the small `EcsApi` trait, so
 //! pagination, chunking and the deployment logic are unit-tested with fakes.
 
 pub mod json;

@@ -487,7 +487,7 @@ fn ecs_images_lists_deployments_and_running_tasks() {
         "{table}"
     );
     assert!(
-        text(&out.stderr).contains("cluster prod: 5 images in use across 1 services"),
+        text(&out.stderr).contains("cluster prod: 5 images in use across 1 service"),
         "{}",
         text(&out.stderr)
     );
@@ -517,4 +517,53 @@ fn ecs_images_lists_deployments_and_running_tasks() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn ecs_help_teaches_flags_examples_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run imgpin");
+        assert_exit(&out, 0);
+        text(&out.stdout)
+    };
+    let pin = help(&["ecs", "pin", "--help"]);
+    for needle in [
+        "--task-definition",
+        "--register",
+        "--output",
+        "--update",
+        "--region",
+        "--aws-profile",
+        "register-task-definition --cli-input-json",
+        "Exit codes",
+    ] {
+        assert!(
+            pin.contains(needle),
+            "{needle} missing from ecs pin --help:\n{pin}"
+        );
+    }
+    let images = help(&["ecs", "images", "--help"]);
+    for needle in [
+        "--cluster",
+        "--service",
+        "--format",
+        "imageDigest",
+        "Exit codes",
+    ] {
+        assert!(
+            images.contains(needle),
+            "{needle} missing from ecs images --help:\n{images}"
+        );
+    }
+    // --cluster is required: a usage error, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(["ecs", "images"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
 }
