@@ -441,6 +441,32 @@ mod tests {
     }
 
     #[test]
+    fn side_diff_goes_to_stderr_and_the_answer_to_stdout() {
+        let (mut p, o, e) = printer(Format::Text);
+        p.side_diff("web:3".into(), "-a\n+b\n".into()).unwrap();
+        p.answer("{}\n").unwrap();
+        assert_eq!(o.text(), "{}\n");
+        assert_eq!(e.text(), "-a\n+b\n");
+        let (mut p, o, e) = printer(Format::Json);
+        p.side_diff("web:3".into(), "-a\n".into()).unwrap();
+        #[derive(Serialize)]
+        struct Extra {
+            changed: bool,
+        }
+        p.finish_with(
+            "ecs pin",
+            &Summary::default(),
+            "x",
+            Some(&Extra { changed: true }),
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&o.text()).unwrap();
+        assert_eq!(v["changes"][0]["file"], "web:3");
+        assert_eq!(v["changed"], true);
+        assert_eq!(e.text(), "");
+    }
+
+    #[test]
     fn colour_wraps_diff_lines_but_keeps_crlf() {
         let (o, e) = (Buf::default(), Buf::default());
         let mut p = Printer::new(

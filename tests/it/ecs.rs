@@ -6,8 +6,13 @@
 //! pagination, DescribeServices has no 10-name limit. Those paths are tested
 //! with fakes in src/ecs/tests.rs; this module tests the plumbing for real.
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -566,4 +571,132 @@ fn ecs_help_teaches_flags_examples_and_exit_codes() {
         .output()
         .unwrap();
     assert_exit(&out, 2);
+}
+
+/// A scripted ECS endpoint on 127.0.0.1: the n-th request gets the n-th
+/// (status, `__type`-style JSON body) answer, the last one repeated. Counts requests.
+fn scripted_ecs(answers: Vec<(u16, String)>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            // Read the head, then Content-Length bytes of body.
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            let mut want = None;
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if want.is_none() {
+                    if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        want = Some(end + 4 + length);
+                    }
+                }
+                if want.is_some_and(|w| data.len() >= w) {
+                    break;
+                }
+            }
+            let i = seen.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = &answers[i.min(answers.len() - 1)];
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+fn imgpin_at(endpoint: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    for name in moto::ENV_REMOVE {
+        cmd.env_remove(name);
+    }
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing-secret")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty);
+    cmd.output().expect("run imgpin")
+}
+
+#[test]
+fn ecs_pin_retries_throttling_and_names_the_action_when_denied() {
+    let throttled = (
+        400,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
+    );
+    let answer = json!({
+        "taskDefinition": {
+            "taskDefinitionArn": format!("arn:aws:ecs:{REGION}:123456789012:task-definition/web:7"),
+            "containerDefinitions": [{ "name": "app", "image": PINNED }],
+            "family": "web",
+            "revision": 7,
+            "status": "ACTIVE",
+        },
+        "tags": [],
+    });
+    let (url, count) = scripted_ecs(vec![
+        throttled.clone(),
+        throttled,
+        (200, answer.to_string()),
+    ]);
+    let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        3,
+        "two throttled answers, then success"
+    );
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        input,
+        json!({ "containerDefinitions": [{ "name": "app", "image": PINNED }], "family": "web" })
+    );
+    assert!(
+        text(&out.stderr).contains("web:7: 1 images, 0 pinned, 1 already pinned; nothing to pin"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let denied = (
+        400,
+        r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:DescribeTaskDefinition"}"#.to_owned(),
+    );
+    let (url, count) = scripted_ecs(vec![denied]);
+    let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
+    assert_exit(&out, 2);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "access denied is not retried"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ecs:DescribeTaskDefinition: access denied for web:7: the caller needs permission for ecs:DescribeTaskDefinition"),
+        "{err}"
+    );
+    assert!(!err.contains("testing-secret"), "{err}");
 }
