@@ -206,22 +206,27 @@ pub async fn describe_task_definition(
 ) -> Result<DescribedTaskDefinition, EcsError> {
     const ACTION: &str = "DescribeTaskDefinition";
     let capture = BodyCapture::default();
-    client
+    let sent = client
         .describe_task_definition()
         .task_definition(name)
         .include(TaskDefinitionField::Tags)
         .customize()
         .interceptor(capture.clone())
         .send()
-        .await
-        .map_err(|e| map_sdk(ACTION, name, e))?;
-    let body = capture.take().ok_or_else(|| {
-        EcsError::new(
-            ACTION,
-            EcsErrorKind::Other,
-            format!("{name}: the answer body could not be read"),
-        )
-    })?;
+        .await;
+    let body = match (sent, capture.take()) {
+        // The typed answer is not used; a 2xx body the SDK's shapes reject
+        // (a field type it does not expect) is still read raw.
+        (Ok(_), Some(body)) | (Err(SdkError::ResponseError(_)), Some(body)) => body,
+        (Err(e), _) => return Err(map_sdk(ACTION, name, e)),
+        (Ok(_), None) => {
+            return Err(EcsError::new(
+                ACTION,
+                EcsErrorKind::Other,
+                format!("{name}: the answer body could not be read"),
+            ))
+        }
+    };
     DescribedTaskDefinition::parse(&body)
         .map_err(|e| EcsError::new(ACTION, EcsErrorKind::Other, format!("{name}: {e}")))
 }
