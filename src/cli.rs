@@ -92,6 +92,134 @@ pub enum Command {
     /// that cannot be reached is an error (exit 2).
     #[command(after_help = EXIT_CODES, after_long_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Live Amazon ECS: pin a registered task definition, list the images a cluster runs.
+    #[command(after_help = EXIT_CODES)]
+    Ecs(EcsArgs),
+}
+
+const ECS_PIN_EXAMPLES: &str = "\
+Examples:
+  imgpin ecs pin --task-definition web > web.json
+                                    pin the latest ACTIVE revision of family web; the
+                                    diff goes to stderr, the JSON to stdout
+  aws ecs register-task-definition --cli-input-json file://web.json
+                                    register it yourself (the JSON is accepted as is)
+  imgpin ecs pin --task-definition web:42 --register
+                                    register the pinned revision; prints its ARN
+  imgpin ecs pin --task-definition arn:aws:ecs:eu-west-1:123456789012:task-definition/web:42 \\
+      --output web.json             write the JSON to a file (atomically)
+
+With --register, stdout is the ARN to deploy: the new revision's, or the
+described revision's when every image was already pinned (nothing is registered).
+The region comes from --region, else from an ARN given to --task-definition,
+else from the AWS chain (AWS_REGION, the profile).
+
+Exit codes:
+  0  done: pinned (and registered), or nothing to pin
+  2  errors: task definition not found, access denied, an image did not resolve
+     (then nothing is printed, written or registered), bad usage";
+
+const ECS_IMAGES_EXAMPLES: &str = "\
+Examples:
+  imgpin ecs images --cluster prod                  every service and running task
+  imgpin ecs images --cluster prod --service web --service api
+  imgpin ecs images --cluster prod --format json > in-use.json
+                                                    the in-use list lifecycle reads
+
+Rows come from every deployment of each service (PRIMARY and the ones still
+draining) and from every running task. DIGEST is the digest the task really
+runs (DescribeTasks imageDigest) when known, else the digest written in the
+reference, else `-` (null in JSON).
+
+Exit codes:
+  0  listed
+  2  errors: cluster or service not found, access denied, bad usage";
+
+/// Arguments of `imgpin ecs`.
+#[derive(Debug, Clone, Args)]
+pub struct EcsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: EcsCommand,
+}
+
+/// The `ecs` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum EcsCommand {
+    /// Pin every image of a registered task definition; print JSON for
+    /// `aws ecs register-task-definition --cli-input-json`, or --register it.
+    ///
+    /// DescribeTaskDefinition (with tags), then every containerDefinitions[].image
+    /// without a digest is resolved (ECR through the ECR API, other registries
+    /// through the registry API) and written as `name:tag@sha256:…`. The JSON
+    /// keeps every field in ECS's order, without the read-only ones
+    /// (taskDefinitionArn, revision, status, requiresAttributes, compatibilities,
+    /// registeredAt, registeredBy, deregisteredAt), with the tags as `tags`.
+    #[command(after_help = EXIT_CODES, after_long_help = ECS_PIN_EXAMPLES)]
+    Pin(EcsPinArgs),
+    /// List the images a cluster's services and running tasks use.
+    #[command(after_help = EXIT_CODES, after_long_help = ECS_IMAGES_EXAMPLES)]
+    Images(EcsImagesArgs),
+}
+
+/// Arguments of `imgpin ecs pin`.
+#[derive(Debug, Clone, Args)]
+pub struct EcsPinArgs {
+    /// The task definition: a family (its latest ACTIVE revision), family:revision, or an ARN.
+    #[arg(long, value_name = "FAMILY[:REVISION]|ARN")]
+    pub task_definition: String,
+
+    /// Register the pinned task definition as a new revision and print its ARN.
+    #[arg(long)]
+    pub register: bool,
+
+    /// Write the JSON to FILE (atomically) instead of stdout.
+    #[arg(long = "output", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Also re-resolve the tag of pinned images and replace the digest where the tag has moved.
+    #[arg(long)]
+    pub update: bool,
+
+    /// AWS region of the task definition (default: the ARN's region, else the AWS chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Registry access (--aws-profile is also used for ECS).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `imgpin ecs images`.
+#[derive(Debug, Clone, Args)]
+pub struct EcsImagesArgs {
+    /// The cluster name or ARN.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+
+    /// Only these services (repeatable) and their tasks [default: every service and every task].
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub service: Vec<String>,
+
+    /// AWS region (default: the AWS chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile (default: the AWS default credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// Seconds to wait for an ECS answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Arguments of `imgpin verify`.

@@ -58,12 +58,15 @@ struct FileChange {
 }
 
 #[derive(Serialize)]
-struct JsonReport<'a> {
+struct JsonReport<'a, T: Serialize> {
     version: u32,
     command: &'a str,
     findings: &'a [Finding],
     changes: &'a [FileChange],
     summary: &'a Summary,
+    /// Fields a command adds to the document (`ecs pin`: the task definition).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extra: Option<&'a T>,
 }
 
 /// Writes what a command found, in the chosen format.
@@ -130,33 +133,28 @@ impl Printer {
                 self.changes.push(FileChange { file, diff });
                 Ok(())
             }
-            Format::Text | Format::Github => {
-                if !self.color_out {
-                    return self.out.write_all(diff.as_bytes());
-                }
-                for line in diff.split_inclusive('\n') {
-                    let color = if line.starts_with("+++") || line.starts_with("---") {
-                        BOLD
-                    } else if line.starts_with('+') {
-                        GREEN
-                    } else if line.starts_with('-') {
-                        RED
-                    } else if line.starts_with("@@") {
-                        CYAN
-                    } else {
-                        ""
-                    };
-                    if color.is_empty() {
-                        self.out.write_all(line.as_bytes())?;
-                    } else {
-                        let body = line.trim_end_matches(['\n', '\r']);
-                        let end = &line[body.len()..];
-                        write!(self.out, "{color}{body}{RESET}{end}")?;
-                    }
-                }
+            Format::Text | Format::Github => write_diff(&mut self.out, self.color_out, &diff),
+        }
+    }
+
+    /// Show a diff that is not the command's answer (stdout carries a
+    /// document): on stderr in text and GitHub formats, unless `--quiet`;
+    /// under `changes` in JSON.
+    pub fn side_diff(&mut self, file: PathBuf, diff: String) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                self.changes.push(FileChange { file, diff });
                 Ok(())
             }
+            Format::Text | Format::Github if self.quiet => Ok(()),
+            Format::Text | Format::Github => write_diff(&mut self.err, self.color_err, &diff),
         }
+    }
+
+    /// Write the command's answer (a document, a table) to stdout as it is.
+    pub fn answer(&mut self, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
     }
 
     /// The exit status the findings reported so far imply.
@@ -259,6 +257,18 @@ impl Printer {
 
     /// Print the summary (text: one line on stderr; JSON: the whole document).
     pub fn finish(&mut self, command: &str, summary: &Summary, line: &str) -> io::Result<()> {
+        self.finish_with::<()>(command, summary, line, None)
+    }
+
+    /// Like [`Printer::finish`], with `extra`'s fields (a struct or a map)
+    /// added to the JSON document.
+    pub fn finish_with<T: Serialize>(
+        &mut self,
+        command: &str,
+        summary: &Summary,
+        line: &str,
+        extra: Option<&T>,
+    ) -> io::Result<()> {
         match self.format {
             Format::Json => {
                 let report = JsonReport {
@@ -267,6 +277,7 @@ impl Printer {
                     findings: &self.findings,
                     changes: &self.changes,
                     summary,
+                    extra,
                 };
                 serde_json::to_writer_pretty(&mut self.out, &report)?;
                 writeln!(self.out)?;
@@ -280,6 +291,34 @@ impl Printer {
         self.out.flush()?;
         self.err.flush()
     }
+}
+
+/// Write a unified diff, coloured line by line when `color` (CRLF kept).
+fn write_diff(w: &mut dyn Write, color: bool, diff: &str) -> io::Result<()> {
+    if !color {
+        return w.write_all(diff.as_bytes());
+    }
+    for line in diff.split_inclusive('\n') {
+        let color = if line.starts_with("+++") || line.starts_with("---") {
+            BOLD
+        } else if line.starts_with('+') {
+            GREEN
+        } else if line.starts_with('-') {
+            RED
+        } else if line.starts_with("@@") {
+            CYAN
+        } else {
+            ""
+        };
+        if color.is_empty() {
+            w.write_all(line.as_bytes())?;
+        } else {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let end = &line[body.len()..];
+            write!(w, "{color}{body}{RESET}{end}")?;
+        }
+    }
+    Ok(())
 }
 
 fn place(f: &Finding) -> String {
@@ -398,6 +437,32 @@ mod tests {
         assert_eq!(v["findings"][0]["kind"], "unpinned");
         assert_eq!(v["changes"][0]["file"], "a.yaml");
         assert_eq!(v["summary"]["unpinned"], 1);
+        assert_eq!(e.text(), "");
+    }
+
+    #[test]
+    fn side_diff_goes_to_stderr_and_the_answer_to_stdout() {
+        let (mut p, o, e) = printer(Format::Text);
+        p.side_diff("web:3".into(), "-a\n+b\n".into()).unwrap();
+        p.answer("{}\n").unwrap();
+        assert_eq!(o.text(), "{}\n");
+        assert_eq!(e.text(), "-a\n+b\n");
+        let (mut p, o, e) = printer(Format::Json);
+        p.side_diff("web:3".into(), "-a\n".into()).unwrap();
+        #[derive(Serialize)]
+        struct Extra {
+            changed: bool,
+        }
+        p.finish_with(
+            "ecs pin",
+            &Summary::default(),
+            "x",
+            Some(&Extra { changed: true }),
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&o.text()).unwrap();
+        assert_eq!(v["changes"][0]["file"], "web:3");
+        assert_eq!(v["changed"], true);
         assert_eq!(e.text(), "");
     }
 

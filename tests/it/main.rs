@@ -5,6 +5,7 @@
 mod cli;
 mod ecr;
 mod ecr_fallback;
+mod ecs;
 mod faults;
 mod infra;
 mod pipeline;

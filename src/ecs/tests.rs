@@ -1,0 +1,555 @@
+//! `ecs images` logic against a fake [`EcsApi`]: pagination, chunking, every
+//! deployment, running digests. moto cannot exercise these (it ignores
+//! pagination and the 10-service limit, adds no deployment on UpdateService,
+//! and has no `imageDigest`), so they are tested here.
+
+use super::*;
+use std::cell::RefCell;
+
+const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+fn arn(family_rev: &str) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family_rev}")
+}
+
+#[derive(Default)]
+struct Fake {
+    services: Vec<ServiceInfo>,
+    /// Tasks and the service they belong to.
+    tasks: Vec<TaskInfo>,
+    definitions: HashMap<String, TaskDefinitionImages>,
+    page_size: usize,
+    calls: RefCell<Vec<String>>,
+}
+
+impl Fake {
+    fn log(&self, call: String) {
+        self.calls.borrow_mut().push(call);
+    }
+
+    fn calls(&self, prefix: &str) -> Vec<String> {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    fn page(&self, items: Vec<String>, next: Option<String>) -> Page {
+        let start: usize = next
+            .map(|t| t.trim_start_matches("tok").parse().unwrap())
+            .unwrap_or(0);
+        let end = (start + self.page_size).min(items.len());
+        Page {
+            items: items[start..end].to_vec(),
+            next: (end < items.len()).then(|| format!("tok{end}")),
+        }
+    }
+
+    fn task_arns(&self, service: Option<&str>) -> Vec<String> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                service.is_none_or(|s| t.group.as_deref() == Some(&format!("service:{s}")))
+            })
+            .map(|(i, _)| format!("task/{i}"))
+            .collect()
+    }
+
+    fn add_definition(&mut self, family_rev: &str, containers: &[(&str, &str)]) {
+        let td = TaskDefinitionImages {
+            arn: arn(family_rev),
+            containers: containers
+                .iter()
+                .map(|(n, i)| (n.to_string(), i.to_string()))
+                .collect(),
+        };
+        self.definitions.insert(family_rev.to_string(), td.clone());
+        self.definitions.insert(arn(family_rev), td);
+    }
+}
+
+impl EcsApi for Fake {
+    async fn list_services(&self, _cluster: &str, next: Option<String>) -> Result<Page, EcsError> {
+        self.log(format!("ListServices {next:?}"));
+        let names = self
+            .services
+            .iter()
+            .map(|s| format!("arn:svc/{}", s.name))
+            .collect();
+        Ok(self.page(names, next))
+    }
+
+    async fn describe_services(
+        &self,
+        _cluster: &str,
+        names: &[String],
+    ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
+        assert!(
+            names.len() <= DESCRIBE_SERVICES_MAX,
+            "{} services in one call",
+            names.len()
+        );
+        self.log(format!("DescribeServices {}", names.len()));
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for name in names {
+            let short = name.trim_start_matches("arn:svc/");
+            match self.services.iter().find(|s| s.name == short) {
+                Some(s) => found.push(s.clone()),
+                None => missing.push(format!("{name} (MISSING)")),
+            }
+        }
+        Ok((found, missing))
+    }
+
+    async fn list_tasks(
+        &self,
+        _cluster: &str,
+        service: Option<&str>,
+        next: Option<String>,
+    ) -> Result<Page, EcsError> {
+        self.log(format!("ListTasks {service:?} {next:?}"));
+        Ok(self.page(self.task_arns(service), next))
+    }
+
+    async fn describe_tasks(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<TaskInfo>, EcsError> {
+        assert!(
+            arns.len() <= DESCRIBE_TASKS_MAX,
+            "{} tasks in one call",
+            arns.len()
+        );
+        self.log(format!("DescribeTasks {}", arns.len()));
+        Ok(arns
+            .iter()
+            .map(|a| self.tasks[a.trim_start_matches("task/").parse::<usize>().unwrap()].clone())
+            .collect())
+    }
+
+    async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
+        self.log(format!("DescribeTaskDefinition {name}"));
+        self.definitions.get(name).cloned().ok_or_else(|| {
+            EcsError::new(
+                "DescribeTaskDefinition",
+                EcsErrorKind::NotFound,
+                format!("task definition {name} not found"),
+            )
+        })
+    }
+}
+
+fn service(name: &str, deployments: &[&str]) -> ServiceInfo {
+    ServiceInfo {
+        name: name.to_string(),
+        task_definition: deployments.first().map(|d| arn(d)),
+        deployments: deployments.iter().map(|d| arn(d)).collect(),
+    }
+}
+
+fn task(group: Option<&str>, td: &str, containers: &[(&str, &str, Option<&str>)]) -> TaskInfo {
+    TaskInfo {
+        task_definition: arn(td),
+        group: group.map(str::to_string),
+        containers: containers
+            .iter()
+            .map(|(n, i, d)| (n.to_string(), i.to_string(), d.map(str::to_string)))
+            .collect(),
+    }
+}
+
+fn run(fake: &Fake, services: &[&str]) -> Result<Vec<InUseImage>, EcsError> {
+    let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+    futures::executor::block_on(list_images_with(fake, "prod", &services))
+}
+
+fn row(
+    service: &str,
+    td: &str,
+    container: &str,
+    image: &str,
+    digest: Option<&str>,
+    source: ImageSource,
+) -> InUseImage {
+    InUseImage {
+        cluster: "prod".into(),
+        service: service.into(),
+        task_definition: arn(td),
+        container: container.into(),
+        image: image.into(),
+        digest: digest.map(str::to_string),
+        source,
+    }
+}
+
+#[test]
+fn every_page_of_services_is_described_ten_at_a_time() {
+    let mut fake = Fake {
+        page_size: 5,
+        ..Fake::default()
+    };
+    fake.add_definition("app:1", &[("app", "nginx:1.27")]);
+    fake.services = (0..23)
+        .map(|i| service(&format!("s{i:02}"), &["app:1"]))
+        .collect();
+    let rows = run(&fake, &[]).unwrap();
+    assert_eq!(fake.calls("ListServices").len(), 5, "{:?}", fake.calls(""));
+    assert_eq!(
+        fake.calls("DescribeServices"),
+        [
+            "DescribeServices 10",
+            "DescribeServices 10",
+            "DescribeServices 3"
+        ]
+    );
+    let names: HashSet<&str> = rows.iter().map(|r| r.service.as_str()).collect();
+    assert_eq!(names.len(), 23);
+    // One DescribeTaskDefinition per task definition, not per service.
+    assert_eq!(fake.calls("DescribeTaskDefinition").len(), 1);
+}
+
+#[test]
+fn every_deployment_counts_not_only_primary() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:2", &[("app", "shop/web:2.0"), ("proxy", "envoy:1.30")]);
+    fake.add_definition("web:1", &[("app", "shop/web:1.9"), ("proxy", "envoy:1.30")]);
+    // PRIMARY (web:2) and ACTIVE (web:1), a rolling deployment in progress.
+    fake.services = vec![service("web", &["web:2", "web:1"])];
+    let rows = run(&fake, &[]).unwrap();
+    let dep = ImageSource::Deployment;
+    assert_eq!(
+        rows,
+        vec![
+            row("web", "web:2", "app", "shop/web:2.0", None, dep),
+            row("web", "web:2", "proxy", "envoy:1.30", None, dep),
+            row("web", "web:1", "app", "shop/web:1.9", None, dep),
+            row("web", "web:1", "proxy", "envoy:1.30", None, dep),
+        ]
+    );
+}
+
+#[test]
+fn service_task_definition_given_by_name_is_resolved_not_parsed() {
+    // moto's UpdateService stores "web:2" as passed and adds no deployment.
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "web:1")]);
+    fake.add_definition("web:2", &[("app", "web:2")]);
+    fake.services = vec![ServiceInfo {
+        name: "web".into(),
+        task_definition: Some("web:2".into()),
+        deployments: vec![arn("web:1")],
+    }];
+    let rows = run(&fake, &[]).unwrap();
+    let tds: Vec<&str> = rows.iter().map(|r| r.task_definition.as_str()).collect();
+    assert_eq!(tds, [arn("web:1"), arn("web:2")]);
+    assert_eq!(
+        fake.calls("DescribeTaskDefinition"),
+        [
+            format!("DescribeTaskDefinition {}", arn("web:1")),
+            "DescribeTaskDefinition web:2".to_string()
+        ]
+    );
+}
+
+#[test]
+fn running_digest_wins_over_the_written_one() {
+    let mut fake = Fake {
+        page_size: 2,
+        ..Fake::default()
+    };
+    fake.tasks = vec![
+        // The tag was resolved when the task started; it now runs D2 although D1 is written.
+        task(
+            Some("service:web"),
+            "web:3",
+            &[("app", &format!("shop/web:2.0@{D1}"), Some(D2))],
+        ),
+        // No imageDigest (as moto): the written digest, else null.
+        task(
+            Some("service:web"),
+            "web:3",
+            &[("side", &format!("busybox:1@{D1}"), None)],
+        ),
+        task(None, "batch:7", &[("job", "shop/batch:nightly", None)]),
+        task(
+            Some("family:batch"),
+            "batch:7",
+            &[("job", "shop/batch:nightly", Some(D1))],
+        ),
+    ];
+    let rows = run(&fake, &[]).unwrap();
+    let t = ImageSource::Task;
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                "web",
+                "web:3",
+                "app",
+                &format!("shop/web:2.0@{D1}"),
+                Some(D2),
+                t
+            ),
+            row(
+                "web",
+                "web:3",
+                "side",
+                &format!("busybox:1@{D1}"),
+                Some(D1),
+                t
+            ),
+            row("-", "batch:7", "job", "shop/batch:nightly", None, t),
+            row("-", "batch:7", "job", "shop/batch:nightly", Some(D1), t),
+        ]
+    );
+    // Two pages of ListTasks (page size 2), one DescribeTasks per page's chunk.
+    assert_eq!(fake.calls("ListTasks").len(), 2);
+}
+
+#[test]
+fn many_tasks_are_described_a_hundred_at_a_time_and_duplicates_collapse() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.tasks = (0..250)
+        .map(|_| {
+            task(
+                Some("service:web"),
+                "web:3",
+                &[("app", "shop/web:2.0", Some(D1))],
+            )
+        })
+        .collect();
+    let rows = run(&fake, &[]).unwrap();
+    assert_eq!(
+        fake.calls("DescribeTasks"),
+        ["DescribeTasks 100", "DescribeTasks 100", "DescribeTasks 50"]
+    );
+    assert_eq!(fake.calls("ListTasks").len(), 3);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+}
+
+#[test]
+fn named_services_limit_services_and_tasks() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "web:1")]);
+    fake.add_definition("api:1", &[("app", "api:1")]);
+    fake.services = vec![service("web", &["web:1"]), service("api", &["api:1"])];
+    fake.tasks = vec![
+        task(Some("service:web"), "web:1", &[("app", "web:1", Some(D1))]),
+        task(Some("service:api"), "api:1", &[("app", "api:1", Some(D2))]),
+        task(None, "api:1", &[("app", "api:1", Some(D2))]),
+    ];
+    let rows = run(&fake, &["web"]).unwrap();
+    assert!(fake.calls("ListServices").is_empty());
+    assert_eq!(fake.calls("ListTasks"), ["ListTasks Some(\"web\") None"]);
+    assert!(rows.iter().all(|r| r.service == "web"), "{rows:?}");
+    assert_eq!(rows.len(), 2);
+
+    let err = run(&fake, &["web", "nope"]).unwrap_err();
+    assert_eq!(err.kind, EcsErrorKind::NotFound);
+    assert_eq!(
+        err.to_string(),
+        "ecs:DescribeServices: not found in cluster prod: nope (MISSING)"
+    );
+}
+
+#[test]
+fn a_task_definition_that_cannot_be_described_is_an_error_naming_it() {
+    let fake = Fake {
+        page_size: 100,
+        services: vec![service("web", &["gone:1"])],
+        ..Fake::default()
+    };
+    let err = run(&fake, &[]).unwrap_err();
+    assert!(err.to_string().contains(&arn("gone:1")), "{err}");
+}
+
+#[test]
+fn a_repeated_page_token_ends_the_loop() {
+    let calls = RefCell::new(0);
+    let items = futures::executor::block_on(all_pages(|_| {
+        *calls.borrow_mut() += 1;
+        async {
+            Ok(Page {
+                items: vec!["x".into()],
+                next: Some("same".into()),
+            })
+        }
+    }))
+    .unwrap();
+    assert_eq!(items.len(), 2);
+}
+
+#[test]
+fn in_use_json_is_the_contract() {
+    let r = row(
+        "web",
+        "web:3",
+        "app",
+        "nginx:1.27",
+        None,
+        ImageSource::Deployment,
+    );
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"cluster": "prod", "service": "web", "taskDefinition": arn("web:3"),
+            "container": "app", "image": "nginx:1.27", "digest": null, "source": "deployment"})
+    );
+    let back: InUseImage = serde_json::from_value(v).unwrap();
+    assert_eq!(back, r);
+    let doc: ImagesDocument = serde_json::from_str(
+        r#"{"version":1,"command":"ecs images","cluster":"prod","images":[{"cluster":"prod","service":"-","taskDefinition":"t","container":"c","image":"i","digest":"sha256:x","source":"task"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(doc.images[0].source, ImageSource::Task);
+}
+
+#[test]
+fn arn_region_reads_only_ecs_arns() {
+    assert_eq!(arn_region(&arn("web:1")), Some("us-east-1"));
+    assert_eq!(arn_region("web:1"), None);
+    assert_eq!(arn_region("arn:aws:iam::1:role/x"), None);
+}
+
+#[test]
+fn tasks_of_other_services_are_dropped_when_the_filter_is_ignored() {
+    // moto's ListTasks ignores serviceName; AWS filters. Either way only web's tasks count.
+    struct Unfiltered(Fake);
+    impl EcsApi for Unfiltered {
+        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
+            self.0.list_services(c, n).await
+        }
+        async fn describe_services(
+            &self,
+            c: &str,
+            names: &[String],
+        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
+            self.0.describe_services(c, names).await
+        }
+        async fn list_tasks(
+            &self,
+            c: &str,
+            _service: Option<&str>,
+            n: Option<String>,
+        ) -> Result<Page, EcsError> {
+            self.0.list_tasks(c, None, n).await
+        }
+        async fn describe_tasks(
+            &self,
+            c: &str,
+            arns: &[String],
+        ) -> Result<Vec<TaskInfo>, EcsError> {
+            self.0.describe_tasks(c, arns).await
+        }
+        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
+            self.0.task_definition(name).await
+        }
+    }
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "web:1")]);
+    fake.services = vec![service("web", &["web:1"])];
+    fake.tasks = vec![
+        task(Some("service:web"), "web:1", &[("app", "web:1", Some(D1))]),
+        task(Some("service:api"), "api:1", &[("app", "api:1", Some(D2))]),
+        task(Some("family:batch"), "batch:1", &[("job", "batch:1", None)]),
+    ];
+    let api = Unfiltered(fake);
+    let services = vec!["arn:aws:ecs:us-east-1:1:service/prod/web".to_string()];
+    let rows = futures::executor::block_on(list_images_with(&api, "prod", &services));
+    // The ARN is not a known service name in the fake: DescribeServices says MISSING.
+    assert!(rows.is_err());
+    let rows =
+        futures::executor::block_on(list_images_with(&api, "prod", &["web".to_string()])).unwrap();
+    let tasks: Vec<&InUseImage> = rows
+        .iter()
+        .filter(|r| r.source == ImageSource::Task)
+        .collect();
+    assert_eq!(tasks.len(), 1, "{rows:?}");
+    assert_eq!(tasks[0].digest.as_deref(), Some(D1));
+}
+
+#[test]
+fn service_errors_name_the_action_and_the_permission() {
+    use aws_sdk_ecs::error::ErrorMetadata;
+    use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
+    let err = |code: &str, message: &str| {
+        let e = DescribeTaskDefinitionError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        );
+        map_sdk(
+            "DescribeTaskDefinition",
+            "web:3",
+            SdkError::<_, ()>::service_error(e, ()),
+        )
+    };
+    let denied = err(
+        "AccessDeniedException",
+        "User: arn:aws:iam::1:user/ci is not authorized",
+    );
+    assert_eq!(denied.kind, EcsErrorKind::AccessDenied);
+    assert!(
+        denied.to_string().starts_with(
+            "ecs:DescribeTaskDefinition: access denied for web:3: the caller needs permission for ecs:DescribeTaskDefinition"
+        ),
+        "{denied}"
+    );
+    let missing = err("ClientException", "Unable to describe task definition.");
+    assert_eq!(missing.kind, EcsErrorKind::NotFound);
+    assert!(
+        missing
+            .to_string()
+            .contains("task definition web:3 not found"),
+        "{missing}"
+    );
+    let throttled = err("ThrottlingException", "Rate exceeded");
+    assert_eq!(throttled.kind, EcsErrorKind::Throttled);
+    assert!(
+        throttled
+            .to_string()
+            .contains("still throttled after 5 attempts"),
+        "{throttled}"
+    );
+    let other = err("ClientException", "Invalid revision");
+    assert_eq!(other.kind, EcsErrorKind::Other);
+    assert_eq!(
+        other.to_string(),
+        "ecs:DescribeTaskDefinition: web:3: ClientException: Invalid revision"
+    );
+}
+
+#[test]
+fn describe_tasks_answers_are_read_raw() {
+    let body = br#"{"tasks":[{"taskArn":"t","taskDefinitionArn":"arn:td/web:1","group":"service:web",
+        "containers":[{"name":"app","image":"web:1","imageDigest":"sha256:ab","cpu":0}]}],"failures":[]}"#;
+    let tasks = tasks_from_answer(body).unwrap();
+    assert_eq!(
+        tasks,
+        vec![TaskInfo {
+            task_definition: "arn:td/web:1".into(),
+            group: Some("service:web".into()),
+            containers: vec![("app".into(), "web:1".into(), Some("sha256:ab".into()))],
+        }]
+    );
+    assert!(tasks_from_answer(b"<html>").is_err());
+}

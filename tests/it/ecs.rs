@@ -1,0 +1,702 @@
+//! `imgpin ecs pin` and `imgpin ecs images` against moto (ECS and ECR) and a
+//! local docker-registry.
+//!
+//! moto gaps (shared/ECR-LIFECYCLE.md 4.2): DescribeTasks has no
+//! `imageDigest`, UpdateService adds no deployment, ListServices ignores
+//! pagination, DescribeServices has no 10-name limit. Those paths are tested
+//! with fakes in src/ecs/tests.rs; this module tests the plumbing for real.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::cli::{assert_exit, text};
+use crate::support::images::oci_image;
+use crate::support::{moto, Moto, Registry, LINUX_AMD64};
+
+const REGION: &str = moto::REGION;
+const PINNED: &str =
+    "busybox:1.36@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// The binary with moto's environment (and the registry's, when given).
+fn imgpin(moto: &Moto, registry: Option<&Registry>, args: &[&str], cwd: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("SSL_CERT_FILE");
+    moto.configure(&mut cmd);
+    if let Some(r) = registry {
+        cmd.envs(r.env());
+    }
+    cmd.output().expect("run imgpin")
+}
+
+fn ecr_image(repo: &str, tag: &str) -> String {
+    format!(
+        "{}.dkr.ecr.{REGION}.amazonaws.com/{repo}:{tag}",
+        moto::ACCOUNT_ID
+    )
+}
+
+fn describe(moto: &Moto, name: &str) -> Value {
+    moto.ecs(
+        REGION,
+        "DescribeTaskDefinition",
+        json!({ "taskDefinition": name, "include": ["TAGS"] }),
+    )
+}
+
+fn images_of(answer: &Value) -> Vec<String> {
+    answer["taskDefinition"]["containerDefinitions"]
+        .as_array()
+        .expect("containerDefinitions")
+        .iter()
+        .map(|c| c["image"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+fn register(moto: &Moto, family: &str, images: &[(&str, &str)], tags: Value) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .map(|(name, image)| json!({ "name": name, "image": image, "memory": 128, "essential": true }))
+        .collect();
+    moto.ecs(
+        REGION,
+        "RegisterTaskDefinition",
+        json!({
+            "family": family,
+            "containerDefinitions": containers,
+            "requiresCompatibilities": ["FARGATE"],
+            "networkMode": "awsvpc",
+            "cpu": "256",
+            "memory": "512",
+            "tags": tags,
+        }),
+    )
+}
+
+#[test]
+fn ecs_pin_prints_registerable_json_and_register_adds_one_revision() {
+    let moto = Moto::start();
+    let reg = Registry::start_plain();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "shop/api" }),
+    );
+    let api_digest = moto.put_image(REGION, "shop/api", "1.4", &oci_image(LINUX_AMD64));
+    let side_digest = reg.push_image("tools/side", "2.0", LINUX_AMD64);
+    let api = ecr_image("shop/api", "1.4");
+    let side = reg.image("tools/side", "2.0");
+    let tags = json!([{ "key": "team", "value": "shop" }]);
+    register(
+        &moto,
+        "web",
+        &[("app", &api), ("side", &side), ("base", PINNED)],
+        tags.clone(),
+    );
+    let want = vec![
+        format!("{api}@{api_digest}"),
+        format!("{side}@{side_digest}"),
+        PINNED.to_owned(),
+    ];
+
+    // The printed JSON: pinned images (tag kept), no read-only fields, tags, ECS's key order.
+    let out = imgpin(
+        &moto,
+        Some(&reg),
+        &["ecs", "pin", "--task-definition", "web"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let printed = text(&out.stdout);
+    let input: Value = serde_json::from_str(&printed).expect("stdout is JSON");
+    let containers = input["containerDefinitions"].as_array().unwrap();
+    let got: Vec<&str> = containers
+        .iter()
+        .map(|c| c["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    for field in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+        "deregisteredAt",
+    ] {
+        assert!(input.get(field).is_none(), "{field} left in:\n{printed}");
+    }
+    assert_eq!(input["tags"], tags);
+    assert_eq!(input["cpu"], "256");
+    assert_eq!(input["requiresCompatibilities"], json!(["FARGATE"]));
+    // moto's order, not alphabetical: family before volumes before cpu; name before image.
+    let at = |needle: &str| {
+        printed
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {printed}"))
+    };
+    assert!(
+        at("\"family\"") < at("\"volumes\"") && at("\"volumes\"") < at("\"cpu\": \"256\""),
+        "{printed}"
+    );
+    assert!(at("\"name\"") < at("\"image\""), "{printed}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("-      \"image\": \"{api}\",")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("+      \"image\": \"{api}@{api_digest}\",")),
+        "{err}"
+    );
+    assert!(
+        !err.contains(PINNED),
+        "an unchanged image is not in the diff:\n{err}"
+    );
+
+    // RegisterTaskDefinition takes the printed JSON unchanged.
+    let registered = moto.ecs(REGION, "RegisterTaskDefinition", input.clone());
+    assert_eq!(registered["taskDefinition"]["revision"], 2);
+    let two = describe(&moto, "web:2");
+    assert_eq!(images_of(&two), want);
+    assert_eq!(two["tags"], tags);
+
+    // --output writes the same JSON (and prints nothing on stdout).
+    let file = dir.path().join("web.json");
+    let out = imgpin(
+        &moto,
+        Some(&reg),
+        &[
+            "ecs",
+            "pin",
+            "--task-definition",
+            "web:1",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
+
+    // --register: revision N+1 (3) with pinned images and the tags; stdout is its ARN.
+    let out = imgpin(
+        &moto,
+        Some(&reg),
+        &["ecs", "pin", "--task-definition", "web:1", "--register"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let arn3 = format!(
+        "arn:aws:ecs:{REGION}:{}:task-definition/web:3",
+        moto::ACCOUNT_ID
+    );
+    assert_eq!(text(&out.stdout), format!("{arn3}\n"));
+    let three = describe(&moto, "web:3");
+    assert_eq!(images_of(&three), want);
+    assert_eq!(three["tags"], tags);
+    assert_eq!(three["taskDefinition"]["memory"], "512");
+
+    // A second run registers nothing and prints the ARN it described.
+    let out = imgpin(
+        &moto,
+        Some(&reg),
+        &["ecs", "pin", "--task-definition", "web", "--register"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), format!("{arn3}\n"));
+    assert!(
+        text(&out.stderr).contains("nothing to pin; nothing registered"),
+        "{}",
+        text(&out.stderr)
+    );
+    let four = moto.try_ecs(
+        REGION,
+        "DescribeTaskDefinition",
+        json!({ "taskDefinition": "web:4" }),
+    );
+    assert!(four.is_err(), "web:4 was registered: {four:?}");
+
+    // --format json: one document with the task definition, the diff and the counts.
+    let out = imgpin(
+        &moto,
+        Some(&reg),
+        &[
+            "ecs",
+            "pin",
+            "--task-definition",
+            "web:1",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["command"], "ecs pin");
+    assert_eq!(doc["changed"], true);
+    assert_eq!(doc["registeredTaskDefinitionArn"], Value::Null);
+    assert_eq!(doc["taskDefinition"], input);
+    assert_eq!(doc["summary"]["pinned"], 2);
+    assert_eq!(doc["summary"]["alreadyPinned"], 1);
+    assert!(doc["changes"][0]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("@sha256:"));
+}
+
+#[test]
+fn ecs_pin_errors_name_the_family_or_the_image_and_register_nothing() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "nope:3"],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ecs:DescribeTaskDefinition: task definition nope:3 not found"),
+        "{err}"
+    );
+    assert!(!err.contains("testing"), "credentials in output: {err}");
+
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "shop/api" }),
+    );
+    moto.put_image(REGION, "shop/api", "1.4", &oci_image(LINUX_AMD64));
+    let good = ecr_image("shop/api", "1.4");
+    let missing = ecr_image("shop/api", "9.9");
+    register(&moto, "job", &[("ok", &good), ("bad", &missing)], json!([]));
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "job", "--register"],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert_eq!(
+        text(&out.stdout),
+        "",
+        "nothing is printed when an image fails"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("job:1: error: container bad: {missing}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("nothing printed, written or registered"),
+        "{err}"
+    );
+    let two = moto.try_ecs(
+        REGION,
+        "DescribeTaskDefinition",
+        json!({ "taskDefinition": "job:2" }),
+    );
+    assert!(two.is_err(), "job:2 was registered: {two:?}");
+}
+
+/// The id of one of moto's default subnets (RunTask with awsvpc needs a real one).
+fn default_subnet(moto: &Moto) -> String {
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20240101/{REGION}/ec2/aws4_request, \
+         SignedHeaders=content-type;host, Signature=0"
+    );
+    let body = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/", moto.endpoint()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", authorization)
+        .body("Action=DescribeSubnets&Version=2016-11-15")
+        .send()
+        .expect("DescribeSubnets")
+        .text()
+        .unwrap();
+    let start = body.find("<subnetId>").expect("a subnet in moto") + "<subnetId>".len();
+    let end = start + body[start..].find("</subnetId>").unwrap();
+    body[start..end].to_owned()
+}
+
+fn run_task(moto: &Moto, subnet: &str, task_definition: &str, group: Option<&str>) {
+    let mut body = json!({
+        "cluster": "prod",
+        "taskDefinition": task_definition,
+        "launchType": "FARGATE",
+        "count": 1,
+        "networkConfiguration": { "awsvpcConfiguration": { "subnets": [subnet], "securityGroups": ["sg-1"] } },
+    });
+    if let Some(g) = group {
+        body["group"] = json!(g);
+    }
+    let answer = moto.ecs(REGION, "RunTask", body);
+    assert_eq!(
+        answer["tasks"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
+}
+
+#[test]
+fn ecs_images_lists_deployments_and_running_tasks() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let web1 = format!("shop/web:1.0@sha256:{}", "1".repeat(64));
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "prod" }));
+    register(
+        &moto,
+        "web",
+        &[("app", &web1), ("proxy", "envoy:1.30")],
+        json!([]),
+    );
+    register(
+        &moto,
+        "web",
+        &[("app", "shop/web:2.0"), ("proxy", "envoy:1.30")],
+        json!([]),
+    );
+    register(&moto, "api", &[("app", "shop/api:3")], json!([]));
+    register(&moto, "batch", &[("job", "shop/batch:nightly")], json!([]));
+    for (name, td) in [("web", "web:1"), ("api", "api:1")] {
+        moto.ecs(
+            REGION,
+            "CreateService",
+            json!({ "cluster": "prod", "serviceName": name, "taskDefinition": td, "desiredCount": 1, "launchType": "FARGATE" }),
+        );
+    }
+    // moto stores "web:2" as given and keeps the web:1 deployment: both must be listed.
+    moto.ecs(
+        REGION,
+        "UpdateService",
+        json!({ "cluster": "prod", "service": "web", "taskDefinition": "web:2" }),
+    );
+    let subnet = default_subnet(&moto);
+    run_task(&moto, &subnet, "web:1", Some("service:web"));
+    run_task(&moto, &subnet, "batch:1", None);
+
+    let arn = |td: &str| {
+        format!(
+            "arn:aws:ecs:{REGION}:{}:task-definition/{td}",
+            moto::ACCOUNT_ID
+        )
+    };
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "prod", "--format", "json"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["command"], "ecs images");
+    assert_eq!(doc["cluster"], "prod");
+    let mut rows: Vec<String> = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["cluster"], "prod");
+            format!(
+                "{} {} {} {} {} {}",
+                r["service"].as_str().unwrap(),
+                r["taskDefinition"].as_str().unwrap(),
+                r["container"].as_str().unwrap(),
+                r["image"].as_str().unwrap(),
+                r["digest"].as_str().unwrap_or("null"),
+                r["source"].as_str().unwrap()
+            )
+        })
+        .collect();
+    rows.sort();
+    let d1 = format!("sha256:{}", "1".repeat(64));
+    let mut want = vec![
+        format!("- {} job shop/batch:nightly null task", arn("batch:1")),
+        format!("api {} app shop/api:3 null deployment", arn("api:1")),
+        format!("web {} app {web1} {d1} deployment", arn("web:1")),
+        format!("web {} proxy envoy:1.30 null deployment", arn("web:1")),
+        format!("web {} app shop/web:2.0 null deployment", arn("web:2")),
+        format!("web {} proxy envoy:1.30 null deployment", arn("web:2")),
+        format!("web {} app {web1} {d1} task", arn("web:1")),
+        // moto's RunTask reports only the first container of a task.
+    ];
+    want.sort();
+    assert_eq!(rows, want);
+
+    // Text: a table on stdout, the count on stderr.
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "prod", "--service", "web"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let table = text(&out.stdout);
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        [
+            "SERVICE",
+            "TASK",
+            "DEFINITION",
+            "CONTAINER",
+            "IMAGE",
+            "DIGEST",
+            "SOURCE"
+        ]
+    );
+    let body: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(body.len(), 5, "{table}");
+    assert!(body.iter().all(|r| r[0] == "web"), "{table}");
+    assert!(
+        body.contains(&vec![
+            "web",
+            "web:2",
+            "app",
+            "shop/web:2.0",
+            "-",
+            "deployment"
+        ]),
+        "{table}"
+    );
+    assert!(
+        body.contains(&vec![
+            "web",
+            "web:1",
+            "app",
+            web1.as_str(),
+            d1.as_str(),
+            "task"
+        ]),
+        "{table}"
+    );
+    assert!(
+        text(&out.stderr).contains("cluster prod: 5 images in use across 1 service"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Missing service and missing cluster: errors naming the action.
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "prod", "--service", "nope"],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("ecs:DescribeServices: not found in cluster prod"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "ghost"],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("ecs:ListServices"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn ecs_help_teaches_flags_examples_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run imgpin");
+        assert_exit(&out, 0);
+        text(&out.stdout)
+    };
+    let pin = help(&["ecs", "pin", "--help"]);
+    for needle in [
+        "--task-definition",
+        "--register",
+        "--output",
+        "--update",
+        "--region",
+        "--aws-profile",
+        "register-task-definition --cli-input-json",
+        "Exit codes",
+    ] {
+        assert!(
+            pin.contains(needle),
+            "{needle} missing from ecs pin --help:\n{pin}"
+        );
+    }
+    let images = help(&["ecs", "images", "--help"]);
+    for needle in [
+        "--cluster",
+        "--service",
+        "--format",
+        "imageDigest",
+        "Exit codes",
+    ] {
+        assert!(
+            images.contains(needle),
+            "{needle} missing from ecs images --help:\n{images}"
+        );
+    }
+    // --cluster is required: a usage error, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(["ecs", "images"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+}
+
+/// A scripted ECS endpoint on 127.0.0.1: the n-th request gets the n-th
+/// (status, `__type`-style JSON body) answer, the last one repeated. Counts requests.
+fn scripted_ecs(answers: Vec<(u16, String)>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            // Read the head, then Content-Length bytes of body.
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            let mut want = None;
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if want.is_none() {
+                    if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        want = Some(end + 4 + length);
+                    }
+                }
+                if want.is_some_and(|w| data.len() >= w) {
+                    break;
+                }
+            }
+            let i = seen.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = &answers[i.min(answers.len() - 1)];
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+fn imgpin_at(endpoint: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    for name in moto::ENV_REMOVE {
+        cmd.env_remove(name);
+    }
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing-secret")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty);
+    cmd.output().expect("run imgpin")
+}
+
+#[test]
+fn ecs_pin_retries_throttling_and_names_the_action_when_denied() {
+    let throttled = (
+        400,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
+    );
+    let answer = json!({
+        "taskDefinition": {
+            "taskDefinitionArn": format!("arn:aws:ecs:{REGION}:123456789012:task-definition/web:7"),
+            "containerDefinitions": [{ "name": "app", "image": PINNED }],
+            "family": "web",
+            "revision": 7,
+            "status": "ACTIVE",
+        },
+        "tags": [],
+    });
+    let (url, count) = scripted_ecs(vec![
+        throttled.clone(),
+        throttled,
+        (200, answer.to_string()),
+    ]);
+    let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        3,
+        "two throttled answers, then success"
+    );
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        input,
+        json!({ "containerDefinitions": [{ "name": "app", "image": PINNED }], "family": "web" })
+    );
+    assert!(
+        text(&out.stderr).contains("web:7: 1 images, 0 pinned, 1 already pinned; nothing to pin"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let denied = (
+        400,
+        r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:DescribeTaskDefinition"}"#.to_owned(),
+    );
+    let (url, count) = scripted_ecs(vec![denied]);
+    let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
+    assert_exit(&out, 2);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "access denied is not retried"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ecs:DescribeTaskDefinition: access denied for web:7: the caller needs permission for ecs:DescribeTaskDefinition"),
+        "{err}"
+    );
+    assert!(!err.contains("testing-secret"), "{err}");
+}
