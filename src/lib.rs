@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod commands;
 pub mod digest;
+pub mod ecr_live;
 pub mod edit;
 pub mod lifecycle;
 pub mod locate;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Verify(args) => {
             runtime()?.block_on(commands::verify::run(&args, &mut args.output.printer()))
         }
+        Command::Lifecycle(args) => runtime()?.block_on(commands::lifecycle::run(&args)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand, gluing scan → resolve → plan → edit → report.
 
 pub mod check;
+pub mod lifecycle;
 pub mod pin;
 pub mod verify;
 

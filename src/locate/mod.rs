@@ -19,10 +19,10 @@ mod classify;
 mod codepipeline;
 mod compose;
 mod ecs;
-mod json;
+pub(crate) mod json;
 mod kubernetes;
 mod lines;
-mod tree;
+pub(crate) mod tree;
 mod yaml;
 
 pub use lines::LineIndex;

@@ -71,6 +71,36 @@ pub enum Code {
     TagMoved,
     /// The same `name:tag` is pinned to different digests in different places (`verify`).
     InconsistentPins,
+    /// An in-use image would be deleted by the lifecycle policy (`lifecycle`).
+    LifecycleExpires,
+    /// An in-use image would be archived (unpullable) by the lifecycle policy (`lifecycle`).
+    LifecycleArchives,
+    /// An in-use image may be acted on: on a later pass, or through a tie at a count
+    /// boundary (`lifecycle`).
+    LifecycleAtRisk,
+    /// An in-use image is archived already: pulls fail now (`lifecycle`).
+    LifecycleArchived,
+    /// An in-use image is kept, but close to its rule's limit (`lifecycle`).
+    LifecycleSoon,
+    /// An in-use image is not in its repository's image list (`lifecycle`).
+    LifecycleImageMissing,
+    /// A tag-only reference was checked through the digest its tag points at now (`lifecycle`).
+    LifecycleTagResolved,
+    /// A repository has no lifecycle policy, so nothing expires (`lifecycle`).
+    LifecycleNoPolicy,
+    /// A lifecycle policy file was refused (`lifecycle --policy`).
+    PolicyInvalid,
+    /// A lifecycle policy is accepted, with a warning or note about it (`lifecycle`).
+    PolicyNote,
+    /// An AWS API call failed; the message names the action and the service's answer.
+    AwsError,
+    /// A protecting tag was, or would be, added to an in-use image (`lifecycle protect`).
+    ProtectTag,
+    /// The rule that keeps the protecting tags: missing, present, or not keeping every
+    /// protected image (`lifecycle protect`).
+    ProtectRule,
+    /// A `--in-use` value could not be read.
+    InUseInvalid,
 }
 
 /// One thing a command has to say, with its place.
