@@ -756,9 +756,13 @@ fn use_finding(
     tag: Option<&String>,
 ) -> Option<Finding> {
     let written = u.entry.written();
+    let used_by = match &u.entry.place {
+        Some(_) => String::new(),
+        None => format!(", used by {},", u.entry.label),
+    };
     let subject = match &f.via_index {
-        Some(_) => format!("{written}: its child manifest {}", short(&f.digest)),
-        None => format!("{written} ({})", short(&f.digest)),
+        Some(_) => format!("{written}{used_by} its child manifest {}", short(&f.digest)),
+        None => format!("{written} ({}){used_by}", short(&f.digest)),
     };
     let tag_note = match tag {
         Some(t) => format!(
@@ -770,7 +774,10 @@ fn use_finding(
         .applied_rule_priority
         .and_then(|p| policy.rule_by_priority(p))
         .map(Rule::label);
-    let by_rule = rule.map(|r| format!(", by {r}")).unwrap_or_default();
+    let by_rule = rule
+        .filter(|r| !f.reason.contains(r.as_str()))
+        .map(|r| format!(", by {r}"))
+        .unwrap_or_default();
     let (code, severity) = if f.archived_now {
         (Code::LifecycleArchived, Severity::Problem)
     } else {

@@ -7,6 +7,7 @@ mod ecr;
 mod ecr_fallback;
 mod faults;
 mod infra;
+mod lifecycle;
 mod pipeline;
 mod registry;
 mod support;
