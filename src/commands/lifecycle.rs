@@ -850,9 +850,10 @@ impl Totals {
     }
 
     fn finish(self, printer: &mut Printer, now: DateTime<Utc>) -> anyhow::Result<Status> {
+        let n = self.repositories.len();
         let line = format!(
-            "{} repositories, {} images: {} would be expired, {} archived; {} in use, {} of them at risk",
-            self.repositories.len(),
+            "{n} {}, {} images: {} would be expired, {} archived; {} in use, {} of them at risk",
+            if n == 1 { "repository" } else { "repositories" },
             self.images,
             self.expiring,
             self.archiving,

@@ -714,3 +714,24 @@ fn lifecycle_reads_every_describe_images_page() {
     assert_eq!(requests[1]["nextToken"], "page-1");
     assert_eq!(requests[0]["filter"]["imageStatus"], "ANY");
 }
+
+#[test]
+fn lifecycle_help_teaches_offline_mode_protect_and_exit_codes() {
+    let help = text(&offline(&["lifecycle", "--help"]).stdout);
+    for needle in [
+        "--policy",
+        "--images",
+        "--in-use",
+        "--at",
+        "imgpin ecs images --format json",
+        "Exit codes",
+        "1  an in-use image would be expired or archived",
+        "protect",
+    ] {
+        assert!(help.contains(needle), "{needle} missing:\n{help}");
+    }
+    let protect = text(&offline(&["lifecycle", "protect", "--help"]).stdout);
+    for needle in ["--tag-prefix", "--apply", "PutImage", "Exit codes"] {
+        assert!(protect.contains(needle), "{needle} missing:\n{protect}");
+    }
+}
