@@ -71,6 +71,18 @@ pub struct FetchedManifest {
     pub media_type: Option<String>,
 }
 
+/// A repository's images as read from ECR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageList {
+    /// The images, index children filled in.
+    pub images: Vec<ImageDetail>,
+    /// Images left out because DescribeImages gave no digest or push time.
+    pub left_out: usize,
+    /// Indexes whose manifest could not be read (`digest: reason`): their children are
+    /// unknown, so they are neither in use nor guarded in the simulation.
+    pub unread_indexes: Vec<String>,
+}
+
 /// What `PutImage` of an existing manifest under a new tag did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -122,12 +134,8 @@ impl LiveEcr {
 
     /// Every image of the repository, ACTIVE and ARCHIVED (`filter.imageStatus = ANY`),
     /// all pages, mapped with [`map_image_detail`]; each index gets its children from
-    /// `BatchGetImage`. The second value counts images left out because DescribeImages gave
-    /// no digest or push time.
-    pub async fn describe_images(
-        &self,
-        repo: &Repo,
-    ) -> Result<(Vec<ImageDetail>, usize), AwsError> {
+    /// `BatchGetImage`.
+    pub async fn describe_images(&self, repo: &Repo) -> Result<ImageList, AwsError> {
         let client = self.resolver.client(&repo.host).await;
         let mut pages = client
             .describe_images()
@@ -144,6 +152,7 @@ impl LiveEcr {
             .send();
         let mut images = Vec::new();
         let mut left_out = 0;
+        let mut unread = Vec::new();
         while let Some(item) = pages.next().await {
             let detail = item.map_err(|err| aws_error("DescribeImages", repo, &err))?;
             match map_image_detail(&detail) {
@@ -158,13 +167,19 @@ impl LiveEcr {
             .collect();
         if !indexes.is_empty() {
             let manifests = self.manifests(repo, &indexes).await?;
-            for image in &mut images {
-                if let Some(Ok(fetched)) = manifests.get(&image.digest) {
-                    image.manifests = index_children(&fetched.manifest);
+            for image in images.iter_mut().filter(|i| i.is_index()) {
+                match manifests.get(&image.digest) {
+                    Some(Ok(fetched)) => image.manifests = index_children(&fetched.manifest),
+                    Some(Err(reason)) => unread.push(format!("{}: {reason}", image.digest)),
+                    None => unread.push(format!("{}: no answer", image.digest)),
                 }
             }
         }
-        Ok((images, left_out))
+        Ok(ImageList {
+            images,
+            left_out,
+            unread_indexes: unread,
+        })
     }
 
     /// `BatchGetImage` by digest, [`BATCH_SIZE`] at a time: each digest's manifest, or the

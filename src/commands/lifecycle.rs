@@ -980,6 +980,13 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     let mut all = entries_from_scan(&scan);
     all.extend(entries);
     let grouped = group_by_repository(all);
+    if grouped.groups.is_empty() {
+        printer.finding(Finding::new(
+            Code::LifecycleImageMissing,
+            Severity::Note,
+            "no Amazon ECR reference found in the files or --in-use values: nothing to evaluate (bare digests need a repository: give REPOSITORY@sha256:…)".to_owned(),
+        ))?;
+    }
     if !grouped.foreign.is_empty() {
         printer.info(&format!(
             "{} references outside Amazon ECR: no lifecycle policy applies to them",
@@ -1022,6 +1029,19 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
             Some(s) => Some(s.clone()),
             None => live_policy_source(&group.repo, fetched.policy, &mut findings),
         };
+        for index in &fetched.unread_indexes {
+            findings.push(
+                Finding::new(
+                    Code::AwsError,
+                    Severity::Warning,
+                    format!(
+                        "{}: the index {index} could not be read with BatchGetImage; its children are unknown and not treated as in use or guarded",
+                        group.repo
+                    ),
+                )
+                .location(group.repo.to_string()),
+            );
+        }
         if fetched.left_out > 0 {
             findings.push(
                 Finding::new(
@@ -1085,6 +1105,7 @@ struct Fetched {
     policy: Option<LivePolicy>,
     images: Vec<ImageDetail>,
     left_out: usize,
+    unread_indexes: Vec<String>,
 }
 
 async fn fetch(live: &LiveEcr, repo: &Repo, want_policy: bool) -> Result<Fetched, AwsError> {
@@ -1093,11 +1114,12 @@ async fn fetch(live: &LiveEcr, repo: &Repo, want_policy: bool) -> Result<Fetched
     } else {
         None
     };
-    let (images, left_out) = live.describe_images(repo).await?;
+    let list = live.describe_images(repo).await?;
     Ok(Fetched {
         policy,
-        images,
-        left_out,
+        images: list.images,
+        left_out: list.left_out,
+        unread_indexes: list.unread_indexes,
     })
 }
 
@@ -1252,6 +1274,17 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
         for u in &uses {
             match &u.digest {
                 Some(d) if in_repo.contains_key(d.as_str()) => {
+                    if let Some(tag) = &u.tag {
+                        printer.finding(u.entry.finding(
+                            Code::LifecycleTagResolved,
+                            Severity::Note,
+                            format!(
+                                "{}: no digest written; protecting {} that tag {tag} points at now",
+                                u.entry.written(),
+                                short(d)
+                            ),
+                        ))?;
+                    }
                     wanted.entry(d.clone()).or_default().push(u)
                 }
                 Some(_) if u.bare => {}
@@ -1693,6 +1726,56 @@ mod tests {
         let first = in_use.iter().find(|v| v["digest"] == D1).unwrap();
         assert_eq!(first["usedBy"][0], "k8s/web.yaml:3:12");
         assert_eq!(first["resolvedFromTag"], "v1");
+    }
+
+    fn meta() -> RepoMeta {
+        RepoMeta {
+            repository: Some("api".into()),
+            registry_id: None,
+            region: None,
+            label: "repository api".into(),
+        }
+    }
+
+    #[test]
+    fn one_push_from_the_edge_is_a_warning_and_archived_now_a_problem() {
+        let now = crate::lifecycle::parse_at("2026-06-01").unwrap();
+        // v2 ranks 2nd of a keep-2 window: one more matching push puts it out.
+        let uses = resolve_uses(&[entry(&format!("{HOST}/api@{D2}"))], &images());
+        let out = evaluate_repository(&meta(), Some(&policy(KEEP_TWO)), &images(), now, &uses);
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].code, Code::LifecycleSoon);
+        assert_eq!(out.findings[0].severity, Severity::Warning);
+        assert_eq!(out.in_use_at_risk, 0);
+
+        let archived = parse_describe_images(&format!(
+            r#"[{{"imageDigest":"{D1}","imageTags":["old"],"imagePushedAt":"2025-01-01T00:00:00Z",
+                 "imageStatus":"ARCHIVED","lastArchivedAt":"2026-05-01T00:00:00Z"}}]"#
+        ))
+        .unwrap();
+        let uses = resolve_uses(&[entry(&format!("{HOST}/api@{D1}"))], &archived);
+        let out = evaluate_repository(&meta(), Some(&policy(KEEP_TWO)), &archived, now, &uses);
+        assert_eq!(
+            out.findings[0].code,
+            Code::LifecycleArchived,
+            "{:?}",
+            out.findings
+        );
+        assert_eq!(out.findings[0].severity, Severity::Problem);
+        assert!(out.findings[0].message.contains("ARCHIVED now"));
+        assert_eq!(out.in_use_at_risk, 1);
+    }
+
+    #[test]
+    fn bare_digests_only_concern_repositories_that_hold_them() {
+        let now = crate::lifecycle::parse_at("2026-06-01").unwrap();
+        let other = "sha256:9999999999999999999999999999999999999999999999999999999999999999";
+        let uses = resolve_uses(&[entry(D1), entry(other)], &images());
+        let out = evaluate_repository(&meta(), Some(&policy(KEEP_TWO)), &images(), now, &uses);
+        assert_eq!(out.bare_found.iter().collect::<Vec<_>>(), [D1]);
+        assert!(out.findings.iter().all(|f| !f.message.contains(other)));
+        assert!(out.findings.iter().any(|f| f.code == Code::LifecycleExpires
+            && f.location.as_deref() == Some(&*format!("--in-use {D1}"))));
     }
 
     #[test]

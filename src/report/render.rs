@@ -335,7 +335,9 @@ fn sarif_log(findings: &[&Finding]) -> serde_json::Value {
     rule_ids.dedup();
     let rules: Vec<serde_json::Value> = rule_ids
         .iter()
-        .map(|id| json!({"id": id, "helpUri": format!("docs/messages.md#{id}")}))
+        .map(|id| {
+            json!({"id": id, "shortDescription": {"text": format!("imgpin finding {id} (docs/messages.md)")}})
+        })
         .collect();
     let results: Vec<serde_json::Value> = findings
         .iter()
