@@ -47,6 +47,48 @@ Exit codes:
   1  a digest is gone, pins disagree, unpinned references (or moved tags with --strict)
   2  errors: a registry could not be reached, a file did not parse, bad usage";
 
+const LIFECYCLE_EXAMPLES: &str = "\
+Examples:
+  imgpin lifecycle deploy/          will the live ECR policies delete what deploy/ uses?
+  imgpin lifecycle --policy new.json deploy/
+                                    the same with a policy change, before PutLifecyclePolicy
+  imgpin lifecycle --at 2026-12-01  as of a later date (CI: warn before it happens)
+  imgpin lifecycle --policy policy.json --images describe-images.json \\
+      --in-use sha256:… --in-use ecs-images.json
+                                    offline: saved `aws ecr describe-images` output
+  imgpin lifecycle --format sarif   one SARIF result per at-risk use (code scanning)
+  imgpin lifecycle protect deploy/ --tag-prefix keep- --apply
+                                    tag every in-use digest keep-<digest> and print the rule
+
+--in-use takes a digest (sha256:…), an image reference, or a JSON file: an array of
+references/digests, or the document `imgpin ecs images --format json` prints.
+References with a tag only are checked through the digest the tag points at now
+(from the same DescribeImages answer), and the output says so.
+
+Exit codes:
+  0  no in-use image is expired, archived or at risk
+  1  an in-use image would be expired or archived, is at risk (next pass, tie at a
+     count boundary) or is archived already
+  2  errors: invalid --policy file, unreadable --images/--in-use, an AWS call failed";
+
+const PROTECT_EXAMPLES: &str = "\
+Examples:
+  imgpin lifecycle protect deploy/              dry run: which digests would be tagged
+  imgpin lifecycle protect deploy/ --apply      add keep-<12 hex of the digest> tags
+  imgpin lifecycle protect --in-use ecs.json --tag-prefix pinned- --apply
+
+Each in-use digest gets the tag <prefix><first 12 hex digits of the digest>, added with
+BatchGetImage (manifest and media type) and PutImage of the same manifest: no layer is
+pushed, the digest and imagePushedAt do not change. Then the policy is checked: without a
+rule that keeps the prefix, the rule to add at the top priority is printed (and the whole
+proposed policy); with one, the evaluator checks that it keeps every protected image.
+
+Exit codes:
+  0  done (or, without --apply, nothing failed); the rule keeps every protected image
+     or was printed
+  1  the policy's rule for the prefix would still expire or archive a protected image
+  2  errors: an AWS call failed, invalid --policy file, unreadable --in-use";
+
 /// Pin container image references to digests, and keep them safe after pinning.
 ///
 /// imgpin finds image references in ECS task definitions, CodePipeline
@@ -92,6 +134,17 @@ pub enum Command {
     /// that cannot be reached is an error (exit 2).
     #[command(after_help = EXIT_CODES, after_long_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Simulate ECR lifecycle policies against the images in use; protect them.
+    ///
+    /// Collects the in-use Amazon ECR images (references in the files under
+    /// PATH, and --in-use values), groups them by repository, reads each
+    /// repository's lifecycle policy (GetLifecyclePolicy, or --policy FILE)
+    /// and image list (DescribeImages, every page), evaluates the policy
+    /// locally and reports every in-use image it would expire or archive: where
+    /// it is used, the rule, and why in plain words. Children of an in-use
+    /// multi-arch index count as in use. Nothing is changed in AWS.
+    #[command(after_long_help = LIFECYCLE_EXAMPLES)]
+    Lifecycle(LifecycleArgs),
     /// Live Amazon ECS: pin a registered task definition, list the images a cluster runs.
     #[command(after_help = EXIT_CODES)]
     Ecs(EcsArgs),
@@ -194,6 +247,42 @@ pub struct EcsPinArgs {
     pub output: OutputArgs,
 }
 
+/// Arguments of `imgpin lifecycle`.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LifecycleArgs {
+    /// `protect`, or nothing to evaluate.
+    #[command(subcommand)]
+    pub command: Option<LifecycleCommand>,
+
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Where the in-use images come from, and which policy.
+    #[command(flatten)]
+    pub source: LifecycleSource,
+
+    /// Offline: evaluate this saved `aws ecr describe-images` output (one
+    /// repository; needs --policy; no AWS call is made). Images may carry a
+    /// "manifests": ["sha256:…"] list of an index's children.
+    #[arg(long, value_name = "FILE", requires = "policy")]
+    pub images: Option<PathBuf>,
+
+    /// Evaluate as of this time instead of now: RFC 3339
+    /// (2026-12-01T08:00:00Z) or a date (2026-12-01, midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = crate::lifecycle::parse_at)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// Arguments of `imgpin ecs images`.
 #[derive(Debug, Clone, Args)]
 pub struct EcsImagesArgs {
@@ -220,6 +309,76 @@ pub struct EcsImagesArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The subcommands of `imgpin lifecycle`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum LifecycleCommand {
+    /// Tag every in-use digest with a protecting tag; print or check the keep rule.
+    ///
+    /// Dry run by default: prints what it would tag. With --apply, adds the tags
+    /// through PutImage of the existing manifest (never pushing layers).
+    #[command(after_long_help = PROTECT_EXAMPLES)]
+    Protect(ProtectArgs),
+}
+
+/// Arguments of `imgpin lifecycle protect`.
+#[derive(Debug, Clone, Args)]
+pub struct ProtectArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Where the in-use images come from, and which policy.
+    #[command(flatten)]
+    pub source: LifecycleSource,
+
+    /// The protecting tag is this prefix followed by the first 12 hex digits of the digest.
+    #[arg(long, value_name = "PREFIX", default_value = "keep-")]
+    pub tag_prefix: String,
+
+    /// Add the tags (PutImage). Without it, nothing is written.
+    #[arg(long)]
+    pub apply: bool,
+
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// In-use images and the policy, shared by `lifecycle` and `lifecycle protect`.
+#[derive(Debug, Clone, Args)]
+pub struct LifecycleSource {
+    /// An image in use (repeatable): a digest (sha256:…), an image reference,
+    /// or a JSON file: an array of references/digests, or the output of
+    /// `imgpin ecs images --format json`.
+    #[arg(long, value_name = "REF|DIGEST|FILE")]
+    pub in_use: Vec<String>,
+
+    /// Evaluate this lifecycle policy file instead of each repository's live
+    /// policy; it is validated as AWS validates it (errors point at the rule).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+/// How to reach AWS.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: the AWS default credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// Seconds to wait for an AWS answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// How many repositories are read at once.
+    #[arg(short, long, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
 }
 
 /// Arguments of `imgpin verify`.
@@ -399,6 +558,30 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lifecycle_paths_and_protect_parse() {
+        let cli =
+            Cli::try_parse_from(["imgpin", "lifecycle", "k8s", "--at", "2026-12-01"]).unwrap();
+        let Command::Lifecycle(args) = cli.command else {
+            panic!("not lifecycle")
+        };
+        assert!(args.command.is_none());
+        assert_eq!(args.walk.paths, [PathBuf::from("k8s")]);
+        assert!(args.at.is_some());
+        let cli =
+            Cli::try_parse_from(["imgpin", "lifecycle", "protect", "k8s", "--apply"]).unwrap();
+        let Command::Lifecycle(args) = cli.command else {
+            panic!("not lifecycle")
+        };
+        let Some(LifecycleCommand::Protect(p)) = args.command else {
+            panic!("not protect")
+        };
+        assert!(p.apply);
+        assert_eq!(p.tag_prefix, "keep-");
+        assert!(Cli::try_parse_from(["imgpin", "lifecycle", "--images", "i.json"]).is_err());
+        assert!(Cli::try_parse_from(["imgpin", "lifecycle", "--at", "soon"]).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod commands;
 pub mod digest;
+pub mod ecr_live;
 pub mod ecs;
 pub mod edit;
 pub mod lifecycle;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             runtime()?.block_on(commands::verify::run(&args, &mut args.output.printer()))
         }
         Command::Ecs(args) => runtime()?.block_on(commands::ecs::run(&args)),
+        Command::Lifecycle(args) => runtime()?.block_on(commands::lifecycle::run(&args)),
     }
 }
 

@@ -184,7 +184,7 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
     if let Some(path) = &args.output_file {
         write_file(path, new_text.as_bytes())?;
     }
-    if args.output.format != Format::Json {
+    if !matches!(args.output.format, Format::Json | Format::Sarif) {
         if args.register {
             printer.answer(&format!("{}\n", registered.as_deref().unwrap_or(&td.arn)))?;
         } else if args.output_file.is_none() {
@@ -239,6 +239,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// `imgpin ecs images`.
 pub async fn images(args: &EcsImagesArgs, printer: &mut Printer) -> anyhow::Result<Status> {
+    if args.output.format == Format::Sarif {
+        anyhow::bail!(
+            "`ecs images` lists images and reports no findings: use --format text or json"
+        );
+    }
     let client = ecs::client(
         args.region.as_deref(),
         args.aws_profile.as_deref(),

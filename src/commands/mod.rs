@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod ecs;
+pub mod lifecycle;
 pub mod pin;
 pub mod verify;
 

@@ -22,10 +22,10 @@ mod codepipeline;
 mod compose;
 mod dockerfile;
 mod ecs;
-mod json;
+pub(crate) mod json;
 mod kubernetes;
 mod lines;
-mod tree;
+pub(crate) mod tree;
 mod yaml;
 
 pub use lines::LineIndex;

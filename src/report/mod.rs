@@ -77,6 +77,81 @@ pub enum Code {
     PlatformMismatch,
     /// The declared platform could not be checked against the pinned manifest (`verify`).
     PlatformUnchecked,
+    /// An in-use image would be deleted by the lifecycle policy (`lifecycle`).
+    LifecycleExpires,
+    /// An in-use image would be archived (unpullable) by the lifecycle policy (`lifecycle`).
+    LifecycleArchives,
+    /// An in-use image may be acted on: on a later pass, or through a tie at a count
+    /// boundary (`lifecycle`).
+    LifecycleAtRisk,
+    /// An in-use image is archived already: pulls fail now (`lifecycle`).
+    LifecycleArchived,
+    /// An in-use image is kept, but close to its rule's limit (`lifecycle`).
+    LifecycleSoon,
+    /// An in-use image is not in its repository's image list (`lifecycle`).
+    LifecycleImageMissing,
+    /// A tag-only reference was checked through the digest its tag points at now (`lifecycle`).
+    LifecycleTagResolved,
+    /// A repository has no lifecycle policy, so nothing expires (`lifecycle`).
+    LifecycleNoPolicy,
+    /// A lifecycle policy file was refused (`lifecycle --policy`).
+    PolicyInvalid,
+    /// A lifecycle policy is accepted, with a warning or note about it (`lifecycle`).
+    PolicyNote,
+    /// An AWS API call failed; the message names the action and the service's answer.
+    AwsError,
+    /// A protecting tag was, or would be, added to an in-use image (`lifecycle protect`).
+    ProtectTag,
+    /// The rule that keeps the protecting tags: missing, present, or not keeping every
+    /// protected image (`lifecycle protect`).
+    ProtectRule,
+    /// A `--in-use` value could not be read.
+    InUseInvalid,
+}
+
+impl Code {
+    /// Every code, in declaration order (for documentation checks).
+    pub const ALL: [Code; 31] = [
+        Code::Unpinned,
+        Code::Pinned,
+        Code::AlreadyPinned,
+        Code::Skipped,
+        Code::InvalidReference,
+        Code::ResolveFailed,
+        Code::ParseError,
+        Code::ReadError,
+        Code::FileSkipped,
+        Code::WriteError,
+        Code::PathNotFound,
+        Code::DigestMissing,
+        Code::TagMoved,
+        Code::InconsistentPins,
+        Code::PlatformChild,
+        Code::PlatformMismatch,
+        Code::PlatformUnchecked,
+        Code::LifecycleExpires,
+        Code::LifecycleArchives,
+        Code::LifecycleAtRisk,
+        Code::LifecycleArchived,
+        Code::LifecycleSoon,
+        Code::LifecycleImageMissing,
+        Code::LifecycleTagResolved,
+        Code::LifecycleNoPolicy,
+        Code::PolicyInvalid,
+        Code::PolicyNote,
+        Code::AwsError,
+        Code::ProtectTag,
+        Code::ProtectRule,
+        Code::InUseInvalid,
+    ];
+
+    /// The kebab-case name printed as `kind`.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
 }
 
 /// One thing a command has to say, with its place.
@@ -250,5 +325,35 @@ mod tests {
             serde_json::json!({"kind": "unpinned", "severity": "problem", "file": "k8s/web.yaml",
                 "line": 3, "column": 14, "reference": "nginx:1.27", "message": "not pinned"})
         );
+    }
+}
+
+#[cfg(test)]
+mod code_docs_tests {
+    use super::Code;
+
+    /// Every code is documented in docs/messages.md and allowed by the
+    /// published schema: adding a code without both fails here.
+    #[test]
+    fn every_code_is_documented_and_in_the_schema() {
+        let messages = include_str!("../../docs/messages.md");
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/output.schema.json")).unwrap();
+        let kinds = schema["$defs"]["finding"]["properties"]["kind"]["enum"]
+            .as_array()
+            .unwrap();
+        assert_eq!(kinds.len(), Code::ALL.len(), "schema kinds vs codes");
+        for code in Code::ALL {
+            let name = code.name();
+            assert!(!name.is_empty());
+            assert!(
+                messages.contains(&format!("| `{name}` |")),
+                "{name} not in docs/messages.md"
+            );
+            assert!(
+                kinds.iter().any(|k| k == name.as_str()),
+                "{name} not in the schema"
+            );
+        }
     }
 }

@@ -1,9 +1,10 @@
-//! Renderers: human text, JSON and GitHub workflow commands.
+//! Renderers: human text, JSON, GitHub workflow commands and SARIF.
 //!
 //! Text: diffs and problems on stdout (they are the answer), errors,
 //! warnings, notes and the summary on stderr. JSON: one document on stdout
 //! at the end. GitHub: `::error file=…,line=…,col=…::…` lines that become
-//! pull-request annotations, plus the diff as text.
+//! pull-request annotations, plus the diff as text. SARIF 2.1.0: one log on
+//! stdout at the end, one result per finding (for code-scanning uploads).
 
 use super::{Code, Finding, Severity, Status, Summary};
 use serde::Serialize;
@@ -20,6 +21,8 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// One SARIF 2.1.0 log on stdout: one result per finding (code scanning).
+    Sarif,
 }
 
 /// When to colour text output, chosen with `--color`.
@@ -129,7 +132,7 @@ impl Printer {
     /// Show the diff of one file.
     pub fn diff(&mut self, file: PathBuf, diff: String) -> io::Result<()> {
         match self.format {
-            Format::Json => {
+            Format::Json | Format::Sarif => {
                 self.changes.push(FileChange { file, diff });
                 Ok(())
             }
@@ -142,7 +145,7 @@ impl Printer {
     /// under `changes` in JSON.
     pub fn side_diff(&mut self, file: PathBuf, diff: String) -> io::Result<()> {
         match self.format {
-            Format::Json => {
+            Format::Json | Format::Sarif => {
                 self.changes.push(FileChange { file, diff });
                 Ok(())
             }
@@ -171,7 +174,7 @@ impl Printer {
     pub fn finding(&mut self, finding: Finding) -> io::Result<()> {
         self.status = self.status.max(Status::of(std::slice::from_ref(&finding)));
         match self.format {
-            Format::Json => {
+            Format::Json | Format::Sarif => {
                 self.findings.push(finding);
                 Ok(())
             }
@@ -282,6 +285,7 @@ impl Printer {
                 serde_json::to_writer_pretty(&mut self.out, &report)?;
                 writeln!(self.out)?;
             }
+            Format::Sarif => self.sarif()?,
             Format::Text | Format::Github => {
                 if !self.quiet {
                     writeln!(self.err, "imgpin: {line}")?;
@@ -291,6 +295,104 @@ impl Printer {
         self.out.flush()?;
         self.err.flush()
     }
+
+    /// Like [`Printer::finish`] for a command with its own JSON document: in JSON
+    /// format, prints `{"version": 1, "command": …, <document's fields>, "findings": […]}`;
+    /// the other formats behave as [`Printer::finish`] does (text: `line` on stderr).
+    pub fn finish_document(
+        &mut self,
+        command: &str,
+        line: &str,
+        document: serde_json::Map<String, serde_json::Value>,
+    ) -> io::Result<()> {
+        if self.format != Format::Json {
+            return self.finish(command, &Summary::default(), line);
+        }
+        let mut out = serde_json::Map::new();
+        out.insert("version".into(), 1.into());
+        out.insert("command".into(), command.into());
+        out.extend(document);
+        out.insert("findings".into(), serde_json::to_value(&self.findings)?);
+        serde_json::to_writer_pretty(&mut self.out, &out)?;
+        writeln!(self.out)?;
+        self.out.flush()?;
+        self.err.flush()
+    }
+
+    /// The SARIF 2.1.0 log of the findings shown at this verbosity.
+    fn sarif(&mut self) -> io::Result<()> {
+        let findings = std::mem::take(&mut self.findings);
+        let shown: Vec<&Finding> = findings.iter().filter(|f| self.shown(f)).collect();
+        let log = sarif_log(&shown);
+        self.findings = findings;
+        serde_json::to_writer_pretty(&mut self.out, &log)?;
+        writeln!(self.out)
+    }
+}
+
+/// A SARIF 2.1.0 log: one run, one rule per finding code used, one result per finding
+/// (`ruleId` = the code, `level` error/warning/note, a physical location when the
+/// finding has a file).
+fn sarif_log(findings: &[&Finding]) -> serde_json::Value {
+    use serde_json::json;
+    let code_of = |f: &Finding| {
+        serde_json::to_value(f.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let mut rule_ids: Vec<String> = findings.iter().map(|f| code_of(f)).collect();
+    rule_ids.sort();
+    rule_ids.dedup();
+    let rules: Vec<serde_json::Value> = rule_ids
+        .iter()
+        .map(|id| {
+            json!({"id": id, "shortDescription": {"text": format!("imgpin finding {id} (docs/messages.md)")}})
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let level = match f.severity {
+                Severity::Error | Severity::Problem => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "note",
+            };
+            let mut result = json!({
+                "ruleId": code_of(f),
+                "level": level,
+                "message": {"text": f.message},
+            });
+            if let Some(file) = &f.file {
+                let uri = file.display().to_string().replace('\\', "/");
+                let mut location = json!({"artifactLocation": {"uri": uri}});
+                if let Some(line) = f.line {
+                    let mut region = json!({"startLine": line});
+                    if let Some(col) = f.column {
+                        region["startColumn"] = col.into();
+                    }
+                    location["region"] = region;
+                }
+                result["locations"] = json!([{"physicalLocation": location}]);
+            } else if let Some(label) = &f.location {
+                result["locations"] =
+                    json!([{"logicalLocations": [{"fullyQualifiedName": label}]}]);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "imgpin",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
 }
 
 /// Write a unified diff, coloured line by line when `color` (CRLF kept).
@@ -464,6 +566,49 @@ mod tests {
         assert_eq!(v["changes"][0]["file"], "web:3");
         assert_eq!(v["changed"], true);
         assert_eq!(e.text(), "");
+    }
+
+    #[test]
+    fn sarif_has_one_result_per_finding_with_region() {
+        let (mut p, o, _) = printer(Format::Sarif);
+        p.finding(unpinned()).unwrap();
+        p.finding(Finding::new(Code::ResolveFailed, Severity::Error, "boom").location("svc web"))
+            .unwrap();
+        p.finding(Finding::new(Code::TagMoved, Severity::Warning, "moved").in_file("a.yaml"))
+            .unwrap();
+        p.finish("check", &Summary::default(), "x").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&o.text()).unwrap();
+        assert_eq!(v["version"], "2.1.0");
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[0]["ruleId"], "unpinned");
+        assert_eq!(results[0]["level"], "error");
+        let loc = &results[0]["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], "k8s/web,prod.yaml");
+        assert_eq!(loc["region"]["startLine"], 3);
+        assert_eq!(loc["region"]["startColumn"], 14);
+        assert_eq!(results[1]["level"], "error");
+        assert_eq!(
+            results[1]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            "svc web"
+        );
+        assert_eq!(results[2]["level"], "warning");
+        assert!(results[2]["locations"][0]["physicalLocation"]["region"].is_null());
+        let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 3);
+    }
+
+    #[test]
+    fn finish_document_merges_the_command_document() {
+        let (mut p, o, _) = printer(Format::Json);
+        p.finding(unpinned()).unwrap();
+        let mut doc = serde_json::Map::new();
+        doc.insert("results".into(), serde_json::json!([1]));
+        p.finish_document("lifecycle", "x", doc).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&o.text()).unwrap();
+        assert_eq!(v["command"], "lifecycle");
+        assert_eq!(v["results"][0], 1);
+        assert_eq!(v["findings"][0]["kind"], "unpinned");
     }
 
     #[test]

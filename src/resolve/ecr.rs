@@ -332,7 +332,7 @@ impl EcrResolver {
             .await
     }
 
-    async fn client(&self, host: &EcrHost) -> aws_sdk_ecr::Client {
+    pub(crate) async fn client(&self, host: &EcrHost) -> aws_sdk_ecr::Client {
         let key = (host.region.clone(), host.fips, host.dual_stack);
         if let Some(client) = lock(&self.clients).get(&key) {
             return client.clone();

@@ -8,6 +8,7 @@ mod ecr_fallback;
 mod ecs;
 mod faults;
 mod infra;
+mod lifecycle;
 mod pipeline;
 mod registry;
 mod schema;

@@ -1,0 +1,467 @@
+//! Live Amazon ECR repository data for `imgpin lifecycle`: the lifecycle policy text
+//! (`GetLifecyclePolicy`), every image (`DescribeImages`, all pages, through the SDK
+//! paginator), index children and manifests (`BatchGetImage` by digest) and adding a tag
+//! to an existing manifest (`PutImage`).
+//!
+//! The rule of this module: it is the only place where lifecycle work touches the AWS
+//! SDK, and it turns SDK types into the pure [`crate::lifecycle`] model at once
+//! ([`map_image_detail`]). SDK clients come from [`EcrResolver`] (region from the host,
+//! FIPS/dual-stack, timeouts, standard retries, `AWS_ENDPOINT_URL`). Every error names the
+//! ECR action and the repository, and carries the service's answer, never a credential.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_ecr::config::http::HttpResponse;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
+use chrono::{DateTime, Utc};
+
+use crate::lifecycle::{ImageDetail, ImageStatus};
+use crate::resolve::ecr::{EcrHost, EcrResolver, BATCH_SIZE};
+use crate::resolve::RegistryOptions;
+
+/// One ECR repository: the registry host (account, region, endpoint flavour) and its name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Repo {
+    /// The registry host, parsed.
+    pub host: EcrHost,
+    /// The repository name, e.g. `team/api`.
+    pub repository: String,
+}
+
+impl fmt::Display for Repo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "repository {} (account {}, {})",
+            self.repository, self.host.account, self.host.region
+        )
+    }
+}
+
+/// A failed ECR call: the action, the repository and what AWS (or the network) said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ECR {action} for {repo} failed: {message}")]
+pub struct AwsError {
+    /// The ECR action, e.g. `DescribeImages`.
+    pub action: &'static str,
+    /// The repository, as words.
+    pub repo: String,
+    /// AWS's error code and message, or the transport failure.
+    pub message: String,
+}
+
+/// A lifecycle policy as `GetLifecyclePolicy` returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePolicy {
+    /// `lifecyclePolicyText`, verbatim.
+    pub text: String,
+    /// `lastEvaluatedAt`: when ECR last ran the policy.
+    pub last_evaluated_at: Option<DateTime<Utc>>,
+}
+
+/// A manifest read back with `BatchGetImage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedManifest {
+    /// `imageManifest`, verbatim.
+    pub manifest: String,
+    /// `imageManifestMediaType` (or the manifest's own `mediaType` when ECR leaves it out).
+    pub media_type: Option<String>,
+}
+
+/// A repository's images as read from ECR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageList {
+    /// The images, index children filled in.
+    pub images: Vec<ImageDetail>,
+    /// Images left out because DescribeImages gave no digest or push time.
+    pub left_out: usize,
+    /// Indexes whose manifest could not be read (`digest: reason`): their children are
+    /// unknown, so they are neither in use nor guarded in the simulation.
+    pub unread_indexes: Vec<String>,
+}
+
+/// What `PutImage` of an existing manifest under a new tag did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The tag was added.
+    Tagged,
+    /// The image already carries this tag (`ImageAlreadyExistsException`).
+    AlreadyTagged,
+}
+
+/// Live ECR calls for lifecycle work, with one SDK client per region.
+#[derive(Debug)]
+pub struct LiveEcr {
+    resolver: EcrResolver,
+}
+
+impl LiveEcr {
+    /// Clients from the AWS default chain (or `profile`), with a per-attempt timeout.
+    pub fn new(profile: Option<String>, timeout: Duration) -> LiveEcr {
+        let options = RegistryOptions {
+            platform: None,
+            jobs: 1,
+            insecure_registries: Vec::new(),
+            ca_files: Vec::new(),
+            timeout,
+        };
+        LiveEcr {
+            resolver: EcrResolver::new(&options, profile),
+        }
+    }
+
+    /// `GetLifecyclePolicy`; `Ok(None)` when the repository has no policy.
+    pub async fn lifecycle_policy(&self, repo: &Repo) -> Result<Option<LivePolicy>, AwsError> {
+        let client = self.resolver.client(&repo.host).await;
+        let answer = client
+            .get_lifecycle_policy()
+            .registry_id(&repo.host.account)
+            .repository_name(&repo.repository)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => Ok(Some(LivePolicy {
+                text: out.lifecycle_policy_text().unwrap_or_default().to_owned(),
+                last_evaluated_at: out.last_evaluated_at().and_then(to_chrono),
+            })),
+            Err(err) if error_code(&err) == Some("LifecyclePolicyNotFoundException") => Ok(None),
+            Err(err) => Err(aws_error("GetLifecyclePolicy", repo, &err)),
+        }
+    }
+
+    /// Every image of the repository, ACTIVE and ARCHIVED (`filter.imageStatus = ANY`),
+    /// all pages, mapped with [`map_image_detail`]; each index gets its children from
+    /// `BatchGetImage`.
+    pub async fn describe_images(&self, repo: &Repo) -> Result<ImageList, AwsError> {
+        let client = self.resolver.client(&repo.host).await;
+        let mut pages = client
+            .describe_images()
+            .registry_id(&repo.host.account)
+            .repository_name(&repo.repository)
+            .filter(
+                DescribeImagesFilter::builder()
+                    .image_status(ImageStatusFilter::Any)
+                    .build(),
+            )
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send();
+        let mut images = Vec::new();
+        let mut left_out = 0;
+        let mut unread = Vec::new();
+        while let Some(item) = pages.next().await {
+            let detail = item.map_err(|err| aws_error("DescribeImages", repo, &err))?;
+            match map_image_detail(&detail) {
+                Some(image) => images.push(image),
+                None => left_out += 1,
+            }
+        }
+        let indexes: Vec<String> = images
+            .iter()
+            .filter(|i| i.is_index())
+            .map(|i| i.digest.clone())
+            .collect();
+        if !indexes.is_empty() {
+            let manifests = self.manifests(repo, &indexes).await?;
+            for image in images.iter_mut().filter(|i| i.is_index()) {
+                match manifests.get(&image.digest) {
+                    Some(Ok(fetched)) => image.manifests = index_children(&fetched.manifest),
+                    Some(Err(reason)) => unread.push(format!("{}: {reason}", image.digest)),
+                    None => unread.push(format!("{}: no answer", image.digest)),
+                }
+            }
+        }
+        Ok(ImageList {
+            images,
+            left_out,
+            unread_indexes: unread,
+        })
+    }
+
+    /// `BatchGetImage` by digest, [`BATCH_SIZE`] at a time: each digest's manifest, or the
+    /// failure ECR reported for it.
+    pub async fn manifests(
+        &self,
+        repo: &Repo,
+        digests: &[String],
+    ) -> Result<BTreeMap<String, Result<FetchedManifest, String>>, AwsError> {
+        let client = self.resolver.client(&repo.host).await;
+        let mut out = BTreeMap::new();
+        for chunk in digests.chunks(BATCH_SIZE) {
+            let mut request = client
+                .batch_get_image()
+                .registry_id(&repo.host.account)
+                .repository_name(&repo.repository);
+            for digest in chunk {
+                request =
+                    request.image_ids(ImageIdentifier::builder().image_digest(digest).build());
+            }
+            for media_type in crate::media::ACCEPTED {
+                request = request.accepted_media_types(media_type);
+            }
+            let answer = request
+                .send()
+                .await
+                .map_err(|err| aws_error("BatchGetImage", repo, &err))?;
+            for image in answer.images() {
+                let (Some(digest), Some(manifest)) = (
+                    image.image_id().and_then(|id| id.image_digest()),
+                    image.image_manifest(),
+                ) else {
+                    continue;
+                };
+                let media_type = image
+                    .image_manifest_media_type()
+                    .map(str::to_owned)
+                    .or_else(|| own_media_type(manifest));
+                out.insert(
+                    digest.to_owned(),
+                    Ok(FetchedManifest {
+                        manifest: manifest.to_owned(),
+                        media_type,
+                    }),
+                );
+            }
+            for failure in answer.failures() {
+                if let Some(digest) = failure.image_id().and_then(|id| id.image_digest()) {
+                    let code = failure.failure_code().map_or("unknown", |c| c.as_str());
+                    let reason = failure.failure_reason().unwrap_or_default();
+                    out.entry(digest.to_owned())
+                        .or_insert_with(|| Err(format!("{code} {reason}").trim().to_owned()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `PutImage` of `fetched` (an existing manifest, unchanged, with its media type) under
+    /// `tag`, naming `digest` so ECR stores it as the same image. No layer is pushed.
+    pub async fn put_tag(
+        &self,
+        repo: &Repo,
+        digest: &str,
+        tag: &str,
+        fetched: &FetchedManifest,
+    ) -> Result<PutOutcome, AwsError> {
+        let client = self.resolver.client(&repo.host).await;
+        let mut request = client
+            .put_image()
+            .registry_id(&repo.host.account)
+            .repository_name(&repo.repository)
+            .image_manifest(&fetched.manifest)
+            .image_tag(tag)
+            .image_digest(digest);
+        if let Some(media_type) = &fetched.media_type {
+            request = request.image_manifest_media_type(media_type);
+        }
+        match request.send().await {
+            Ok(_) => Ok(PutOutcome::Tagged),
+            Err(err) if error_code(&err) == Some("ImageAlreadyExistsException") => {
+                Ok(PutOutcome::AlreadyTagged)
+            }
+            Err(err) => Err(aws_error("PutImage", repo, &err)),
+        }
+    }
+}
+
+/// Maps one SDK `ImageDetail` into the evaluator's model, keeping full timestamp
+/// precision; `None` when it has no digest or no push time (nothing to evaluate).
+pub fn map_image_detail(d: &aws_sdk_ecr::types::ImageDetail) -> Option<ImageDetail> {
+    let digest = d.image_digest()?;
+    let pushed_at = d.image_pushed_at().and_then(to_chrono)?;
+    let mut image = ImageDetail::new(digest, d.image_tags().to_vec(), pushed_at);
+    image.last_recorded_pull_time = d.last_recorded_pull_time().and_then(to_chrono);
+    image.image_status = match d.image_status().map(|s| s.as_str()) {
+        None | Some("ACTIVE") => ImageStatus::Active,
+        Some("ARCHIVED") => ImageStatus::Archived,
+        Some("ACTIVATING") => ImageStatus::Activating,
+        Some(other) => ImageStatus::Other(other.to_owned()),
+    };
+    image.last_archived_at = d.last_archived_at().and_then(to_chrono);
+    image.last_activated_at = d.last_activated_at().and_then(to_chrono);
+    image.manifest_media_type = d.image_manifest_media_type().map(str::to_owned);
+    image.artifact_media_type = d.artifact_media_type().map(str::to_owned);
+    image.subject_manifest_digest = d.subject_manifest_digest().map(str::to_owned);
+    Some(image)
+}
+
+/// The `manifests[].digest` of an index manifest (empty for anything else).
+pub fn index_children(manifest: &str) -> Vec<String> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(manifest) else {
+        return Vec::new();
+    };
+    value
+        .get("manifests")
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|m| m.get("digest")?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `mediaType` a manifest declares about itself.
+fn own_media_type(manifest: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    value.get("mediaType")?.as_str().map(str::to_owned)
+}
+
+fn to_chrono(t: &aws_sdk_ecr::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+/// Words for a failed call: AWS's code and message for a service error, else the SDK's
+/// error chain (which never carries credentials), shortened.
+fn aws_error<E>(action: &'static str, repo: &Repo, err: &SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("(no error code)");
+            let status = service.raw().status().as_u16();
+            match e.message().map(str::trim).filter(|m| !m.is_empty()) {
+                Some(m) => format!("HTTP {status} {code}: {m}"),
+                None => format!("HTTP {status} {code}"),
+            }
+        }
+        SdkError::TimeoutError(_) => {
+            format!("the ECR API in {} did not answer in time", repo.host.region)
+        }
+        _ => {
+            let chain = DisplayErrorContext(err).to_string();
+            let lower = chain.to_ascii_lowercase();
+            if lower.contains("no credentials")
+                || lower.contains("credential provider was not enabled")
+                || lower.contains("failed to load credentials")
+            {
+                "no AWS credentials found; set AWS_PROFILE (or --aws-profile) or \
+                 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"
+                    .to_owned()
+            } else {
+                short_chain(err)
+            }
+        }
+    };
+    AwsError {
+        action,
+        repo: repo.to_string(),
+        message,
+    }
+}
+
+/// The error and its sources, each once, without the SDK's debug dump.
+fn short_chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    let joined = parts.join(": ");
+    joined
+        .trim_start_matches("dispatch failure: ")
+        .trim_start_matches("failed to construct request: ")
+        .chars()
+        .take(400)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecr::primitives::DateTime as SdkTime;
+    use aws_sdk_ecr::types::ImageStatus as SdkStatus;
+
+    #[test]
+    fn sdk_image_detail_maps_every_field_with_full_precision() {
+        let d = aws_sdk_ecr::types::ImageDetail::builder()
+            .image_digest("sha256:aa")
+            .image_tags("v1")
+            .image_tags("latest")
+            .image_pushed_at(SdkTime::from_fractional_secs(1_671_094_862, 0.25))
+            .last_recorded_pull_time(SdkTime::from_secs(1_700_000_000))
+            .image_status(SdkStatus::Archived)
+            .last_archived_at(SdkTime::from_secs(1_700_000_100))
+            .last_activated_at(SdkTime::from_secs(1_700_000_200))
+            .image_manifest_media_type(crate::media::OCI_INDEX)
+            .artifact_media_type("application/x")
+            .subject_manifest_digest("sha256:bb")
+            .build();
+        let image = map_image_detail(&d).unwrap();
+        assert_eq!(image.digest, "sha256:aa");
+        assert_eq!(image.tags, ["v1", "latest"]);
+        assert_eq!(
+            image.pushed_at.to_rfc3339(),
+            "2022-12-15T09:01:02.250+00:00"
+        );
+        assert_eq!(
+            image.last_recorded_pull_time.unwrap().timestamp(),
+            1_700_000_000
+        );
+        assert_eq!(image.image_status, ImageStatus::Archived);
+        assert_eq!(image.last_archived_at.unwrap().timestamp(), 1_700_000_100);
+        assert_eq!(image.last_activated_at.unwrap().timestamp(), 1_700_000_200);
+        assert!(image.is_index());
+        assert_eq!(image.artifact_media_type.as_deref(), Some("application/x"));
+        assert_eq!(image.subject_manifest_digest.as_deref(), Some("sha256:bb"));
+    }
+
+    #[test]
+    fn sdk_image_detail_defaults_and_gaps() {
+        let untagged = aws_sdk_ecr::types::ImageDetail::builder()
+            .image_digest("sha256:aa")
+            .image_pushed_at(SdkTime::from_secs(10))
+            .build();
+        let image = map_image_detail(&untagged).unwrap();
+        assert!(image.tags.is_empty());
+        assert_eq!(image.image_status, ImageStatus::Active);
+        let activating = aws_sdk_ecr::types::ImageDetail::builder()
+            .image_digest("sha256:aa")
+            .image_pushed_at(SdkTime::from_secs(10))
+            .image_status(SdkStatus::Activating)
+            .build();
+        assert_eq!(
+            map_image_detail(&activating).unwrap().image_status,
+            ImageStatus::Activating
+        );
+        let no_time = aws_sdk_ecr::types::ImageDetail::builder()
+            .image_digest("sha256:aa")
+            .build();
+        assert!(map_image_detail(&no_time).is_none());
+        let no_digest = aws_sdk_ecr::types::ImageDetail::builder()
+            .image_pushed_at(SdkTime::from_secs(10))
+            .build();
+        assert!(map_image_detail(&no_digest).is_none());
+    }
+
+    #[test]
+    fn index_children_reads_manifest_digests() {
+        let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+            "manifests":[{"digest":"sha256:a1","platform":{}},{"digest":"sha256:b2"},{"size":3}]}"#;
+        assert_eq!(index_children(index), ["sha256:a1", "sha256:b2"]);
+        assert!(index_children(r#"{"layers":[]}"#).is_empty());
+        assert!(index_children("not json").is_empty());
+        assert_eq!(
+            own_media_type(index).as_deref(),
+            Some(crate::media::OCI_INDEX)
+        );
+    }
+}
