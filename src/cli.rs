@@ -53,6 +53,8 @@ Examples:
   imgpin lifecycle --policy new.json deploy/
                                     the same with a policy change, before PutLifecyclePolicy
   imgpin lifecycle --at 2026-12-01  as of a later date (CI: warn before it happens)
+  imgpin lifecycle --ecs-cluster prod deploy/
+                                    also what the prod cluster's services and tasks run
   imgpin lifecycle --policy policy.json --images describe-images.json \\
       --in-use sha256:… --in-use ecs-images.json
                                     offline: saved `aws ecr describe-images` output
@@ -60,8 +62,9 @@ Examples:
   imgpin lifecycle protect deploy/ --tag-prefix keep- --apply
                                     tag every in-use digest keep-<digest> and print the rule
 
---in-use takes a digest (sha256:…), an image reference, or a JSON file: an array of
-references/digests, or the document `imgpin ecs images --format json` prints.
+--in-use takes a digest (sha256:…), an image reference, ecs:CLUSTER (as --ecs-cluster),
+or a JSON file: an array of references/digests, or the document
+`imgpin ecs images --format json` prints.
 References with a tag only are checked through the digest the tag points at now
 (from the same DescribeImages answer), and the output says so.
 
@@ -358,6 +361,17 @@ pub struct LifecycleSource {
     /// `imgpin ecs images --format json`.
     #[arg(long, value_name = "REF|DIGEST|FILE")]
     pub in_use: Vec<String>,
+
+    /// Also count as in use every image this ECS cluster's services deploy
+    /// (all deployments) and its running tasks run, with the digest they
+    /// really run (repeatable; a name or an ARN). `--in-use ecs:NAME` is the same.
+    #[arg(long, value_name = "NAME")]
+    pub ecs_cluster: Vec<String>,
+
+    /// AWS region of the --ecs-cluster clusters (default: a cluster ARN's
+    /// region, else the AWS chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 
     /// Evaluate this lifecycle policy file instead of each repository's live
     /// policy; it is validated as AWS validates it (errors point at the rule).

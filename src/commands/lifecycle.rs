@@ -18,7 +18,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
-use crate::cli::{LifecycleArgs, LifecycleCommand, LifecycleSource, ProtectArgs};
+use crate::cli::{AwsArgs, LifecycleArgs, LifecycleCommand, LifecycleSource, ProtectArgs};
 use crate::ecr_live::{AwsError, LiveEcr, LivePolicy, PutOutcome, Repo};
 use crate::lifecycle::{
     evaluate, parse_describe_images, parse_policy, Fate, ImageDetail, InUseFinding, Policy,
@@ -230,10 +230,90 @@ pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, Str
     }
 }
 
+impl From<&crate::ecs::InUseImage> for EcsImageRow {
+    fn from(row: &crate::ecs::InUseImage) -> EcsImageRow {
+        let source = match row.source {
+            crate::ecs::ImageSource::Deployment => "deployment",
+            crate::ecs::ImageSource::Task => "task",
+        };
+        EcsImageRow {
+            cluster: Some(row.cluster.clone()),
+            service: Some(row.service.clone()),
+            task_definition: Some(row.task_definition.clone()),
+            container: Some(row.container.clone()),
+            image: Some(row.image.clone()),
+            digest: row.digest.clone(),
+            source: Some(source.to_owned()),
+        }
+    }
+}
+
+/// The clusters named with `--ecs-cluster NAME` or `--in-use ecs:NAME`.
+fn ecs_clusters(source: &LifecycleSource) -> Vec<String> {
+    let mut clusters = source.ecs_cluster.clone();
+    clusters.extend(
+        source
+            .in_use
+            .iter()
+            .filter_map(|v| v.strip_prefix("ecs:"))
+            .map(str::to_owned),
+    );
+    clusters
+}
+
+/// The region of a cluster: `--region`, else the region of a cluster ARN
+/// (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`), else the AWS chain's.
+fn cluster_region<'a>(source: &'a LifecycleSource, cluster: &'a str) -> Option<&'a str> {
+    source.region.as_deref().or_else(|| {
+        let mut parts = cluster.strip_prefix("arn:")?.split(':');
+        let (_, service, region) = (parts.next()?, parts.next()?, parts.next()?);
+        (service == "ecs" && !region.is_empty()).then_some(region)
+    })
+}
+
+/// In-use entries from the live ECS clusters the source names (`ecs images`
+/// rows: every deployment and running task); an error finding per cluster
+/// that cannot be listed.
+async fn ecs_entries(
+    source: &LifecycleSource,
+    aws: &AwsArgs,
+    printer: &mut Printer,
+) -> anyhow::Result<Vec<InUseEntry>> {
+    let mut entries = Vec::new();
+    for cluster in ecs_clusters(source) {
+        let listed = async {
+            let client = crate::ecs::client(
+                cluster_region(source, &cluster),
+                aws.aws_profile.as_deref(),
+                std::time::Duration::from_secs(aws.timeout.max(1)),
+            )
+            .await?;
+            crate::ecs::list_images(&client, &cluster, &[]).await
+        }
+        .await;
+        match listed {
+            Ok(rows) => {
+                printer.info(&format!(
+                    "ECS cluster {cluster}: {} images in use",
+                    rows.len()
+                ))?;
+                let rows: Vec<EcsImageRow> = rows.iter().map(EcsImageRow::from).collect();
+                entries.extend(entries_from_ecs_rows(&rows));
+            }
+            Err(err) => printer.finding(Finding::new(
+                Code::AwsError,
+                Severity::Error,
+                format!("cannot list the images of ECS cluster {cluster}: {err}"),
+            ))?,
+        }
+    }
+    Ok(entries)
+}
+
 fn collect_in_use(values: &[String]) -> (Vec<InUseEntry>, Vec<Finding>) {
     let mut entries = Vec::new();
     let mut findings = Vec::new();
-    for v in values {
+    for v in values.iter().filter(|v| !v.starts_with("ecs:")) {
         match parse_in_use(v) {
             Ok(e) => entries.extend(e),
             Err(message) => {
@@ -927,8 +1007,9 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     let Ok(file_policy) = policy_file(&args.source, printer)? else {
         return totals.finish(printer, now);
     };
-    let (entries, bad) = collect_in_use(&args.source.in_use);
+    let (mut entries, bad) = collect_in_use(&args.source.in_use);
     printer.findings(bad)?;
+    entries.extend(ecs_entries(&args.source, &args.aws, printer).await?);
 
     if let Some(images_path) = &args.images {
         // Offline: one repository, no AWS call.
@@ -1232,8 +1313,9 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
     let Ok(file_policy) = policy_file(&args.source, printer)? else {
         return finish(printer, repos_doc, (0, 0, 0));
     };
-    let (entries, bad) = collect_in_use(&args.source.in_use);
+    let (mut entries, bad) = collect_in_use(&args.source.in_use);
     printer.findings(bad)?;
+    entries.extend(ecs_entries(&args.source, &args.aws, printer).await?);
     let mut scan = crate::scan::scan(&args.walk.options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let mut all = entries_from_scan(&scan);

@@ -735,3 +735,78 @@ fn lifecycle_help_teaches_offline_mode_protect_and_exit_codes() {
         assert!(protect.contains(needle), "{needle} missing:\n{protect}");
     }
 }
+
+/// `--ecs-cluster`: the images a live service deploys are in use, with no
+/// file at all; `--in-use ecs:NAME` is the same; a missing cluster is an
+/// error naming the ECS action.
+#[test]
+fn lifecycle_counts_the_images_an_ecs_cluster_runs() {
+    let moto = Moto::start();
+    let host = host();
+    create_repo(&moto, "api");
+    let v1 = push_then_wait(&moto, "api", "v1", &oci_image(LINUX_AMD64));
+    let _v2 = push_then_wait(&moto, "api", "v2", &oci_image(LINUX_AMD64));
+    let _v3 = moto.put_image(REGION, "api", "v3", &oci_image(LINUX_AMD64));
+    put_policy(&moto, "api", &keep_newest("v", 2, "keep two releases"));
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "prod" }));
+    moto.ecs(
+        REGION,
+        "RegisterTaskDefinition",
+        json!({
+            "family": "web",
+            "containerDefinitions": [{"name": "app", "image": format!("{host}/api:v1@{v1}"), "memory": 256}]
+        }),
+    );
+    moto.ecs(
+        REGION,
+        "CreateService",
+        json!({ "cluster": "prod", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 1 }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let empty_arg = empty.display().to_string();
+
+    let out = run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "--ecs-cluster", "prod", &empty_arg],
+    );
+    assert_exit(&out, 1);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "problem: {host}/api:v1@{v1} ({}), used by service web container app (cluster prod), in repository api",
+            &v1[..19]
+        )),
+        "{stdout}{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("rule 1 (\"keep two releases\")"),
+        "{stdout}"
+    );
+
+    let same = run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "--in-use", "ecs:prod", &empty_arg],
+    );
+    assert_exit(&same, 1);
+    assert_eq!(text(&same.stdout), stdout);
+
+    let missing = run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "--ecs-cluster", "nope", &empty_arg],
+    );
+    assert_exit(&missing, 2);
+    assert!(
+        text(&missing.stderr).contains(
+            "error: cannot list the images of ECS cluster nope: ecs:ListServices: cluster nope not found"
+        ),
+        "{}{}",
+        text(&missing.stdout),
+        text(&missing.stderr)
+    );
+}
