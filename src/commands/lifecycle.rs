@@ -15,313 +15,36 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
+use super::in_use::{self, InUseSources};
+pub use super::in_use::{
+    entries_from_ecs_rows, entries_from_scan, parse_in_use, parse_in_use_json, EcsImageRow,
+    InUseEntry,
+};
 use crate::cli::{AwsArgs, LifecycleArgs, LifecycleCommand, LifecycleSource, ProtectArgs};
 use crate::ecr_live::{AwsError, LiveEcr, LivePolicy, PutOutcome, Repo};
 use crate::lifecycle::{
     evaluate, parse_describe_images, parse_policy, Fate, ImageDetail, InUseFinding, Policy,
     PolicyError, PolicyNote, Rule, TagStatus, ValidationMode,
 };
-use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Printer, Severity, Status};
 use crate::resolve::ecr::parse_ecr_host;
-use crate::scan::{Scan, Value};
 
 /// How many hex digits of the digest the protecting tag carries.
 const PROTECT_HEX: usize = 12;
 /// Room the suggested keep rule leaves above the images protected today.
 const PROTECT_MARGIN: u64 = 100;
 
-// ---------------------------------------------------------------------------------------
-// In-use sources
-// ---------------------------------------------------------------------------------------
-
-/// One use of an image: where it is used and what names it.
-///
-/// Every source of in-use images produces these: files (with a place), `--in-use`
-/// values, and ECS rows ([`entries_from_ecs_rows`]); a new source needs only an adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InUseEntry {
-    /// Where it is used, for people: `k8s/web.yaml:12:16`, `service web container app
-    /// (cluster prod)`, `--in-use`.
-    pub label: String,
-    /// The file it is used in, with 1-based line and column, when it comes from a file.
-    pub place: Option<(PathBuf, usize, usize)>,
-    /// The image reference, when there is one.
-    pub reference: Option<ImageRef>,
-    /// The digest in use, when known (pinned reference, a bare digest, an ECS digest).
-    pub digest: Option<String>,
-}
-
-impl InUseEntry {
-    /// The reference as written, else the digest.
-    pub fn written(&self) -> String {
-        match (&self.reference, &self.digest) {
-            (Some(r), _) => r.as_written().to_owned(),
-            (None, Some(d)) => d.clone(),
-            (None, None) => self.label.clone(),
-        }
+/// The in-use sources of `lifecycle` and `lifecycle protect`.
+fn sources<'a>(source: &'a LifecycleSource, aws: &'a AwsArgs) -> InUseSources<'a> {
+    InUseSources {
+        values: &source.in_use,
+        ecs_clusters: &source.ecs_cluster,
+        region: source.region.as_deref(),
+        profile: aws.aws_profile.as_deref(),
+        timeout: aws.timeout,
     }
-
-    /// A finding placed where this entry is used.
-    fn finding(&self, code: Code, severity: Severity, message: String) -> Finding {
-        let mut f = Finding::new(code, severity, message).reference(self.written());
-        match &self.place {
-            Some((file, line, col)) => f = f.in_file(file).at((*line, *col)),
-            None => f = f.location(self.label.clone()),
-        }
-        f
-    }
-}
-
-/// Every literal image reference in the scanned files.
-pub fn entries_from_scan(scan: &Scan) -> Vec<InUseEntry> {
-    let mut out = Vec::new();
-    for file in &scan.files {
-        for item in &file.items {
-            if let Value::Reference(r) = &item.value {
-                let (line, col) = item.line_col;
-                out.push(InUseEntry {
-                    label: format!("{}:{line}:{col}", file.path.display()),
-                    place: Some((file.path.clone(), line, col)),
-                    digest: r.digest().map(ToString::to_string),
-                    reference: Some(r.clone()),
-                });
-            }
-        }
-    }
-    out
-}
-
-/// One row of `imgpin ecs images --format json` (`{"images": [row…]}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct EcsImageRow {
-    /// The cluster.
-    pub cluster: Option<String>,
-    /// The service.
-    pub service: Option<String>,
-    /// The task definition (ARN or family:revision).
-    pub task_definition: Option<String>,
-    /// The container name.
-    pub container: Option<String>,
-    /// The image as the task definition names it.
-    pub image: Option<String>,
-    /// The digest ECS resolved or a task runs, when known.
-    pub digest: Option<String>,
-    /// Where the row came from (deployment, task, …).
-    pub source: Option<String>,
-}
-
-/// The adapter from ECS rows to in-use entries: the digest when known, else the image
-/// reference; labelled `service S container C (cluster K)`.
-pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
-    rows.iter()
-        .filter(|row| row.image.is_some() || row.digest.is_some())
-        .map(|row| {
-            let unknown = || "?".to_owned();
-            let owner = match (&row.service, &row.task_definition) {
-                (Some(s), _) => format!("service {s}"),
-                (None, Some(t)) => format!("task definition {t}"),
-                (None, None) => "task".to_owned(),
-            };
-            let label = format!(
-                "{owner} container {} (cluster {})",
-                row.container.clone().unwrap_or_else(unknown),
-                row.cluster.clone().unwrap_or_else(unknown)
-            );
-            let reference = row.image.as_deref().and_then(|i| ImageRef::parse(i).ok());
-            let digest = row
-                .digest
-                .clone()
-                .or_else(|| reference.as_ref()?.digest().map(ToString::to_string));
-            InUseEntry {
-                label,
-                place: None,
-                reference,
-                digest,
-            }
-        })
-        .collect()
-}
-
-/// Reads one `--in-use` value: a digest, a path to a JSON file (an array of references
-/// or digests, or `{"images": [ECS rows]}`), or an image reference.
-pub fn parse_in_use(value: &str) -> Result<Vec<InUseEntry>, String> {
-    let trimmed = value.trim();
-    if trimmed.starts_with("sha256:") || trimmed.starts_with("sha512:") {
-        let digest = crate::digest::Digest::parse(trimmed)
-            .map_err(|e| format!("--in-use {value:?}: invalid digest: {e}"))?;
-        return Ok(vec![InUseEntry {
-            label: format!("--in-use {digest}"),
-            place: None,
-            reference: None,
-            digest: Some(digest.to_string()),
-        }]);
-    }
-    let path = Path::new(trimmed);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        return parse_in_use_json(&text, path);
-    }
-    if trimmed.ends_with(".json") && !trimmed.contains('@') && !trimmed.contains(':') {
-        return Err(format!("{trimmed}: no such file"));
-    }
-    let reference = ImageRef::parse(trimmed).map_err(|e| {
-        format!(
-            "--in-use {value:?} is not a digest, an existing JSON file or an image reference: {e}"
-        )
-    })?;
-    Ok(vec![InUseEntry {
-        label: format!("--in-use {trimmed}"),
-        place: None,
-        digest: reference.digest().map(ToString::to_string),
-        reference: Some(reference),
-    }])
-}
-
-/// The JSON forms of `--in-use FILE`.
-pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, String> {
-    let shown = path.display();
-    let value: Json = serde_json::from_str(text)
-        .map_err(|e| format!("{shown}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
-    match &value {
-        Json::Array(items) => {
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let Some(s) = item.as_str() else {
-                    return Err(format!(
-                        "{shown}: entry {} must be a string (an image reference or a digest)",
-                        i + 1
-                    ));
-                };
-                let mut entries =
-                    parse_in_use(s).map_err(|e| format!("{shown}: entry {}: {e}", i + 1))?;
-                for e in &mut entries {
-                    e.label = format!("{shown} entry {}", i + 1);
-                }
-                out.extend(entries);
-            }
-            Ok(out)
-        }
-        Json::Object(obj) => {
-            let Some(images) = obj.get("images") else {
-                return Err(format!(
-                    "{shown}: expected a JSON array of references/digests or the output of \
-                     `imgpin ecs images --format json` ({{\"images\": [...]}})"
-                ));
-            };
-            let rows: Vec<EcsImageRow> = serde_json::from_value(images.clone())
-                .map_err(|e| format!("{shown}: \"images\": {e}"))?;
-            Ok(entries_from_ecs_rows(&rows))
-        }
-        _ => Err(format!(
-            "{shown}: expected a JSON array or object, found {}",
-            match value {
-                Json::Null => "null",
-                Json::Bool(_) => "a boolean",
-                Json::Number(_) => "a number",
-                _ => "a string",
-            }
-        )),
-    }
-}
-
-impl From<&crate::ecs::InUseImage> for EcsImageRow {
-    fn from(row: &crate::ecs::InUseImage) -> EcsImageRow {
-        let source = match row.source {
-            crate::ecs::ImageSource::Deployment => "deployment",
-            crate::ecs::ImageSource::Task => "task",
-        };
-        EcsImageRow {
-            cluster: Some(row.cluster.clone()),
-            service: Some(row.service.clone()),
-            task_definition: Some(row.task_definition.clone()),
-            container: Some(row.container.clone()),
-            image: Some(row.image.clone()),
-            digest: row.digest.clone(),
-            source: Some(source.to_owned()),
-        }
-    }
-}
-
-/// The clusters named with `--ecs-cluster NAME` or `--in-use ecs:NAME`.
-fn ecs_clusters(source: &LifecycleSource) -> Vec<String> {
-    let mut clusters = source.ecs_cluster.clone();
-    clusters.extend(
-        source
-            .in_use
-            .iter()
-            .filter_map(|v| v.strip_prefix("ecs:"))
-            .map(str::to_owned),
-    );
-    clusters
-}
-
-/// The region of a cluster: `--region`, else the region of a cluster ARN
-/// (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`), else the AWS chain's.
-fn cluster_region<'a>(source: &'a LifecycleSource, cluster: &'a str) -> Option<&'a str> {
-    source.region.as_deref().or_else(|| {
-        let mut parts = cluster.strip_prefix("arn:")?.split(':');
-        let (_, service, region) = (parts.next()?, parts.next()?, parts.next()?);
-        (service == "ecs" && !region.is_empty()).then_some(region)
-    })
-}
-
-/// In-use entries from the live ECS clusters the source names (`ecs images`
-/// rows: every deployment and running task); an error finding per cluster
-/// that cannot be listed.
-async fn ecs_entries(
-    source: &LifecycleSource,
-    aws: &AwsArgs,
-    printer: &mut Printer,
-) -> anyhow::Result<Vec<InUseEntry>> {
-    let mut entries = Vec::new();
-    for cluster in ecs_clusters(source) {
-        let listed = async {
-            let client = crate::ecs::client(
-                cluster_region(source, &cluster),
-                aws.aws_profile.as_deref(),
-                std::time::Duration::from_secs(aws.timeout.max(1)),
-            )
-            .await?;
-            crate::ecs::list_images(&client, &cluster, &[]).await
-        }
-        .await;
-        match listed {
-            Ok(rows) => {
-                printer.info(&format!(
-                    "ECS cluster {cluster}: {} images in use",
-                    rows.len()
-                ))?;
-                let rows: Vec<EcsImageRow> = rows.iter().map(EcsImageRow::from).collect();
-                entries.extend(entries_from_ecs_rows(&rows));
-            }
-            Err(err) => printer.finding(Finding::new(
-                Code::AwsError,
-                Severity::Error,
-                format!("cannot list the images of ECS cluster {cluster}: {err}"),
-            ))?,
-        }
-    }
-    Ok(entries)
-}
-
-fn collect_in_use(values: &[String]) -> (Vec<InUseEntry>, Vec<Finding>) {
-    let mut entries = Vec::new();
-    let mut findings = Vec::new();
-    for v in values.iter().filter(|v| !v.starts_with("ecs:")) {
-        match parse_in_use(v) {
-            Ok(e) => entries.extend(e),
-            Err(message) => {
-                findings.push(Finding::new(Code::InUseInvalid, Severity::Error, message))
-            }
-        }
-    }
-    (entries, findings)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1007,9 +730,7 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     let Ok(file_policy) = policy_file(&args.source, printer)? else {
         return totals.finish(printer, now);
     };
-    let (mut entries, bad) = collect_in_use(&args.source.in_use);
-    printer.findings(bad)?;
-    entries.extend(ecs_entries(&args.source, &args.aws, printer).await?);
+    let entries = in_use::collect(&sources(&args.source, &args.aws), printer).await?;
 
     if let Some(images_path) = &args.images {
         // Offline: one repository, no AWS call.
@@ -1313,9 +1034,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
     let Ok(file_policy) = policy_file(&args.source, printer)? else {
         return finish(printer, repos_doc, (0, 0, 0));
     };
-    let (mut entries, bad) = collect_in_use(&args.source.in_use);
-    printer.findings(bad)?;
-    entries.extend(ecs_entries(&args.source, &args.aws, printer).await?);
+    let entries = in_use::collect(&sources(&args.source, &args.aws), printer).await?;
     let mut scan = crate::scan::scan(&args.walk.options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let mut all = entries_from_scan(&scan);
@@ -1628,6 +1347,7 @@ fn check_keep_rule(
 mod tests {
     use super::*;
     use crate::lifecycle::parse_describe_images;
+    use crate::reference::ImageRef;
 
     const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod ecs;
+pub mod in_use;
 pub mod lifecycle;
 pub mod pin;
 pub mod verify;
