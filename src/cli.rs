@@ -41,6 +41,9 @@ Examples:
   imgpin verify                     every pinned digest under . still exists
   imgpin verify --format github     CI gate with pull-request annotations
   imgpin verify --strict            also fail when a pinned tag has moved
+  imgpin verify --ecs-cluster prod  also the digests the prod cluster runs
+  imgpin verify --in-use in-use.json
+                                    also the images of `imgpin ecs images --format json`
 
 Exit codes:
   0  every pinned digest exists
@@ -411,6 +414,23 @@ pub struct VerifyArgs {
     /// Do not report references that carry no digest.
     #[arg(long)]
     pub pinned_only: bool,
+
+    /// Also verify an image in use elsewhere (repeatable): `name@sha256:…`,
+    /// a JSON file (an array of references, or the output of `imgpin ecs
+    /// images --format json`), or ecs:CLUSTER (as --ecs-cluster).
+    #[arg(long, value_name = "REF|FILE|ecs:NAME")]
+    pub in_use: Vec<String>,
+
+    /// Also verify the digests this ECS cluster's services deploy and its
+    /// running tasks run (repeatable; a name or an ARN): a rollback or a new
+    /// task of a deleted digest fails with `manifest unknown`.
+    #[arg(long, value_name = "NAME")]
+    pub ecs_cluster: Vec<String>,
+
+    /// AWS region of the --ecs-cluster clusters (default: a cluster ARN's
+    /// region, else the AWS chain).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 
     /// Registry access.
     #[command(flatten)]

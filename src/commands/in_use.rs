@@ -318,3 +318,83 @@ fn collect_in_use(values: &[String]) -> (Vec<InUseEntry>, Vec<Finding>) {
     }
     (entries, findings)
 }
+
+/// The `name@digest` of each entry that names both a repository and a
+/// digest (the digest in use, which for a running task may differ from the
+/// one written), for an existence check.
+pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
+    entries.iter().filter_map(pinned_ref).collect()
+}
+
+fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
+    let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
+    ImageRef::parse(&format!("{}@{digest}", reference.canonical_name())).ok()
+}
+
+/// `verify`'s findings for images in use outside the files, and the counts
+/// to add to the summary: a digest gone is a problem, one that cannot be
+/// checked (no digest known, no repository) a note.
+pub fn verify_findings(
+    entries: &[InUseEntry],
+    existence: &crate::plan::Existence,
+) -> (Vec<Finding>, crate::report::Summary) {
+    let mut findings = Vec::new();
+    let mut summary = crate::report::Summary::default();
+    for entry in entries {
+        summary.references += 1;
+        let shown = match (&entry.reference, &entry.digest) {
+            (Some(r), Some(d)) if r.digest().map(|w| w.to_string()).as_ref() != Some(d) => {
+                format!("{} (running {d})", r.as_written())
+            }
+            _ => entry.written(),
+        };
+        let used = format!("{shown}, used by {}", entry.label);
+        let key = pinned_ref(entry).and_then(|r| crate::plan::digest_key(&r));
+        let Some(key) = key else {
+            summary.unpinned += 1;
+            let why = if entry.reference.is_none() {
+                "a digest without a repository cannot be checked; name it as REPOSITORY@sha256:…"
+            } else {
+                "no digest is known for it (a tag only): pin the task definition with `imgpin ecs pin`"
+            };
+            findings.push(entry.finding(Code::Unpinned, Severity::Note, format!("{used}: {why}")));
+            continue;
+        };
+        let (code, severity, message) = match existence.get(&key) {
+            Some(Ok(true)) => {
+                summary.already_pinned += 1;
+                (
+                    Code::AlreadyPinned,
+                    Severity::Note,
+                    format!("{used}: digest exists"),
+                )
+            }
+            Some(Ok(false)) => {
+                summary.missing += 1;
+                (
+                    Code::DigestMissing,
+                    Severity::Problem,
+                    format!("{used} — digest not found in registry (deleted?)"),
+                )
+            }
+            Some(Err(err)) => {
+                summary.failed += 1;
+                (
+                    Code::ResolveFailed,
+                    Severity::Error,
+                    format!("{used}: {err}"),
+                )
+            }
+            None => {
+                summary.failed += 1;
+                (
+                    Code::ResolveFailed,
+                    Severity::Error,
+                    format!("{used}: not checked"),
+                )
+            }
+        };
+        findings.push(entry.finding(code, severity, message));
+    }
+    (findings, summary)
+}

@@ -1,6 +1,7 @@
 //! `imgpin verify`: every pinned digest must still exist in its registry;
 //! moved tags, disagreeing pins and unpinned references are reported too.
 
+use super::in_use::{self, InUseSources};
 use crate::cli::VerifyArgs;
 use crate::plan::{plan_verify, platform_wanted, verify_wanted, Facts, VerifyOptions};
 use crate::report::{Printer, Status, Summary};
@@ -10,7 +11,16 @@ use crate::resolve::{credentials::CredentialStore, Resolve, Router};
 pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Status> {
     let mut scan = crate::scan::scan(&args.walk.options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
-    let (pinned, tagged) = verify_wanted(&scan.files);
+    let sources = InUseSources {
+        values: &args.in_use,
+        ecs_clusters: &args.ecs_cluster,
+        region: args.region.as_deref(),
+        profile: args.registry.aws_profile.as_deref(),
+        timeout: args.registry.timeout,
+    };
+    let in_use = in_use::collect(&sources, printer).await?;
+    let (mut pinned, tagged) = verify_wanted(&scan.files);
+    pinned.extend(in_use::pinned(&in_use));
     let (existence, tags, facts) = if pinned.is_empty() {
         Default::default()
     } else {
@@ -55,6 +65,9 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     };
     summary += &plan.summary;
     printer.findings(plan.findings)?;
+    let (findings, counts) = in_use::verify_findings(&in_use, &existence);
+    summary += &counts;
+    printer.findings(findings)?;
     let line = format!(
         "{} files scanned: {} pinned references, {} digests missing, {} tags moved, {} unpinned, {} failed",
         summary.files_scanned,

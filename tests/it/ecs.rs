@@ -700,3 +700,79 @@ fn ecs_pin_retries_throttling_and_names_the_action_when_denied() {
     );
     assert!(!err.contains("testing-secret"), "{err}");
 }
+
+/// `verify --ecs-cluster`: the digests a live cluster deploys must still
+/// exist; deleting one with BatchDeleteImage is flagged at the service that
+/// uses it. `--in-use FILE` reads the same rows from `ecs images` JSON.
+#[test]
+fn verify_checks_the_digests_an_ecs_cluster_uses() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "api" }),
+    );
+    let kept = moto.put_image(REGION, "api", "1.0", &oci_image(LINUX_AMD64));
+    let gone = moto.put_image(REGION, "api", "0.9", &oci_image(LINUX_AMD64));
+    let api = |tag: &str, digest: &str| format!("{}@{digest}", ecr_image("api", tag));
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "prod" }));
+    register(&moto, "web", &[("app", &api("1.0", &kept))], json!([]));
+    register(&moto, "old", &[("app", &api("0.9", &gone))], json!([]));
+    for (name, td) in [("web", "web:1"), ("old", "old:1")] {
+        moto.ecs(
+            REGION,
+            "CreateService",
+            json!({ "cluster": "prod", "serviceName": name, "taskDefinition": td, "desiredCount": 1, "launchType": "FARGATE" }),
+        );
+    }
+    let empty = dir.path().join("no-files");
+    std::fs::create_dir_all(&empty).unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "no-files"];
+        args.extend(extra);
+        imgpin(&moto, None, &args, dir.path())
+    };
+    assert_exit(&verify(&["--ecs-cluster", "prod"]), 0);
+
+    moto.ecr(
+        REGION,
+        "BatchDeleteImage",
+        json!({ "repositoryName": "api", "imageIds": [{ "imageDigest": gone }] }),
+    );
+    let out = verify(&["--ecs-cluster", "prod"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "problem: {}, used by service old container app (cluster prod) — digest not found in registry (deleted?)\n",
+            api("0.9", &gone)
+        )
+    );
+    // The same rows saved by `ecs images --format json`, read back with --in-use.
+    let listed = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "prod", "--format", "json"],
+        dir.path(),
+    );
+    assert_exit(&listed, 0);
+    std::fs::write(dir.path().join("in-use.json"), &listed.stdout).unwrap();
+    let from_file = verify(&["--in-use", "in-use.json"]);
+    assert_exit(&from_file, 1);
+    assert_eq!(text(&from_file.stdout), text(&out.stdout));
+    let json_out = verify(&["--in-use", "ecs:prod", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(v["summary"]["missing"], 1, "{v:#}");
+    let missing: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "digest-missing")
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(
+        missing[0]["location"],
+        "service old container app (cluster prod)"
+    );
+}
