@@ -1,9 +1,11 @@
 //! `cargo bench`: the offline core on generated input — reference parsing,
-//! locating in YAML and JSON, and planning + splicing a pin. Plain timing
+//! locating in YAML, JSON and Dockerfiles, planning + splicing a pin, and
+//! evaluating an ECR lifecycle policy over a large repository. Plain timing
 //! loops (no benchmark framework, to keep the first build short); each
 //! figure is the median of several runs.
 
 use imgpin::edit::{apply, Edit};
+use imgpin::lifecycle::{evaluate, parse_policy, ImageDetail, ValidationMode};
 use imgpin::locate::locate;
 use imgpin::reference::ImageRef;
 use std::hint::black_box;
@@ -114,6 +116,53 @@ fn main() {
                 })
                 .collect();
             black_box(apply(yaml.as_bytes(), &edits).unwrap());
+        }),
+    );
+
+    let dockerfile: String = (0..2_000)
+        .map(|i| format!("FROM --platform=linux/amd64 registry.example.com/base{i}:1.{i} AS s{i}\nRUN echo {i} \\\n    && true\nCOPY --from=s{i} /a /b\n"))
+        .collect();
+    report(
+        &format!("locate: dockerfile ({} KiB)", dockerfile.len() / 1024),
+        2_000,
+        "images",
+        median(7, || {
+            black_box(locate(Path::new("Dockerfile"), dockerfile.as_bytes()).ok());
+        }),
+    );
+
+    // A repository of 10,000 images (every tenth untagged, one push a
+    // minute) under a three-rule policy: count, age and catch-all.
+    let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let images: Vec<ImageDetail> = (0..10_000)
+        .map(|i| {
+            let tags = match i % 10 {
+                0 => Vec::new(),
+                1..=5 => vec![format!("release-{i}")],
+                _ => vec![format!("dev-{i}"), format!("sha-{i:x}")],
+            };
+            let digest = format!("sha256:{i:064x}");
+            ImageDetail::new(digest, tags, start + chrono::Duration::minutes(i))
+        })
+        .collect();
+    let (policy, _) = parse_policy(
+        r#"{"rules": [
+          {"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPrefixList": ["release-"], "countType": "imageCountMoreThan", "countNumber": 50}, "action": {"type": "expire"}},
+          {"rulePriority": 2, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}, "action": {"type": "expire"}},
+          {"rulePriority": 3, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 500}, "action": {"type": "expire"}}
+        ]}"#,
+        ValidationMode::Strict,
+    )
+    .unwrap();
+    let now = start + chrono::Duration::days(30);
+    report(
+        "lifecycle: evaluate 3 rules x 10000 images",
+        images.len(),
+        "images",
+        median(7, || {
+            black_box(evaluate(&policy, &images, now));
         }),
     );
 }

@@ -364,7 +364,7 @@ pub struct LifecycleSource {
     /// An image in use (repeatable): a digest (sha256:…), an image reference,
     /// or a JSON file: an array of references/digests, or the output of
     /// `imgpin ecs images --format json`.
-    #[arg(long, value_name = "REF|DIGEST|FILE")]
+    #[arg(long, value_name = "REF|DIGEST|FILE", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,
 
     /// Also count as in use every image this ECS cluster's services deploy
@@ -418,7 +418,7 @@ pub struct VerifyArgs {
     /// Also verify an image in use elsewhere (repeatable): `name@sha256:…`,
     /// a JSON file (an array of references, or the output of `imgpin ecs
     /// images --format json`), or ecs:CLUSTER (as --ecs-cluster).
-    #[arg(long, value_name = "REF|FILE|ecs:NAME")]
+    #[arg(long, value_name = "REF|FILE|ecs:NAME", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,
 
     /// Also verify the digests this ECS cluster's services deploy and its

@@ -761,7 +761,7 @@ fn verify_checks_the_digests_an_ecs_cluster_uses() {
     let from_file = verify(&["--in-use", "in-use.json"]);
     assert_exit(&from_file, 1);
     assert_eq!(text(&from_file.stdout), text(&out.stdout));
-    let json_out = verify(&["--in-use", "ecs:prod", "--format", "json"]);
+    let json_out = verify(&["--in-use-from", "ecs:prod", "--format", "json"]);
     let v: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(v["summary"]["missing"], 1, "{v:#}");
     let missing: Vec<&Value> = v["findings"]

@@ -790,7 +790,7 @@ fn lifecycle_counts_the_images_an_ecs_cluster_runs() {
     let same = run(
         &moto,
         dir.path(),
-        &["lifecycle", "--in-use", "ecs:prod", &empty_arg],
+        &["lifecycle", "--in-use-from", "ecs:prod", &empty_arg],
     );
     assert_exit(&same, 1);
     assert_eq!(text(&same.stdout), stdout);
