@@ -17,6 +17,11 @@ use super::{DeclaredPlatform, Occurrence, SkipReason};
 /// `Dockerfile.prod`, `api.Dockerfile`, `build.dockerfile` (any case).
 pub(crate) fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
+    // Notes about a Dockerfile and BuildKit's per-Dockerfile ignore files.
+    const NOT_DOCKERFILES: [&str; 6] = [".md", ".txt", ".rst", ".adoc", ".html", ".dockerignore"];
+    if NOT_DOCKERFILES.iter().any(|ext| lower.ends_with(ext)) {
+        return false;
+    }
     ["dockerfile", "containerfile"].iter().any(|base| {
         lower == *base
             || lower

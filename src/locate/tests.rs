@@ -595,6 +595,8 @@ fn the_file_name_chooses_the_syntax_only() {
         ("Containerfile.prod", true),
         ("build/dockerfile", true),
         ("Dockerfiles", false),
+        ("docs/Dockerfile.md", false),
+        ("Dockerfile.dockerignore", false),
         ("my-dockerfile", false),
         ("values.yaml.tpl", false),
         ("json", false),
