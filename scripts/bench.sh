@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end benchmark of `imgpin pin` against a real local registry, with
+# End-to-end benchmark of `imgpin pin` and `imgpin verify` against a real local registry, with
 # and without 20 ms of added latency per hop (a delaying proxy on loopback).
 #
 #   scripts/bench.sh [FILES] [UNIQUE_IMAGES]     # defaults: 300 files, 60 unique images
@@ -56,3 +56,10 @@ measure "pin, local registry, --jobs 16" pin "$work/direct"
 measure "pin, local registry, --jobs 1" pin --jobs 1 "$work/direct"
 measure "pin, +20 ms per hop, --jobs 16" pin "$work/slow"
 measure "pin, +20 ms per hop, --jobs 1" pin --jobs 1 "$work/slow"
+# verify: the same trees once pinned (HEAD by digest for each unique digest,
+# GET of the tag for drift).
+"$imgpin" pin --write "$work/direct" >/dev/null 2>&1
+"$imgpin" pin --write "$work/slow" >/dev/null 2>&1
+measure "verify, local registry, --jobs 16" verify "$work/direct"
+measure "verify, +20 ms per hop, --jobs 16" verify "$work/slow"
+measure "verify, +20 ms per hop, --jobs 1" verify --jobs 1 "$work/slow"
