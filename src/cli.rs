@@ -9,8 +9,10 @@ use std::path::PathBuf;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  clean: nothing to do, or done
-  1  findings: unpinned references (check), changes needed (pin --check)
-  2  errors: a file did not parse, a reference did not resolve, bad usage";
+  1  findings: unpinned references (check), changes needed (pin --check), a pinned
+     digest gone (verify), an in-use image the lifecycle policy would delete (lifecycle)
+  2  errors: a file did not parse, a reference did not resolve, an AWS call failed,
+     bad usage";
 
 const PIN_EXAMPLES: &str = "\
 Examples:
@@ -98,9 +100,12 @@ Exit codes:
 /// Pin container image references to digests, and keep them safe after pinning.
 ///
 /// imgpin finds image references in ECS task definitions, CodePipeline
-/// image files, Docker Compose and Kubernetes YAML, resolves each tag to its
-/// digest through the registry, and rewrites `nginx:1.27` as
+/// image files, Docker Compose, Kubernetes YAML, CloudFormation templates,
+/// Dockerfiles and CI workflows, resolves each tag to its digest through the
+/// registry (the ECR API for ECR), and rewrites `nginx:1.27` as
 /// `nginx:1.27@sha256:…`, keeping your tag and every other byte of the file.
+/// Then `verify` proves pinned digests still exist, and `lifecycle` warns
+/// before an ECR lifecycle policy deletes an image that is still deployed.
 #[derive(Debug, Parser)]
 #[command(name = "imgpin", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
