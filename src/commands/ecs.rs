@@ -54,6 +54,20 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let mut summary = Summary::default();
     let images = td.images();
     summary.references = images.len();
+    for field in td.unknown_fields() {
+        findings.push(
+            Finding::new(
+                Code::Skipped,
+                Severity::Warning,
+                format!(
+                    "field {field} is newer than imgpin: kept as described; if \
+                     RegisterTaskDefinition refuses it, it is read-only: remove it"
+                ),
+            )
+            .in_file(&label)
+            .location(field),
+        );
+    }
 
     // Parse every image; pick the ones to resolve.
     let mut parsed = Vec::new();
