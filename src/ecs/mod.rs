@@ -327,7 +327,8 @@ pub(crate) struct ServiceInfo {
     pub(crate) name: String,
     /// `service.taskDefinition` (may be a short name: moto stores what UpdateService got).
     pub(crate) task_definition: Option<String>,
-    /// Every deployment's `taskDefinition`, PRIMARY first as ECS lists them.
+    /// Every deployment's `taskDefinition`, PRIMARY first as ECS lists them,
+    /// then every task set's (CODE_DEPLOY and EXTERNAL deployment controllers).
     pub(crate) deployments: Vec<String>,
 }
 
@@ -409,10 +410,14 @@ impl EcsApi for aws_sdk_ecs::Client {
             .map(|s| ServiceInfo {
                 name: s.service_name().unwrap_or("-").to_string(),
                 task_definition: s.task_definition().map(str::to_string),
+                // A CODE_DEPLOY or EXTERNAL service has no deployments: its
+                // task sets (blue and green) carry the task definitions.
                 deployments: s
                     .deployments()
                     .iter()
-                    .filter_map(|d| d.task_definition().map(str::to_string))
+                    .filter_map(|d| d.task_definition())
+                    .chain(s.task_sets().iter().filter_map(|t| t.task_definition()))
+                    .map(str::to_string)
                     .collect(),
             })
             .collect();

@@ -524,6 +524,59 @@ fn ecs_images_lists_deployments_and_running_tasks() {
     );
 }
 
+/// A CODE_DEPLOY or EXTERNAL (blue/green) service has no deployments: its
+/// task sets name the task definitions, and both colours are in use.
+#[test]
+fn ecs_images_lists_the_task_sets_of_blue_green_services() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "bg" }));
+    register(&moto, "shop", &[("app", "shop/api:blue")], json!([]));
+    register(&moto, "shop", &[("app", "shop/api:green")], json!([]));
+    moto.ecs(
+        REGION,
+        "CreateService",
+        json!({ "cluster": "bg", "serviceName": "shop", "desiredCount": 0,
+                "deploymentController": { "type": "EXTERNAL" } }),
+    );
+    for td in ["shop:1", "shop:2"] {
+        moto.ecs(
+            REGION,
+            "CreateTaskSet",
+            json!({ "cluster": "bg", "service": "shop", "taskDefinition": td }),
+        );
+    }
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "bg", "--format", "json"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut rows: Vec<String> = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["service"].as_str().unwrap(),
+                r["image"].as_str().unwrap(),
+                r["source"].as_str().unwrap()
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            "shop shop/api:blue deployment",
+            "shop shop/api:green deployment"
+        ]
+    );
+}
+
 #[test]
 fn ecs_help_teaches_flags_examples_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
