@@ -754,6 +754,83 @@ fn ecs_pin_retries_throttling_and_names_the_action_when_denied() {
     assert!(!err.contains("testing-secret"), "{err}");
 }
 
+/// What real ECS answers has fields moto never sends: `deleteRequestedAt`
+/// (read-only), `enableFaultInjection: false` on every task definition, and
+/// one day fields newer than imgpin. The printed input must hold only
+/// RegisterTaskDefinition parameters, every block unchanged.
+#[test]
+fn ecs_pin_drops_every_read_only_field_real_ecs_sends() {
+    let container = json!({
+        "name": "app", "image": PINNED, "cpu": 0, "essential": true,
+        "secrets": [{ "name": "DB", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf" }],
+        "environmentFiles": [{ "value": "arn:aws:s3:::cfg/app.env", "type": "s3" }],
+        "dependsOn": [{ "containerName": "log_router", "condition": "START" }],
+        "healthCheck": { "command": ["CMD-SHELL", "true"], "interval": 30, "timeout": 5, "retries": 3 },
+        "logConfiguration": { "logDriver": "awsfirelens", "options": { "Name": "cloudwatch" } }
+    });
+    let router = json!({
+        "name": "log_router", "image": PINNED, "essential": true,
+        "firelensConfiguration": { "type": "fluentbit", "options": { "enable-ecs-log-metadata": "true" } }
+    });
+    let answer = json!({
+        "taskDefinition": {
+            "taskDefinitionArn": format!("arn:aws:ecs:{REGION}:123456789012:task-definition/web:7"),
+            "containerDefinitions": [container, router],
+            "family": "web",
+            "revision": 7,
+            "volumes": [],
+            "status": "INACTIVE",
+            "requiresAttributes": [{ "name": "ecs.capability.secrets.asm.environment-variables" }],
+            "placementConstraints": [],
+            "compatibilities": ["EC2", "FARGATE"],
+            "runtimePlatform": { "cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX" },
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "registeredAt": 1732000000.123,
+            "deregisteredAt": 1732100000.5,
+            "deleteRequestedAt": 1732200000.25,
+            "registeredBy": "arn:aws:sts::123456789012:assumed-role/deploy/ci",
+            "ephemeralStorage": { "sizeInGiB": 30 },
+            "enableFaultInjection": false,
+            "futureSetting": "on"
+        },
+        "tags": [{ "key": "team", "value": "platform" }],
+    });
+    let (url, _) = scripted_ecs(vec![(200, answer.to_string())]);
+    let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
+    assert_exit(&out, 0);
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = input.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = vec![
+        "containerDefinitions",
+        "family",
+        "volumes",
+        "placementConstraints",
+        "runtimePlatform",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+        "ephemeralStorage",
+        "futureSetting",
+        "tags",
+    ];
+    let mut keys = keys;
+    keys.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    assert_eq!(
+        input["containerDefinitions"],
+        answer["taskDefinition"]["containerDefinitions"]
+    );
+    assert_eq!(input["tags"], answer["tags"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("web:7: warning: field futureSetting is newer than imgpin: kept as described"),
+        "{err}"
+    );
+}
+
 /// `verify --ecs-cluster`: the digests a live cluster deploys must still
 /// exist; deleting one with BatchDeleteImage is flagged at the service that
 /// uses it. `--in-use FILE` reads the same rows from `ecs images` JSON.
