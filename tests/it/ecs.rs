@@ -856,6 +856,10 @@ fn verify_checks_the_digests_an_ecs_cluster_uses() {
             json!({ "cluster": "prod", "serviceName": name, "taskDefinition": td, "desiredCount": 1, "launchType": "FARGATE" }),
         );
     }
+    // A running task of the old service: the same image as its deployment,
+    // which must be reported once, not once per row.
+    let subnet = default_subnet(&moto);
+    run_task(&moto, &subnet, "old:1", Some("service:old"));
     let empty = dir.path().join("no-files");
     std::fs::create_dir_all(&empty).unwrap();
     let verify = |extra: &[&str]| {
