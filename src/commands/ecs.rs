@@ -258,8 +258,13 @@ pub async fn images(args: &EcsImagesArgs, printer: &mut Printer) -> anyhow::Resu
             "`ecs images` lists images and reports no findings: use --format text or json"
         );
     }
+    // A cluster ARN names its region, as a task definition ARN does for `ecs pin`.
+    let region = args
+        .region
+        .as_deref()
+        .or_else(|| ecs::arn_region(&args.cluster));
     let client = ecs::client(
-        args.region.as_deref(),
+        region,
         args.aws_profile.as_deref(),
         Duration::from_secs(args.timeout.max(1)),
     )

@@ -575,6 +575,17 @@ fn ecs_images_lists_the_task_sets_of_blue_green_services() {
             "shop shop/api:green deployment"
         ]
     );
+
+    // A cluster ARN names its region: no --region needed.
+    moto.ecs("eu-west-1", "CreateCluster", json!({ "clusterName": "eu" }));
+    let eu = format!("arn:aws:ecs:eu-west-1:{}:cluster/eu", moto::ACCOUNT_ID);
+    let out = imgpin(&moto, None, &["ecs", "images", "--cluster", &eu], dir.path());
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr).contains("0 images in use"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
