@@ -139,7 +139,8 @@ pub async fn client(
         loader = loader.region(Region::new(region.to_string()));
     }
     let base = loader.load().await;
-    if base.region().is_none() {
+    // An empty AWS_REGION (a CI variable set to nothing) is no region either.
+    if base.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         return Err(EcsError::new(
             "configuration",
             EcsErrorKind::Other,

@@ -576,6 +576,19 @@ fn ecs_images_lists_the_task_sets_of_blue_green_services() {
         ]
     );
 
+    // An empty region (AWS_REGION= in CI) is told as a missing one.
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "bg", "--region", ""],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("no AWS region: pass --region"),
+        "{}",
+        text(&out.stderr)
+    );
     // A cluster ARN names its region: no --region needed.
     moto.ecs("eu-west-1", "CreateCluster", json!({ "clusterName": "eu" }));
     let eu = format!("arn:aws:ecs:eu-west-1:{}:cluster/eu", moto::ACCOUNT_ID);
