@@ -592,7 +592,12 @@ fn ecs_images_lists_the_task_sets_of_blue_green_services() {
     // A cluster ARN names its region: no --region needed.
     moto.ecs("eu-west-1", "CreateCluster", json!({ "clusterName": "eu" }));
     let eu = format!("arn:aws:ecs:eu-west-1:{}:cluster/eu", moto::ACCOUNT_ID);
-    let out = imgpin(&moto, None, &["ecs", "images", "--cluster", &eu], dir.path());
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", &eu],
+        dir.path(),
+    );
     assert_exit(&out, 0);
     assert!(
         text(&out.stderr).contains("0 images in use"),
@@ -825,7 +830,12 @@ fn ecs_pin_drops_every_read_only_field_real_ecs_sends() {
     let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
     assert_exit(&out, 0);
     let input: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let keys: Vec<&str> = input.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = input
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut want = vec![
         "containerDefinitions",
         "family",
