@@ -628,10 +628,15 @@ pub(crate) async fn list_images_with<A: EcsApi>(
             }
         }
     }
+    // ListTasks filters by service *name*; a service given by its ARN
+    // (`arn:aws:ecs:…:service/CLUSTER/NAME`) is asked for by its name.
     let scopes: Vec<Option<&str>> = if services.is_empty() {
         vec![None]
     } else {
-        services.iter().map(|s| Some(s.as_str())).collect()
+        services
+            .iter()
+            .map(|s| Some(s.rsplit('/').next().unwrap_or(s)))
+            .collect()
     };
     for scope in scopes {
         let arns = all_pages(|next| api.list_tasks(cluster, scope, next)).await?;
@@ -639,9 +644,7 @@ pub(crate) async fn list_images_with<A: EcsApi>(
             for task in api.describe_tasks(cluster, chunk).await? {
                 let group = task.group.as_deref();
                 let service = match (scope, group) {
-                    (Some(s), Some(g)) => {
-                        // A service may be named by its ARN; its tasks' group uses the name.
-                        let name = s.rsplit('/').next().unwrap_or(s);
+                    (Some(name), Some(g)) => {
                         if g.strip_prefix("service:") != Some(name) {
                             // Not this service's task (moto ignores the serviceName filter).
                             continue;

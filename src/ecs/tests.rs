@@ -362,6 +362,12 @@ fn named_services_limit_services_and_tasks() {
     assert!(rows.iter().all(|r| r.service == "web"), "{rows:?}");
     assert_eq!(rows.len(), 2);
 
+    // A service named by its ARN: ListTasks gets the name it filters on.
+    fake.calls.borrow_mut().clear();
+    let by_arn = run(&fake, &["arn:svc/web"]).unwrap();
+    assert_eq!(fake.calls("ListTasks"), ["ListTasks Some(\"web\") None"]);
+    assert_eq!(by_arn, rows);
+
     let err = run(&fake, &["web", "nope"]).unwrap_err();
     assert_eq!(err.kind, EcsErrorKind::NotFound);
     assert_eq!(
