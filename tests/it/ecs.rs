@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{assert_exit, text};
 use crate::support::images::oci_image;
-use crate::support::{moto, Moto, Registry, LINUX_AMD64};
+use crate::support::{moto, Moto, Registry, LINUX_AMD64, LINUX_ARM64};
 
 const REGION: &str = moto::REGION;
 const PINNED: &str =
@@ -519,6 +519,61 @@ fn ecs_images_lists_deployments_and_running_tasks() {
     assert_exit(&out, 2);
     assert!(
         text(&out.stderr).contains("ecs:ListServices"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `--update` re-pins an image whose tag moved; without it a pinned image is
+/// left alone. Nothing else in the task definition changes.
+#[test]
+fn ecs_pin_update_repins_a_moved_tag() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "api" }),
+    );
+    let old = moto.put_image(REGION, "api", "1.4", &oci_image(LINUX_AMD64));
+    let pinned = format!("{}@{old}", ecr_image("api", "1.4"));
+    let bare = format!("busybox@sha256:{}", "a".repeat(64));
+    register(
+        &moto,
+        "job",
+        &[("app", &pinned), ("base", &bare)],
+        json!([]),
+    );
+    // The tag moves to a new image.
+    let new = moto.put_image(REGION, "api", "1.4", &oci_image(LINUX_ARM64));
+    assert_ne!(old, new);
+
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "job"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(input["containerDefinitions"][0]["image"], pinned.as_str());
+
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "job", "--update"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        input["containerDefinitions"][0]["image"],
+        format!("{}@{new}", ecr_image("api", "1.4"))
+    );
+    // A digest without a tag has nothing to follow: left alone.
+    assert_eq!(input["containerDefinitions"][1]["image"], bare.as_str());
+    assert!(
+        text(&out.stderr).contains("1 pinned, 1 already pinned"),
         "{}",
         text(&out.stderr)
     );
