@@ -54,6 +54,20 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let mut summary = Summary::default();
     let images = td.images();
     summary.references = images.len();
+    for key in td.reserved_tags() {
+        findings.push(
+            Finding::new(
+                Code::Skipped,
+                Severity::Warning,
+                format!(
+                    "tag {key} is left out: the aws: prefix is reserved for AWS and \
+                     RegisterTaskDefinition refuses it"
+                ),
+            )
+            .in_file(&label)
+            .location("tags"),
+        );
+    }
     for field in td.unknown_fields() {
         findings.push(
             Finding::new(

@@ -175,11 +175,34 @@ impl DescribedTaskDefinition {
                 }
             }
         }
-        if !self.tags.is_empty() {
-            input.set("tags", Json::Array(self.tags.clone()));
+        let tags: Vec<Json> = self
+            .tags
+            .iter()
+            .filter(|t| !is_reserved_tag(t))
+            .cloned()
+            .collect();
+        if !tags.is_empty() {
+            input.set("tags", Json::Array(tags));
         }
         input
     }
+
+    /// The keys of the tags left out of the register input: those with the
+    /// `aws:` prefix (any case), which AWS reserves and `RegisterTaskDefinition`
+    /// refuses (Service Catalog, for one, puts them on what it provisions).
+    pub fn reserved_tags(&self) -> Vec<String> {
+        self.tags
+            .iter()
+            .filter(|t| is_reserved_tag(t))
+            .filter_map(|t| t.get("key").and_then(Json::as_str).map(str::to_string))
+            .collect()
+    }
+}
+
+fn is_reserved_tag(tag: &Json) -> bool {
+    tag.get("key")
+        .and_then(Json::as_str)
+        .is_some_and(|k| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")))
 }
 
 fn containers(task_definition: &Json) -> &[Json] {
@@ -316,6 +339,29 @@ mod tests {
         for key in keys.iter().filter(|k| **k != "tags") {
             assert_eq!(input.get(key), described.get(key), "{key}");
         }
+    }
+
+    #[test]
+    fn reserved_aws_tags_are_left_out() {
+        let answer = FULL_ANSWER.replace(
+            r#""tags":[{"key":"team","value":"platform"}]"#,
+            r#""tags":[{"key":"AWS:servicecatalog:productArn","value":"x"},{"key":"team","value":"platform"},{"key":"aws:x","value":"y"},{"key":"awsome","value":"z"}]"#,
+        );
+        let td = DescribedTaskDefinition::parse(answer.as_bytes()).unwrap();
+        assert_eq!(
+            td.reserved_tags(),
+            ["AWS:servicecatalog:productArn", "aws:x"]
+        );
+        assert_eq!(
+            serde_json::to_string(td.register_input(&[]).get("tags").unwrap()).unwrap(),
+            r#"[{"key":"team","value":"platform"},{"key":"awsome","value":"z"}]"#
+        );
+        let only_reserved = FULL_ANSWER.replace(
+            r#""tags":[{"key":"team","value":"platform"}]"#,
+            r#""tags":[{"key":"aws:x","value":"y"}]"#,
+        );
+        let td = DescribedTaskDefinition::parse(only_reserved.as_bytes()).unwrap();
+        assert!(td.register_input(&[]).get("tags").is_none());
     }
 
     #[test]

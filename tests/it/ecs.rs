@@ -879,7 +879,10 @@ fn ecs_pin_drops_every_read_only_field_real_ecs_sends() {
             "enableFaultInjection": false,
             "futureSetting": "on"
         },
-        "tags": [{ "key": "team", "value": "platform" }],
+        "tags": [
+            { "key": "aws:servicecatalog:productArn", "value": "arn:aws:catalog:us-east-1:123456789012:product/prod-x" },
+            { "key": "team", "value": "platform" }
+        ],
     });
     let (url, _) = scripted_ecs(vec![(200, answer.to_string())]);
     let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
@@ -912,8 +915,15 @@ fn ecs_pin_drops_every_read_only_field_real_ecs_sends() {
         input["containerDefinitions"],
         answer["taskDefinition"]["containerDefinitions"]
     );
-    assert_eq!(input["tags"], answer["tags"]);
+    assert_eq!(
+        input["tags"],
+        json!([{ "key": "team", "value": "platform" }])
+    );
     let err = text(&out.stderr);
+    assert!(
+        err.contains("web:7: warning: tag aws:servicecatalog:productArn is left out"),
+        "{err}"
+    );
     assert!(
         err.contains("web:7: warning: field futureSetting is newer than imgpin: kept as described"),
         "{err}"
