@@ -60,8 +60,8 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
                 Code::Skipped,
                 Severity::Warning,
                 format!(
-                    "tag {key} is left out: the aws: prefix is reserved for AWS and \
-                     RegisterTaskDefinition refuses it"
+                    "tag {key} is left out: the aws: prefix is reserved for AWS use \
+                     and registered tags must not carry it"
                 ),
             )
             .in_file(&label)

@@ -188,8 +188,9 @@ impl DescribedTaskDefinition {
     }
 
     /// The keys of the tags left out of the register input: those with the
-    /// `aws:` prefix (any case), which AWS reserves and `RegisterTaskDefinition`
-    /// refuses (Service Catalog, for one, puts them on what it provisions).
+    /// `aws:` prefix (any case), which the ECS API reference reserves for AWS
+    /// use: tags you register must not carry it (Service Catalog, for one,
+    /// puts such tags on what it provisions).
     pub fn reserved_tags(&self) -> Vec<String> {
         self.tags
             .iter()
