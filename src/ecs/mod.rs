@@ -598,7 +598,10 @@ pub(crate) async fn list_images_with<A: EcsApi>(
     let mut cache: HashMap<String, TaskDefinitionImages> = HashMap::new();
     for chunk in names.chunks(DESCRIBE_SERVICES_MAX) {
         let (found, missing) = api.describe_services(cluster, chunk).await?;
-        if !missing.is_empty() {
+        // A service ListServices named and DescribeServices no longer finds
+        // was deleted in between: it runs nothing (and a task it left still
+        // running is listed below). Only a service the caller named is an error.
+        if !missing.is_empty() && !services.is_empty() {
             return Err(EcsError::new(
                 "DescribeServices",
                 EcsErrorKind::NotFound,
