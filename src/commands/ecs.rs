@@ -54,6 +54,34 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let mut summary = Summary::default();
     let images = td.images();
     summary.references = images.len();
+    for key in td.reserved_tags() {
+        findings.push(
+            Finding::new(
+                Code::Skipped,
+                Severity::Warning,
+                format!(
+                    "tag {key} is left out: the aws: prefix is reserved for AWS use \
+                     and registered tags must not carry it"
+                ),
+            )
+            .in_file(&label)
+            .location("tags"),
+        );
+    }
+    for field in td.unknown_fields() {
+        findings.push(
+            Finding::new(
+                Code::Skipped,
+                Severity::Warning,
+                format!(
+                    "field {field} is newer than imgpin: kept as described; if \
+                     RegisterTaskDefinition refuses it, it is read-only: remove it"
+                ),
+            )
+            .in_file(&label)
+            .location(field),
+        );
+    }
 
     // Parse every image; pick the ones to resolve.
     let mut parsed = Vec::new();
@@ -244,8 +272,13 @@ pub async fn images(args: &EcsImagesArgs, printer: &mut Printer) -> anyhow::Resu
             "`ecs images` lists images and reports no findings: use --format text or json"
         );
     }
+    // A cluster ARN names its region, as a task definition ARN does for `ecs pin`.
+    let region = args
+        .region
+        .as_deref()
+        .or_else(|| ecs::arn_region(&args.cluster));
     let client = ecs::client(
-        args.region.as_deref(),
+        region,
         args.aws_profile.as_deref(),
         Duration::from_secs(args.timeout.max(1)),
     )

@@ -139,7 +139,8 @@ pub async fn client(
         loader = loader.region(Region::new(region.to_string()));
     }
     let base = loader.load().await;
-    if base.region().is_none() {
+    // An empty AWS_REGION (a CI variable set to nothing) is no region either.
+    if base.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         return Err(EcsError::new(
             "configuration",
             EcsErrorKind::Other,
@@ -327,7 +328,8 @@ pub(crate) struct ServiceInfo {
     pub(crate) name: String,
     /// `service.taskDefinition` (may be a short name: moto stores what UpdateService got).
     pub(crate) task_definition: Option<String>,
-    /// Every deployment's `taskDefinition`, PRIMARY first as ECS lists them.
+    /// Every deployment's `taskDefinition`, PRIMARY first as ECS lists them,
+    /// then every task set's (CODE_DEPLOY and EXTERNAL deployment controllers).
     pub(crate) deployments: Vec<String>,
 }
 
@@ -409,10 +411,14 @@ impl EcsApi for aws_sdk_ecs::Client {
             .map(|s| ServiceInfo {
                 name: s.service_name().unwrap_or("-").to_string(),
                 task_definition: s.task_definition().map(str::to_string),
+                // A CODE_DEPLOY or EXTERNAL service has no deployments: its
+                // task sets (blue and green) carry the task definitions.
                 deployments: s
                     .deployments()
                     .iter()
-                    .filter_map(|d| d.task_definition().map(str::to_string))
+                    .filter_map(|d| d.task_definition())
+                    .chain(s.task_sets().iter().filter_map(|t| t.task_definition()))
+                    .map(str::to_string)
                     .collect(),
             })
             .collect();
@@ -592,7 +598,10 @@ pub(crate) async fn list_images_with<A: EcsApi>(
     let mut cache: HashMap<String, TaskDefinitionImages> = HashMap::new();
     for chunk in names.chunks(DESCRIBE_SERVICES_MAX) {
         let (found, missing) = api.describe_services(cluster, chunk).await?;
-        if !missing.is_empty() {
+        // A service ListServices named and DescribeServices no longer finds
+        // was deleted in between: it runs nothing (and a task it left still
+        // running is listed below). Only a service the caller named is an error.
+        if !missing.is_empty() && !services.is_empty() {
             return Err(EcsError::new(
                 "DescribeServices",
                 EcsErrorKind::NotFound,
@@ -622,10 +631,15 @@ pub(crate) async fn list_images_with<A: EcsApi>(
             }
         }
     }
+    // ListTasks filters by service *name*; a service given by its ARN
+    // (`arn:aws:ecs:…:service/CLUSTER/NAME`) is asked for by its name.
     let scopes: Vec<Option<&str>> = if services.is_empty() {
         vec![None]
     } else {
-        services.iter().map(|s| Some(s.as_str())).collect()
+        services
+            .iter()
+            .map(|s| Some(s.rsplit('/').next().unwrap_or(s)))
+            .collect()
     };
     for scope in scopes {
         let arns = all_pages(|next| api.list_tasks(cluster, scope, next)).await?;
@@ -633,9 +647,7 @@ pub(crate) async fn list_images_with<A: EcsApi>(
             for task in api.describe_tasks(cluster, chunk).await? {
                 let group = task.group.as_deref();
                 let service = match (scope, group) {
-                    (Some(s), Some(g)) => {
-                        // A service may be named by its ARN; its tasks' group uses the name.
-                        let name = s.rsplit('/').next().unwrap_or(s);
+                    (Some(name), Some(g)) => {
                         if g.strip_prefix("service:") != Some(name) {
                             // Not this service's task (moto ignores the serviceName filter).
                             continue;

@@ -342,6 +342,60 @@ fn many_tasks_are_described_a_hundred_at_a_time_and_duplicates_collapse() {
     assert_eq!(rows.len(), 1, "{rows:?}");
 }
 
+/// A service deleted between ListServices and DescribeServices is not an
+/// error when listing a whole cluster (it would fail every run on a busy one).
+#[test]
+fn a_service_deleted_while_listing_is_passed_over() {
+    struct Racing(Fake);
+    impl EcsApi for Racing {
+        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
+            let mut page = self.0.list_services(c, n).await?;
+            page.items.push("arn:svc/gone".to_string());
+            Ok(page)
+        }
+        async fn describe_services(
+            &self,
+            c: &str,
+            names: &[String],
+        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
+            self.0.describe_services(c, names).await
+        }
+        async fn list_tasks(
+            &self,
+            c: &str,
+            s: Option<&str>,
+            n: Option<String>,
+        ) -> Result<Page, EcsError> {
+            self.0.list_tasks(c, s, n).await
+        }
+        async fn describe_tasks(&self, c: &str, a: &[String]) -> Result<Vec<TaskInfo>, EcsError> {
+            self.0.describe_tasks(c, a).await
+        }
+        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
+            self.0.task_definition(name).await
+        }
+    }
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "web:1")]);
+    fake.services = vec![service("web", &["web:1"])];
+    let racing = Racing(fake);
+    let rows = futures::executor::block_on(list_images_with(&racing, "prod", &[])).unwrap();
+    assert_eq!(
+        rows,
+        [row(
+            "web",
+            "web:1",
+            "app",
+            "web:1",
+            None,
+            ImageSource::Deployment
+        )]
+    );
+}
+
 #[test]
 fn named_services_limit_services_and_tasks() {
     let mut fake = Fake {
@@ -361,6 +415,12 @@ fn named_services_limit_services_and_tasks() {
     assert_eq!(fake.calls("ListTasks"), ["ListTasks Some(\"web\") None"]);
     assert!(rows.iter().all(|r| r.service == "web"), "{rows:?}");
     assert_eq!(rows.len(), 2);
+
+    // A service named by its ARN: ListTasks gets the name it filters on.
+    fake.calls.borrow_mut().clear();
+    let by_arn = run(&fake, &["arn:svc/web"]).unwrap();
+    assert_eq!(fake.calls("ListTasks"), ["ListTasks Some(\"web\") None"]);
+    assert_eq!(by_arn, rows);
 
     let err = run(&fake, &["web", "nope"]).unwrap_err();
     assert_eq!(err.kind, EcsErrorKind::NotFound);

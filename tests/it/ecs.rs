@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{assert_exit, text};
 use crate::support::images::oci_image;
-use crate::support::{moto, Moto, Registry, LINUX_AMD64};
+use crate::support::{moto, Moto, Registry, LINUX_AMD64, LINUX_ARM64};
 
 const REGION: &str = moto::REGION;
 const PINNED: &str =
@@ -524,6 +524,143 @@ fn ecs_images_lists_deployments_and_running_tasks() {
     );
 }
 
+/// `--update` re-pins an image whose tag moved; without it a pinned image is
+/// left alone. Nothing else in the task definition changes.
+#[test]
+fn ecs_pin_update_repins_a_moved_tag() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "api" }),
+    );
+    let old = moto.put_image(REGION, "api", "1.4", &oci_image(LINUX_AMD64));
+    let pinned = format!("{}@{old}", ecr_image("api", "1.4"));
+    let bare = format!("busybox@sha256:{}", "a".repeat(64));
+    register(
+        &moto,
+        "job",
+        &[("app", &pinned), ("base", &bare)],
+        json!([]),
+    );
+    // The tag moves to a new image.
+    let new = moto.put_image(REGION, "api", "1.4", &oci_image(LINUX_ARM64));
+    assert_ne!(old, new);
+
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "job"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(input["containerDefinitions"][0]["image"], pinned.as_str());
+
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "job", "--update"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        input["containerDefinitions"][0]["image"],
+        format!("{}@{new}", ecr_image("api", "1.4"))
+    );
+    // A digest without a tag has nothing to follow: left alone.
+    assert_eq!(input["containerDefinitions"][1]["image"], bare.as_str());
+    assert!(
+        text(&out.stderr).contains("1 pinned, 1 already pinned"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A CODE_DEPLOY or EXTERNAL (blue/green) service has no deployments: its
+/// task sets name the task definitions, and both colours are in use.
+#[test]
+fn ecs_images_lists_the_task_sets_of_blue_green_services() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "bg" }));
+    register(&moto, "shop", &[("app", "shop/api:blue")], json!([]));
+    register(&moto, "shop", &[("app", "shop/api:green")], json!([]));
+    moto.ecs(
+        REGION,
+        "CreateService",
+        json!({ "cluster": "bg", "serviceName": "shop", "desiredCount": 0,
+                "deploymentController": { "type": "EXTERNAL" } }),
+    );
+    for td in ["shop:1", "shop:2"] {
+        moto.ecs(
+            REGION,
+            "CreateTaskSet",
+            json!({ "cluster": "bg", "service": "shop", "taskDefinition": td }),
+        );
+    }
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "bg", "--format", "json"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut rows: Vec<String> = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["service"].as_str().unwrap(),
+                r["image"].as_str().unwrap(),
+                r["source"].as_str().unwrap()
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            "shop shop/api:blue deployment",
+            "shop shop/api:green deployment"
+        ]
+    );
+
+    // An empty region (AWS_REGION= in CI) is told as a missing one.
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", "bg", "--region", ""],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("no AWS region: pass --region"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A cluster ARN names its region: no --region needed.
+    moto.ecs("eu-west-1", "CreateCluster", json!({ "clusterName": "eu" }));
+    let eu = format!("arn:aws:ecs:eu-west-1:{}:cluster/eu", moto::ACCOUNT_ID);
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "images", "--cluster", &eu],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr).contains("0 images in use"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn ecs_help_teaches_flags_examples_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -701,6 +838,98 @@ fn ecs_pin_retries_throttling_and_names_the_action_when_denied() {
     assert!(!err.contains("testing-secret"), "{err}");
 }
 
+/// What real ECS answers has fields moto never sends: `deleteRequestedAt`
+/// (read-only), `enableFaultInjection: false` on every task definition, and
+/// one day fields newer than imgpin. The printed input must hold only
+/// RegisterTaskDefinition parameters, every block unchanged.
+#[test]
+fn ecs_pin_drops_every_read_only_field_real_ecs_sends() {
+    let container = json!({
+        "name": "app", "image": PINNED, "cpu": 0, "essential": true,
+        "secrets": [{ "name": "DB", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf" }],
+        "environmentFiles": [{ "value": "arn:aws:s3:::cfg/app.env", "type": "s3" }],
+        "dependsOn": [{ "containerName": "log_router", "condition": "START" }],
+        "healthCheck": { "command": ["CMD-SHELL", "true"], "interval": 30, "timeout": 5, "retries": 3 },
+        "logConfiguration": { "logDriver": "awsfirelens", "options": { "Name": "cloudwatch" } }
+    });
+    let router = json!({
+        "name": "log_router", "image": PINNED, "essential": true,
+        "firelensConfiguration": { "type": "fluentbit", "options": { "enable-ecs-log-metadata": "true" } }
+    });
+    let answer = json!({
+        "taskDefinition": {
+            "taskDefinitionArn": format!("arn:aws:ecs:{REGION}:123456789012:task-definition/web:7"),
+            "containerDefinitions": [container, router],
+            "family": "web",
+            "revision": 7,
+            "volumes": [],
+            "status": "INACTIVE",
+            "requiresAttributes": [{ "name": "ecs.capability.secrets.asm.environment-variables" }],
+            "placementConstraints": [],
+            "compatibilities": ["EC2", "FARGATE"],
+            "runtimePlatform": { "cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX" },
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "registeredAt": 1732000000.123,
+            "deregisteredAt": 1732100000.5,
+            "deleteRequestedAt": 1732200000.25,
+            "registeredBy": "arn:aws:sts::123456789012:assumed-role/deploy/ci",
+            "ephemeralStorage": { "sizeInGiB": 30 },
+            "enableFaultInjection": false,
+            "futureSetting": "on"
+        },
+        "tags": [
+            { "key": "aws:servicecatalog:productArn", "value": "arn:aws:catalog:us-east-1:123456789012:product/prod-x" },
+            { "key": "team", "value": "platform" }
+        ],
+    });
+    let (url, _) = scripted_ecs(vec![(200, answer.to_string())]);
+    let out = imgpin_at(&url, &["ecs", "pin", "--task-definition", "web:7"]);
+    assert_exit(&out, 0);
+    let input: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = input
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![
+        "containerDefinitions",
+        "family",
+        "volumes",
+        "placementConstraints",
+        "runtimePlatform",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+        "ephemeralStorage",
+        "futureSetting",
+        "tags",
+    ];
+    let mut keys = keys;
+    keys.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    assert_eq!(
+        input["containerDefinitions"],
+        answer["taskDefinition"]["containerDefinitions"]
+    );
+    assert_eq!(
+        input["tags"],
+        json!([{ "key": "team", "value": "platform" }])
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("web:7: warning: tag aws:servicecatalog:productArn is left out"),
+        "{err}"
+    );
+    assert!(
+        err.contains("web:7: warning: field futureSetting is newer than imgpin: kept as described"),
+        "{err}"
+    );
+}
+
 /// `verify --ecs-cluster`: the digests a live cluster deploys must still
 /// exist; deleting one with BatchDeleteImage is flagged at the service that
 /// uses it. `--in-use FILE` reads the same rows from `ecs images` JSON.
@@ -726,6 +955,10 @@ fn verify_checks_the_digests_an_ecs_cluster_uses() {
             json!({ "cluster": "prod", "serviceName": name, "taskDefinition": td, "desiredCount": 1, "launchType": "FARGATE" }),
         );
     }
+    // A running task of the old service: the same image as its deployment,
+    // which must be reported once, not once per row.
+    let subnet = default_subnet(&moto);
+    run_task(&moto, &subnet, "old:1", Some("service:old"));
     let empty = dir.path().join("no-files");
     std::fs::create_dir_all(&empty).unwrap();
     let verify = |extra: &[&str]| {
