@@ -220,7 +220,8 @@ pub enum EcsCommand {
     /// through the registry API) and written as `name:tag@sha256:…`. The JSON
     /// keeps every field in ECS's order, without the read-only ones
     /// (taskDefinitionArn, revision, status, requiresAttributes, compatibilities,
-    /// registeredAt, registeredBy, deregisteredAt), with the tags as `tags`.
+    /// registeredAt, registeredBy, deregisteredAt, deleteRequestedAt), with the
+    /// tags as `tags` (AWS-reserved `aws:` tags left out).
     #[command(after_help = EXIT_CODES, after_long_help = ECS_PIN_EXAMPLES)]
     Pin(EcsPinArgs),
     /// List the images a cluster's services and running tasks use.
@@ -307,7 +308,7 @@ pub struct EcsImagesArgs {
     #[arg(long, value_name = "NAME", num_args = 1..)]
     pub service: Vec<String>,
 
-    /// AWS region (default: the AWS chain).
+    /// AWS region (default: a cluster ARN's region, else the AWS chain).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
