@@ -11,7 +11,7 @@ use crate::edit::{unified_diff, write_atomic};
 use crate::plan::tag_key;
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Format, Printer, Severity, Status, Summary};
-use crate::resolve::{credentials::CredentialStore, Resolve, Router};
+use crate::resolve::Resolve;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -114,12 +114,7 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let resolutions = if parsed.is_empty() {
         Default::default()
     } else {
-        let store = CredentialStore::from_env()?;
-        let router = Router::new(
-            &args.registry.options(),
-            store,
-            args.registry.aws_profile.clone(),
-        )?;
+        let router = super::router(&args.registry, printer)?;
         printer.info(&format!("resolving {} image references", parsed.len()))?;
         let out = router
             .resolve_all(parsed.iter().map(|(_, r)| r.clone()).collect())

@@ -6,7 +6,7 @@ use crate::cli::PinArgs;
 use crate::edit::{apply, unified_diff, write_atomic};
 use crate::plan::{plan_pin, wanted, PinOptions};
 use crate::report::{Code, Finding, Printer, Severity, Status, Summary};
-use crate::resolve::{credentials::CredentialStore, Resolutions, Resolve, Router};
+use crate::resolve::{Resolutions, Resolve};
 use crate::scan::Scan;
 
 /// What to do with the planned edits.
@@ -31,15 +31,7 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
     let resolutions = if refs.is_empty() {
         Resolutions::new()
     } else {
-        let store = CredentialStore::from_env()?;
-        if let Some(path) = store.config_path() {
-            printer.info(&format!("docker credentials from {}", path.display()))?;
-        }
-        let router = Router::new(
-            &args.registry.options(),
-            store,
-            args.registry.aws_profile.clone(),
-        )?;
+        let router = super::router(&args.registry, printer)?;
         printer.info(&format!("resolving {} unique references", refs.len()))?;
         let resolved = router.resolve_all(refs).await;
         for note in router.notes() {

@@ -5,7 +5,7 @@ use super::in_use::{self, InUseSources};
 use crate::cli::VerifyArgs;
 use crate::plan::{plan_verify, platform_wanted, verify_wanted, Facts, VerifyOptions};
 use crate::report::{Printer, Status, Summary};
-use crate::resolve::{credentials::CredentialStore, Resolve, Router};
+use crate::resolve::Resolve;
 
 /// The in-use entries without repeats: a service's deployment and its
 /// running tasks name the same image in the same place, which is one use to
@@ -35,12 +35,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let (existence, tags, facts) = if pinned.is_empty() {
         Default::default()
     } else {
-        let store = CredentialStore::from_env()?;
-        let router = Router::new(
-            &args.registry.options(),
-            store,
-            args.registry.aws_profile.clone(),
-        )?;
+        let router = super::router(&args.registry, printer)?;
         printer.info(&format!(
             "checking {} pinned digests and {} tags",
             pinned.len(),
