@@ -60,6 +60,35 @@ pub struct RepoGroup {
     pub entries: Vec<InUseEntry>,
 }
 
+impl RepoGroup {
+    /// An error about the whole repository (a failed ECR call), placed where the
+    /// repository is first used and naming the other uses, so that the user finds the
+    /// file, service or `--in-use` value that leads to it.
+    pub fn failure(&self, message: String) -> Finding {
+        let Some(first) = self.entries.first() else {
+            return Finding::new(Code::AwsError, Severity::Error, message)
+                .location(self.repo.to_string());
+        };
+        let others: Vec<&str> = self
+            .entries
+            .iter()
+            .skip(1)
+            .map(|e| e.label.as_str())
+            .filter(|l| *l != first.label)
+            .collect();
+        let message = match others.len() {
+            0 => message,
+            1..=3 => format!("{message} (also used by {})", others.join(", ")),
+            n => format!(
+                "{message} (also used by {} and {} more)",
+                others[..3].join(", "),
+                n - 3
+            ),
+        };
+        first.finding(Code::AwsError, Severity::Error, message)
+    }
+}
+
 /// What [`group_by_repository`] sorts entries into.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grouped {
@@ -819,10 +848,7 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
         let fetched = match result {
             Ok(f) => f,
             Err(e) => {
-                printer.finding(
-                    Finding::new(Code::AwsError, Severity::Error, e.to_string())
-                        .location(group.repo.to_string()),
-                )?;
+                printer.finding(group.failure(e.to_string()))?;
                 continue;
             }
         };
@@ -1050,10 +1076,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
         let fetched = match fetch(&live, &repo, file_policy.is_none()).await {
             Ok(f) => f,
             Err(e) => {
-                printer.finding(
-                    Finding::new(Code::AwsError, Severity::Error, e.to_string())
-                        .location(repo.to_string()),
-                )?;
+                printer.finding(group.failure(e.to_string()))?;
                 continue;
             }
         };
@@ -1110,10 +1133,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
             match live.manifests(&repo, &need_fetch).await {
                 Ok(m) => m,
                 Err(e) => {
-                    printer.finding(
-                        Finding::new(Code::AwsError, Severity::Error, e.to_string())
-                            .location(repo.to_string()),
-                    )?;
+                    printer.finding(group.failure(e.to_string()))?;
                     continue;
                 }
             }

@@ -434,6 +434,42 @@ fn lifecycle_live_reports_in_use_images_the_policy_expires() {
             && ghost_err.contains("RepositoryNotFoundException"),
         "{ghost_err}"
     );
+    // The error is placed where the repository is used (and names the other uses), and
+    // the other repositories are still evaluated and reported.
+    write(
+        dir.path(),
+        "ghost/task.json",
+        &task_definition(&format!("{host}/ghost:2")),
+    );
+    let partial = run(&moto, dir.path(), &["lifecycle", "ghost", "k8s"]);
+    assert_exit(&partial, 2);
+    let partial_err = text(&partial.stderr);
+    assert!(
+        partial_err.contains(
+            "ghost/compose.yaml:3:12: error: ECR GetLifecyclePolicy for repository ghost"
+        ) && partial_err.contains("(also used by ghost/task.json:"),
+        "{partial_err}"
+    );
+    assert!(
+        text(&partial.stdout).contains("k8s/web.yaml:10:18: problem:"),
+        "{}",
+        text(&partial.stdout)
+    );
+    let partial_json = json_of(&run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "ghost", "k8s", "--format", "json"],
+    ));
+    let aws_errors: Vec<&Value> = partial_json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "aws-error")
+        .collect();
+    assert_eq!(aws_errors.len(), 1, "{partial_json:#}");
+    assert_eq!(aws_errors[0]["file"], "ghost/compose.yaml");
+    assert_eq!(aws_errors[0]["line"], 3);
+    assert_eq!(partial_json["results"].as_array().unwrap().len(), 1);
 }
 
 #[test]
