@@ -771,20 +771,36 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
             ))?;
             return totals.finish(printer, now);
         }
-        let images = match read_images(images_path) {
-            Ok(images) => images,
+        let (images, owner) = match read_images(images_path) {
+            Ok(read) => read,
             Err(f) => {
                 printer.finding(*f)?;
                 return totals.finish(printer, now);
             }
         };
+        // A reference to another repository (an ECS cluster's list names many) must not
+        // be resolved in this one: its tag would pick an unrelated image here.
+        let (entries, elsewhere): (Vec<InUseEntry>, Vec<InUseEntry>) =
+            entries.into_iter().partition(|e| owner.concerns(e));
+        for entry in &elsewhere {
+            printer.finding(entry.finding(
+                Code::LifecycleImageMissing,
+                Severity::Note,
+                format!(
+                    "{} is in another repository than the image list {} ({}): not evaluated here",
+                    entry.written(),
+                    images_path.display(),
+                    owner.describe()
+                ),
+            ))?;
+        }
         let meta = RepoMeta {
             repository: None,
             registry_id: None,
             region: None,
             label: format!("the image list {}", images_path.display()),
         };
-        // Offline, every entry concerns this one repository: bare digests included.
+        // Offline, every remaining entry concerns this one repository: bare digests included.
         let uses: Vec<Use> = resolve_uses(&entries, &images)
             .into_iter()
             .map(|mut u| {
@@ -908,8 +924,77 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     totals.finish(printer, now)
 }
 
-/// Reads a saved `aws ecr describe-images` answer; the error is placed in the file.
-fn read_images(path: &Path) -> Result<Vec<ImageDetail>, Box<Finding>> {
+/// The repository a saved image list belongs to, from the `repositoryName` and
+/// `registryId` that `aws ecr describe-images` prints on every image (empty when the list
+/// does not say).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOwner {
+    /// Every `repositoryName` in the list.
+    pub repositories: BTreeSet<String>,
+    /// Every `registryId` in the list.
+    pub accounts: BTreeSet<String>,
+}
+
+impl ListOwner {
+    /// Reads `repositoryName`/`registryId` from a describe-images document (or array).
+    pub fn of(text: &str) -> ListOwner {
+        let mut owner = ListOwner::default();
+        let Ok(value) = serde_json::from_str::<Json>(text) else {
+            return owner;
+        };
+        let list = value.get("imageDetails").unwrap_or(&value);
+        for image in list.as_array().into_iter().flatten() {
+            if let Some(r) = image.get("repositoryName").and_then(Json::as_str) {
+                owner.repositories.insert(r.to_owned());
+            }
+            if let Some(a) = image.get("registryId").and_then(Json::as_str) {
+                owner.accounts.insert(a.to_owned());
+            }
+        }
+        owner
+    }
+
+    /// Whether `entry` may concern this list: bare digests always; an Amazon ECR
+    /// reference when its repository (and account) is the list's; any other reference
+    /// when its name, as written, is the list's repository (`api:1` for `api`). A list
+    /// that names no repository takes every entry.
+    pub fn concerns(&self, entry: &InUseEntry) -> bool {
+        let Some(reference) = &entry.reference else {
+            return true;
+        };
+        if self.repositories.is_empty() {
+            return true;
+        }
+        match parse_ecr_host(reference.domain()) {
+            Some(host) => {
+                self.repositories.contains(reference.repository())
+                    && (self.accounts.is_empty() || self.accounts.contains(&host.account))
+            }
+            None => {
+                self.repositories.contains(reference.written_name())
+                    || self.repositories.contains(reference.repository())
+            }
+        }
+    }
+
+    /// `repository api (account 123456789012)`, for messages.
+    pub fn describe(&self) -> String {
+        let join = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+        if self.accounts.is_empty() {
+            format!("repository {}", join(&self.repositories))
+        } else {
+            format!(
+                "repository {} (account {})",
+                join(&self.repositories),
+                join(&self.accounts)
+            )
+        }
+    }
+}
+
+/// Reads a saved `aws ecr describe-images` answer, and the repository it names; the
+/// error is placed in the file.
+fn read_images(path: &Path) -> Result<(Vec<ImageDetail>, ListOwner), Box<Finding>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Finding::new(
             Code::ReadError,
@@ -918,13 +1003,14 @@ fn read_images(path: &Path) -> Result<Vec<ImageDetail>, Box<Finding>> {
         )
         .in_file(path)
     })?;
-    parse_describe_images(&text).map_err(|e| {
+    let images = parse_describe_images(&text).map_err(|e| {
         let f = Finding::new(Code::ParseError, Severity::Error, e.to_string()).in_file(path);
         Box::new(match e {
             crate::lifecycle::ImagesError::Json { line, column, .. } => f.at((line, column)),
             _ => f,
         })
-    })
+    })?;
+    Ok((images, ListOwner::of(&text)))
 }
 
 /// What one repository's calls returned.

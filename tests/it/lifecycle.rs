@@ -99,6 +99,82 @@ fn lifecycle_offline_reports_the_retagged_release_its_rule_and_why() {
     );
 }
 
+/// An ECS cluster's image list names many repositories; offline, only the rows of the
+/// saved list's repository (`repositoryName`/`registryId` of describe-images) are
+/// checked. A tag of another repository must not be resolved in this one.
+#[test]
+fn lifecycle_offline_leaves_out_other_repositories() {
+    let dir = tempfile::tempdir().unwrap();
+    let ecs = dir.path().join("ecs.json");
+    let row = |service: &str, image: &str| {
+        json!({"cluster": "prod", "service": service, "taskDefinition": format!("{service}:1"),
+               "container": "app", "image": image, "digest": null, "source": "deployment"})
+    };
+    let doc = json!({"images": [
+        row("api", &format!("{}/api:tag-1-250-0", host())),
+        row("web", &format!("{}/web:tag-1-250-0", host())),
+        row("other-account", "210987654321.dkr.ecr.us-east-1.amazonaws.com/api:tag-1-250-0"),
+        row("sidecar", "postgres:tag-1-250-0"),
+    ]});
+    std::fs::write(&ecs, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let ecs_arg = ecs.display().to_string();
+    let out = offline(&[
+        "lifecycle",
+        "--policy",
+        &fixture("policy.json"),
+        "--images",
+        &fixture("images.json"),
+        "--in-use",
+        &ecs_arg,
+        "--in-use",
+        "api:tag-1-251-0",
+        "--at",
+        "2023-03-10",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&out, 1);
+    let v = json_of(&out);
+    let expires: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "lifecycle-expires")
+        .collect();
+    assert_eq!(expires.len(), 1, "only the api row: {v:#}");
+    assert_eq!(
+        expires[0]["location"],
+        "service api container app (cluster prod)"
+    );
+    let in_use = v["repositories"][0]["inUse"].as_array().unwrap();
+    let used_by: Vec<&Value> = in_use
+        .iter()
+        .flat_map(|u| u["usedBy"].as_array().unwrap())
+        .collect();
+    assert!(
+        used_by.iter().all(|l| !l.as_str().unwrap().contains("web")
+            && !l.as_str().unwrap().contains("other-account")
+            && !l.as_str().unwrap().contains("sidecar")),
+        "{v:#}"
+    );
+    assert!(
+        used_by.iter().any(|l| l == &"--in-use api:tag-1-251-0"),
+        "a short name of the list's repository still counts: {v:#}"
+    );
+    let left_out = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("is in another repository than the image list")
+        })
+        .count();
+    assert_eq!(left_out, 3, "{v:#}");
+}
+
 #[test]
 fn lifecycle_offline_json_shape_and_index_children() {
     let index = digest('e');
