@@ -194,6 +194,33 @@ pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, Str
             };
             let rows: Vec<EcsImageRow> = serde_json::from_value(images.clone())
                 .map_err(|e| format!("{shown}: \"images\": {e}"))?;
+            // A row that names no usable image would otherwise drop out silently, and
+            // with it an image in use: refuse the file instead, naming the row.
+            for (i, row) in rows.iter().enumerate() {
+                let n = i + 1;
+                if let Some(d) = &row.digest {
+                    crate::digest::Digest::parse(d).map_err(|e| {
+                        format!("{shown}: images[{n}]: digest {d:?} is not a digest: {e}")
+                    })?;
+                }
+                match &row.image {
+                    Some(image) => {
+                        if let Err(e) = ImageRef::parse(image) {
+                            if row.digest.is_none() {
+                                return Err(format!(
+                                    "{shown}: images[{n}]: image {image:?} is not an image reference ({e}) and the row has no digest"
+                                ));
+                            }
+                        }
+                    }
+                    None if row.digest.is_none() => {
+                        return Err(format!(
+                            "{shown}: images[{n}]: the row has neither \"image\" nor \"digest\""
+                        ));
+                    }
+                    None => {}
+                }
+            }
             Ok(entries_from_ecs_rows(&rows))
         }
         _ => Err(format!(

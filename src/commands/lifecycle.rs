@@ -1505,6 +1505,21 @@ mod tests {
         assert!(parse_in_use_json("[1]", path)
             .unwrap_err()
             .contains("entry 1"));
+        // A row with no usable image is refused (it would drop an in-use image silently).
+        let bad_image = r#"{"images":[{"service":"a","image":"api:1"},{"service":"b","image":"${IMAGE}","digest":null}]}"#;
+        let err = parse_in_use_json(bad_image, path).unwrap_err();
+        assert!(
+            err.starts_with("in-use.json: images[2]: image \"${IMAGE}\""),
+            "{err}"
+        );
+        let bad_digest = r#"{"images":[{"service":"a","image":"api:1","digest":"sha256:zz"}]}"#;
+        assert!(parse_in_use_json(bad_digest, path)
+            .unwrap_err()
+            .contains("images[1]: digest"));
+        let empty_row = r#"{"images":[{"service":"a"}]}"#;
+        assert!(parse_in_use_json(empty_row, path)
+            .unwrap_err()
+            .contains("neither"));
         assert!(parse_in_use_json("{}", path)
             .unwrap_err()
             .contains("ecs images"));
