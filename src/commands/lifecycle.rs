@@ -1116,6 +1116,25 @@ pub fn add_rule_at_top(text: Option<&str>, rule: &Json) -> Result<Json, String> 
     Ok(policy)
 }
 
+/// The policy with the rule of `priority` moved to the top (priority 1, or one below the
+/// lowest number in use), the other rules keeping their order.
+pub fn move_rule_to_top(text: &str, priority: i64) -> Result<Json, String> {
+    let mut policy: Json =
+        serde_json::from_str(text).map_err(|e| format!("the policy is not JSON: {e}"))?;
+    let rules = policy
+        .get_mut("rules")
+        .and_then(Json::as_array_mut)
+        .ok_or("the policy has no \"rules\" array")?;
+    let at = rules
+        .iter()
+        .position(|r| r.get("rulePriority").and_then(Json::as_i64) == Some(priority))
+        .ok_or_else(|| format!("no rule has rulePriority {priority}"))?;
+    let mut rule = rules.remove(at);
+    rule["rulePriority"] = json!(1);
+    let rest = serde_json::to_string(&policy).map_err(|e| e.to_string())?;
+    add_rule_at_top(Some(&rest), &rule)
+}
+
 /// `imgpin lifecycle protect`.
 pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::Result<Status> {
     let now = Utc::now();
@@ -1390,11 +1409,48 @@ fn check_keep_rule(
                 .location(repo.to_string()),
             )?;
         }
-        return Ok(json!({
+        let mut doc = json!({
             "status": if failing.is_empty() { "present" } else { "insufficient" },
             "rulePriority": rule.rule_priority,
             "stillActedOn": failing.iter().map(|(d, _)| d).collect::<Vec<_>>(),
-        }));
+        });
+        // The usual cause: a higher rule owns the protected images (they carry its tags
+        // too). Propose the policy with the keep rule moved to the top, if that helps.
+        let is_top = policy
+            .and_then(|p| p.rules.iter().map(|r| r.rule_priority).min())
+            .is_some_and(|top| top == rule.rule_priority);
+        if !failing.is_empty() && !is_top {
+            let moved = source
+                .and_then(PolicySource::text)
+                .and_then(|text| move_rule_to_top(text, rule.rule_priority).ok());
+            if let Some(moved) = moved {
+                let moved_text = serde_json::to_string_pretty(&moved)?;
+                let still = match parse_policy(&moved_text, ValidationMode::Accepted) {
+                    Ok((p, _)) => still_acted(&p),
+                    Err(e) => vec![(String::new(), e.to_string())],
+                };
+                let outcome = if still.is_empty() {
+                    "keeps every protected image".to_owned()
+                } else {
+                    format!("still leaves {} of them acted on", still.len())
+                };
+                printer.finding(
+                    Finding::new(
+                        Code::ProtectRule,
+                        Severity::Warning,
+                        format!(
+                            "{repo}: moving {label} to the top priority (the others move down, order kept) {outcome}; the whole policy is `proposedPolicy` in --format json: {}",
+                            serde_json::to_string(&moved)?
+                        ),
+                    )
+                    .location(repo.to_string()),
+                )?;
+                doc["proposedPolicy"] = moved_text.into();
+                doc["stillActedOnIfMoved"] =
+                    json!(still.iter().map(|(d, _)| d).collect::<Vec<_>>());
+            }
+        }
+        return Ok(doc);
     }
     let rule = keep_rule(prefix, carrying, 1);
     let proposed = match add_rule_at_top(source.and_then(PolicySource::text), &rule) {
@@ -1746,6 +1802,24 @@ mod tests {
         assert!(check_tag_prefix("-keep").is_err());
         assert!(check_tag_prefix("keep/").is_err());
         assert!(check_tag_prefix("").is_err());
+    }
+
+    #[test]
+    fn a_keep_rule_below_the_top_can_be_moved_up() {
+        let text = r#"{"rules": [
+            {"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+             "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}},
+            {"rulePriority": 5, "description": "keep", "selection": {"tagStatus": "tagged",
+             "tagPrefixList": ["keep-"], "countType": "imageCountMoreThan", "countNumber": 100},
+             "action": {"type": "expire"}}]}"#;
+        let moved = move_rule_to_top(text, 5).unwrap();
+        let rules = moved["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0]["description"], "keep");
+        assert_eq!(rules[0]["rulePriority"], 1);
+        assert_eq!(rules[1]["rulePriority"], 2);
+        assert_eq!(rules[1]["selection"]["tagPrefixList"][0], "v");
+        assert!(move_rule_to_top(text, 3).is_err());
     }
 
     #[test]

@@ -704,6 +704,45 @@ fn lifecycle_protect_tags_in_use_digests_without_changing_them() {
         "{}",
         text(&small.stdout)
     );
+
+    // A keep rule below the release rule that owns the protected images (they carry a
+    // v* tag too): exit 1, and the policy with the keep rule moved up is proposed.
+    put_policy(
+        &moto,
+        "api",
+        &json!({"rules": [
+            {"rulePriority": 1, "description": "keep one release",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+             "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}},
+            {"rulePriority": 10, "description": "keep protected",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["keep-"],
+             "countType": "imageCountMoreThan", "countNumber": 100}, "action": {"type": "expire"}}]}),
+    );
+    let below = run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "protect", "--format", "json"],
+    );
+    assert_exit(&below, 1);
+    let below_v = json_of(&below);
+    let rule = &below_v["repositories"][0]["rule"];
+    assert_eq!(rule["status"], "insufficient", "{below_v:#}");
+    assert_eq!(rule["stillActedOn"], json!([v1]));
+    assert_eq!(rule["stillActedOnIfMoved"], json!([]), "{below_v:#}");
+    let moved: Value = serde_json::from_str(rule["proposedPolicy"].as_str().unwrap()).unwrap();
+    assert_eq!(moved["rules"][0]["description"], "keep protected");
+    assert_eq!(moved["rules"][0]["rulePriority"], 1);
+    assert_eq!(moved["rules"][1]["rulePriority"], 2);
+    let below_text = run(&moto, dir.path(), &["lifecycle", "protect"]);
+    assert!(
+        text(&below_text.stderr).contains(
+            "moving rule 10 (\"keep protected\") to the top priority (the others move down, order kept) keeps every protected image"
+        ),
+        "{}",
+        text(&below_text.stderr)
+    );
+    put_policy(&moto, "api", &moved);
+    assert_exit(&run(&moto, dir.path(), &["lifecycle", "protect"]), 0);
 }
 
 // ---------------------------------------------------------------------------------------
