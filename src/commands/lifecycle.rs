@@ -1561,6 +1561,13 @@ mod tests {
         assert!(parse_in_use_json("[1]", path)
             .unwrap_err()
             .contains("entry 1"));
+        // A list's entries are digests or references, never files: a list that names
+        // itself (or a file next to it) is no endless recursion.
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("self.json");
+        std::fs::write(&own, format!(r#"["{}"]"#, own.display())).unwrap();
+        let err = parse_in_use(&own.display().to_string()).unwrap_err();
+        assert!(err.contains("entry 1"), "{err}");
         // A row with no usable image is refused (it would drop an in-use image silently).
         let bad_image = r#"{"images":[{"service":"a","image":"api:1"},{"service":"b","image":"${IMAGE}","digest":null}]}"#;
         let err = parse_in_use_json(bad_image, path).unwrap_err();
