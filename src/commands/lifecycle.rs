@@ -418,7 +418,10 @@ pub struct RepoOutcome {
 
 fn short(digest: &str) -> String {
     match digest.split_once(':') {
-        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(PROTECT_HEX)]),
+        Some((alg, hex)) => format!(
+            "{alg}:{}",
+            hex.chars().take(PROTECT_HEX).collect::<String>()
+        ),
         None => digest.to_owned(),
     }
 }
@@ -1010,6 +1013,27 @@ fn read_images(path: &Path) -> Result<(Vec<ImageDetail>, ListOwner), Box<Finding
             _ => f,
         })
     })?;
+    // Digests end up in messages and tags: a malformed one is refused here, naming the
+    // image, rather than trusted.
+    for (i, image) in images.iter().enumerate() {
+        let bad = std::iter::once(("imageDigest", &image.digest))
+            .chain(image.manifests.iter().map(|m| ("manifests", m)))
+            .find_map(|(field, d)| {
+                crate::digest::Digest::parse(d)
+                    .err()
+                    .map(|e| format!("{field} {d:?}: {e}"))
+            });
+        if let Some(why) = bad {
+            return Err(Box::new(
+                Finding::new(
+                    Code::ParseError,
+                    Severity::Error,
+                    format!("image {}: {why}", i + 1),
+                )
+                .in_file(path),
+            ));
+        }
+    }
     Ok((images, ListOwner::of(&text)))
 }
 
@@ -1044,7 +1068,10 @@ async fn fetch(live: &LiveEcr, repo: &Repo, want_policy: bool) -> Result<Fetched
 /// The protecting tag of `digest`: `prefix` + the first 12 hex digits.
 pub fn protect_tag(prefix: &str, digest: &str) -> String {
     let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
-    format!("{prefix}{}", &hex[..hex.len().min(PROTECT_HEX)])
+    format!(
+        "{prefix}{}",
+        hex.chars().take(PROTECT_HEX).collect::<String>()
+    )
 }
 
 /// Checks a tag prefix against ECR's tag grammar (`[a-zA-Z0-9_][a-zA-Z0-9_.-]*`, 128

@@ -175,6 +175,43 @@ fn lifecycle_offline_leaves_out_other_repositories() {
     assert_eq!(left_out, 3, "{v:#}");
 }
 
+/// A malformed digest in a saved image list is an error naming the image, never a panic.
+#[test]
+fn lifecycle_offline_refuses_malformed_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, images) in [
+        (
+            "non-ascii",
+            json!([{"imageDigest": "sha256:abcdefghijk\u{e9}\u{e9}", "imageTags": ["tag-1"],
+                    "imagePushedAt": 1}]),
+        ),
+        (
+            "child",
+            json!([{"imageDigest": digest('e'), "imageTags": ["tag-1"], "imagePushedAt": 1,
+                    "manifests": ["not-a-digest"]}]),
+        ),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, images.to_string()).unwrap();
+        let out = offline(&[
+            "lifecycle",
+            "--policy",
+            &fixture("policy.json"),
+            "--images",
+            &path.display().to_string(),
+            "--in-use",
+            "api:tag-1",
+        ]);
+        assert_exit(&out, 2);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{name}.json: error: image 1: ")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 #[test]
 fn lifecycle_offline_json_shape_and_index_children() {
     let index = digest('e');
