@@ -781,6 +781,16 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
                 return totals.finish(printer, now);
             }
         };
+        if owner.partial {
+            printer.finding(
+                Finding::new(
+                    Code::LifecycleImageMissing,
+                    Severity::Warning,
+                    "the image list has a nextToken: it is one page of a longer DescribeImages answer, so counts and ranks may be wrong; save every page (`aws ecr describe-images` without --max-items or --no-paginate)".to_owned(),
+                )
+                .in_file(images_path),
+            )?;
+        }
         // A reference to another repository (an ECS cluster's list names many) must not
         // be resolved in this one: its tag would pick an unrelated image here.
         let (entries, elsewhere): (Vec<InUseEntry>, Vec<InUseEntry>) =
@@ -936,6 +946,8 @@ pub struct ListOwner {
     pub repositories: BTreeSet<String>,
     /// Every `registryId` in the list.
     pub accounts: BTreeSet<String>,
+    /// The document carries a `nextToken`: it is one page of a longer list.
+    pub partial: bool,
 }
 
 impl ListOwner {
@@ -945,6 +957,9 @@ impl ListOwner {
         let Ok(value) = serde_json::from_str::<Json>(text) else {
             return owner;
         };
+        owner.partial = value
+            .get("nextToken")
+            .is_some_and(|t| !t.is_null() && t.as_str() != Some(""));
         let list = value.get("imageDetails").unwrap_or(&value);
         for image in list.as_array().into_iter().flatten() {
             if let Some(r) = image.get("repositoryName").and_then(Json::as_str) {

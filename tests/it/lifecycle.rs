@@ -210,6 +210,29 @@ fn lifecycle_offline_refuses_malformed_digests() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    // One saved page of a longer answer (nextToken) is evaluated, with a warning.
+    let page = dir.path().join("page.json");
+    std::fs::write(
+        &page,
+        json!({"imageDetails": [{"imageDigest": digest('a'), "imageTags": ["tag-1"],
+               "imagePushedAt": 1}], "nextToken": "eyJ..."})
+        .to_string(),
+    )
+    .unwrap();
+    let out = offline(&[
+        "lifecycle",
+        "--policy",
+        &fixture("policy.json"),
+        "--images",
+        &page.display().to_string(),
+    ]);
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr).contains("page.json: warning: the image list has a nextToken"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 #[test]
