@@ -687,9 +687,10 @@ impl Totals {
     fn finish(self, printer: &mut Printer, now: DateTime<Utc>) -> anyhow::Result<Status> {
         let n = self.repositories.len();
         let line = format!(
-            "{n} {}, {} images: {} would be expired, {} archived; {} in use, {} of them at risk",
+            "{n} {}, {} {}: {} would be expired, {} archived; {} in use, {} of them at risk",
             if n == 1 { "repository" } else { "repositories" },
             self.images,
+            if self.images == 1 { "image" } else { "images" },
             self.expiring,
             self.archiving,
             self.in_use,
@@ -1177,6 +1178,14 @@ pub fn move_rule_to_top(text: &str, priority: i64) -> Result<Json, String> {
     add_rule_at_top(Some(&rest), &rule)
 }
 
+fn images(n: usize) -> &'static str {
+    if n == 1 {
+        "image"
+    } else {
+        "images"
+    }
+}
+
 /// `imgpin lifecycle protect`.
 pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::Result<Status> {
     let now = Utc::now();
@@ -1185,9 +1194,15 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
     let finish = |printer: &mut Printer, repos_doc: Vec<Json>, counts: (usize, usize, usize)| {
         let (tagged, would, already) = counts;
         let line = if args.apply {
-            format!("{tagged} images tagged, {already} already protected")
+            format!(
+                "{tagged} {} tagged, {already} already protected",
+                images(tagged)
+            )
         } else {
-            format!("dry run: {would} images would be tagged, {already} already protected (add --apply)")
+            format!(
+                "dry run: {would} {} would be tagged, {already} already protected (add --apply)",
+                images(would)
+            )
         };
         let mut doc = Map::new();
         doc.insert("tagPrefix".into(), prefix.into());

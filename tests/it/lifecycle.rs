@@ -228,7 +228,8 @@ fn lifecycle_offline_refuses_malformed_digests() {
     ]);
     assert_exit(&out, 0);
     assert!(
-        text(&out.stderr).contains("page.json: warning: the image list has a nextToken"),
+        text(&out.stderr).contains("page.json: warning: the image list has a nextToken")
+            && text(&out.stderr).contains("imgpin: 1 repository, 1 image: 0 would be expired"),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
