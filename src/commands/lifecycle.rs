@@ -1413,6 +1413,22 @@ fn check_keep_rule(
     now: DateTime<Utc>,
     printer: &mut Printer,
 ) -> anyhow::Result<Json> {
+    let Some(source) = source else {
+        // The live policy could not be read: proposing "the policy with the keep rule on
+        // top" would propose dropping every rule it has.
+        printer.finding(
+            Finding::new(
+                Code::ProtectRule,
+                Severity::Warning,
+                format!(
+                    "{repo}: the lifecycle policy could not be evaluated (see above), so the keep rule for {prefix}* is neither checked nor proposed"
+                ),
+            )
+            .location(repo.to_string()),
+        )?;
+        return Ok(json!({"status": "unknown", "stillActedOn": []}));
+    };
+    let source = Some(source);
     // The repository as it is once every protected image carries its tag.
     let mut after: Vec<ImageDetail> = images.to_vec();
     for image in &mut after {
@@ -1866,6 +1882,37 @@ mod tests {
         assert!(check_tag_prefix("-keep").is_err());
         assert!(check_tag_prefix("keep/").is_err());
         assert!(check_tag_prefix("").is_err());
+    }
+
+    #[test]
+    fn an_unreadable_live_policy_is_never_replaced_by_a_proposal() {
+        let repo = Repo {
+            host: parse_ecr_host(HOST).unwrap(),
+            repository: "api".into(),
+        };
+        let mut printer = crate::report::Printer::new(
+            crate::report::Format::Json,
+            (false, false),
+            false,
+            false,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        );
+        let protected: BTreeSet<String> = [D1.to_owned()].into();
+        let now = crate::lifecycle::parse_at("2026-06-01").unwrap();
+        let doc = check_keep_rule(
+            &repo,
+            "keep-",
+            None,
+            &images(),
+            &protected,
+            now,
+            &mut printer,
+        )
+        .unwrap();
+        assert_eq!(doc["status"], "unknown");
+        assert!(doc.get("proposedPolicy").is_none(), "{doc}");
+        assert!(doc.get("suggested").is_none(), "{doc}");
     }
 
     #[test]
