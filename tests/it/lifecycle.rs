@@ -851,7 +851,13 @@ fn fake_ecr(
                 }
             };
             let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let answer = if head.contains("getlifecyclepolicy") {
+            let mut status = "200 OK";
+            let answer = if head.contains("batchgetimage") {
+                // A read-only auditor role without ecr:BatchGetImage.
+                status = "400 Bad Request";
+                json!({"__type": "AccessDeniedException",
+                       "message": "User: arn:aws:sts::123456789012:assumed-role/auditor/x is not authorized to perform: ecr:BatchGetImage"})
+            } else if head.contains("getlifecyclepolicy") {
                 json!({"registryId": "123456789012", "repositoryName": "api",
                        "lifecyclePolicyText": policy, "lastEvaluatedAt": 1.7e9})
             } else if head.contains("describeimages") {
@@ -872,7 +878,7 @@ fn fake_ecr(
             let body = answer.to_string();
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -925,6 +931,56 @@ fn lifecycle_reads_every_describe_images_page() {
     assert_eq!(requests.len(), 3, "{requests:?}");
     assert_eq!(requests[1]["nextToken"], "page-1");
     assert_eq!(requests[0]["filter"]["imageStatus"], "ANY");
+}
+
+/// A role without ecr:BatchGetImage: the index's children are unknown (a warning naming
+/// the action and AWS's answer), and the policy is still evaluated.
+#[test]
+fn lifecycle_evaluates_when_batch_get_image_is_denied() {
+    let pages = vec![json!({"imageDetails": [
+        {"imageDigest": digest('1'), "imageTags": ["v1"], "imagePushedAt": 1.6e9,
+         "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"},
+        {"imageDigest": digest('2'), "imageTags": ["v2"], "imagePushedAt": 1.6e9 + 10.0,
+         "imageManifestMediaType": "application/vnd.oci.image.index.v1+json"},
+        {"imageDigest": digest('3'), "imageTags": ["v3"], "imagePushedAt": 1.6e9 + 20.0,
+         "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}]})];
+    let policy = keep_newest("v", 2, "keep two releases").to_string();
+    let (endpoint, _seen) = fake_ecr(policy, pages);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("creds"), "").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    for name in moto::ENV_REMOVE {
+        cmd.env_remove(name);
+    }
+    let out = cmd
+        .args([
+            "lifecycle",
+            "--in-use",
+            &format!("{}/api@{}", host(), digest('1')),
+        ])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("creds"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("creds"))
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(
+        stdout.contains("will be deleted within about 24 h"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("the index {}", digest('2')))
+            && stderr.contains("AccessDeniedException"),
+        "{stderr}"
+    );
 }
 
 #[test]
