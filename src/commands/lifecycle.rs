@@ -1282,7 +1282,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
             }
         }
         let mut protected_doc = Vec::new();
-        let mut protected_digests = BTreeSet::new();
+        let mut protected_digests = BTreeMap::new();
         let need_fetch: Vec<String> = wanted
             .keys()
             .filter(|d| {
@@ -1357,7 +1357,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
                 }
             };
             if status != "failed" {
-                protected_digests.insert(digest.clone());
+                protected_digests.insert(digest.clone(), first.entry.clone());
             }
             let message = match status {
                 "tagged" => format!("{repo}: tagged {} as {tag}", short(digest)),
@@ -1409,10 +1409,19 @@ fn check_keep_rule(
     prefix: &str,
     source: Option<&PolicySource>,
     images: &[ImageDetail],
-    protected: &BTreeSet<String>,
+    protected_at: &BTreeMap<String, InUseEntry>,
     now: DateTime<Utc>,
     printer: &mut Printer,
 ) -> anyhow::Result<Json> {
+    let protected: &BTreeSet<String> = &protected_at.keys().cloned().collect();
+    // A problem about a protected digest is placed where it is used (a GitHub annotation
+    // on the deployment file), else on the repository.
+    let placed = |digest: &str, message: String| match protected_at.get(digest) {
+        Some(entry) => entry.finding(Code::ProtectRule, Severity::Problem, message),
+        None => {
+            Finding::new(Code::ProtectRule, Severity::Problem, message).location(repo.to_string())
+        }
+    };
     let Some(source) = source else {
         // The live policy could not be read: proposing "the policy with the keep rule on
         // top" would propose dropping every rule it has.
@@ -1469,18 +1478,14 @@ fn check_keep_rule(
             )?;
         }
         for (digest, reason) in &failing {
-            printer.finding(
-                Finding::new(
-                    Code::ProtectRule,
-                    Severity::Problem,
-                    format!(
-                        "{repo}: {} is tagged {} but the policy would still act on it, although {label} selects {prefix}*: {reason}",
-                        short(digest),
-                        protect_tag(prefix, digest)
-                    ),
-                )
-                .location(repo.to_string()),
-            )?;
+            printer.finding(placed(
+                digest,
+                format!(
+                    "{repo}: {} is tagged {} but the policy would still act on it, although {label} selects {prefix}*: {reason}",
+                    short(digest),
+                    protect_tag(prefix, digest)
+                ),
+            ))?;
         }
         let mut doc = json!({
             "status": if failing.is_empty() { "present" } else { "insufficient" },
@@ -1558,17 +1563,13 @@ fn check_keep_rule(
         .location(repo.to_string()),
     )?;
     for (digest, reason) in &failing {
-        printer.finding(
-            Finding::new(
-                Code::ProtectRule,
-                Severity::Problem,
-                format!(
-                    "{repo}: even with the keep rule, {} would be acted on: {reason}",
-                    short(digest)
-                ),
-            )
-            .location(repo.to_string()),
-        )?;
+        printer.finding(placed(
+            digest,
+            format!(
+                "{repo}: even with the keep rule, {} would be acted on: {reason}",
+                short(digest)
+            ),
+        ))?;
     }
     Ok(json!({
         "status": "missing",
@@ -1898,7 +1899,7 @@ mod tests {
             Box::new(std::io::sink()),
             Box::new(std::io::sink()),
         );
-        let protected: BTreeSet<String> = [D1.to_owned()].into();
+        let protected: BTreeMap<String, InUseEntry> = [(D1.to_owned(), entry(D1))].into();
         let now = crate::lifecycle::parse_at("2026-06-01").unwrap();
         let doc = check_keep_rule(
             &repo,

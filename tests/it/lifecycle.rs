@@ -761,7 +761,8 @@ fn lifecycle_protect_tags_in_use_digests_without_changing_them() {
     let small = run(&moto, dir.path(), &["lifecycle", "protect"]);
     assert_exit(&small, 1);
     assert!(
-        text(&small.stdout).contains("but the policy would still act on it"),
+        text(&small.stdout).contains("ecs/task-definition.json:4:")
+            && text(&small.stdout).contains("but the policy would still act on it"),
         "{}",
         text(&small.stdout)
     );
