@@ -575,9 +575,9 @@ pub fn evaluate_repository(
         })
         .collect();
     out.doc.insert("inUse".into(), Json::Array(in_use));
-    if let Some(notes) = value.get("notes") {
-        out.doc.insert("notes".into(), notes.clone());
-    }
+    // Always an array (docs/lifecycle.md), also when the evaluator has nothing to say.
+    let notes = value.get("notes").cloned().unwrap_or_else(|| json!([]));
+    out.doc.insert("notes".into(), notes);
     out
 }
 
