@@ -272,7 +272,10 @@ fn lifecycle_offline_json_shape_and_index_children() {
     assert_eq!(v["summary"]["inUseAtRisk"], 1);
     let repo = &v["repositories"][0];
     assert_eq!(repo["policy"], "file");
-    assert!(repo["notes"].is_array(), "notes is always an array: {repo:#}");
+    assert!(
+        repo["notes"].is_array(),
+        "notes is always an array: {repo:#}"
+    );
     // The index's untagged child counts as in use, guarded by its live index.
     let child = repo["inUse"]
         .as_array()
