@@ -196,24 +196,57 @@ pub fn load_policy_file(path: &Path) -> Result<(Policy, String, Vec<Finding>), V
         )
         .in_file(path)]
     })?;
+    // `aws ecr get-lifecycle-policy` output (or a put-lifecycle-policy input): the policy
+    // is the string in lifecyclePolicyText. Places then name the line inside that string.
+    let (text, wrapped) = match wrapped_policy_text(&text) {
+        Some((inner, at)) => (inner, Some(at)),
+        None => (text, None),
+    };
+    let rewrap = |findings: Vec<Finding>| -> Vec<Finding> {
+        let Some(at) = wrapped else { return findings };
+        findings
+            .into_iter()
+            .map(|mut f| {
+                if let (Some(l), Some(c)) = (f.line, f.column) {
+                    f.message = format!("{} (lifecyclePolicyText line {l}, column {c})", f.message);
+                }
+                f.at(at)
+            })
+            .collect()
+    };
     match parse_policy(&text, ValidationMode::Strict) {
         Ok((policy, notes)) => {
-            let findings = policy_note_findings(path, &text, &notes);
+            let findings = rewrap(policy_note_findings(path, &text, &notes));
             Ok((policy, text, findings))
         }
         Err(PolicyError::Json {
             line,
             column,
             message,
-        }) => Err(vec![Finding::new(
+        }) => Err(rewrap(vec![Finding::new(
             Code::PolicyInvalid,
             Severity::Error,
             format!("the lifecycle policy is not valid JSON: {message}"),
         )
         .in_file(path)
-        .at((line, column))]),
-        Err(PolicyError::Invalid { problems }) => Err(policy_note_findings(path, &text, &problems)),
+        .at((line, column))])),
+        Err(PolicyError::Invalid { problems }) => {
+            Err(rewrap(policy_note_findings(path, &text, &problems)))
+        }
     }
+}
+
+/// The policy inside a `{"lifecyclePolicyText": "…"}` document (what `aws ecr
+/// get-lifecycle-policy` prints), with the line and column of that key in the file.
+fn wrapped_policy_text(text: &str) -> Option<(String, (usize, usize))> {
+    let value: Json = serde_json::from_str(text).ok()?;
+    let obj = value.as_object()?;
+    if obj.contains_key("rules") {
+        return None;
+    }
+    let inner = obj.get("lifecyclePolicyText")?.as_str()?.to_owned();
+    let offset = text.find("\"lifecyclePolicyText\"").unwrap_or(0);
+    Some((inner, crate::locate::line_col(text.as_bytes(), offset)))
 }
 
 /// One finding per validation note, at the rule it is about.
@@ -1914,6 +1947,37 @@ mod tests {
         assert_eq!(doc["status"], "unknown");
         assert!(doc.get("proposedPolicy").is_none(), "{doc}");
         assert!(doc.get("suggested").is_none(), "{doc}");
+    }
+
+    #[test]
+    fn get_lifecycle_policy_output_is_a_policy_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("glp.json");
+        let inner = serde_json::to_string_pretty(&json!({"rules": [
+            {"rulePriority": 1, "description": "keep two releases",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+             "countType": "imageCountMoreThan", "countNumber": 2}, "action": {"type": "expire"}}]}))
+        .unwrap();
+        let doc = json!({"registryId": "123456789012", "repositoryName": "api",
+                         "lifecyclePolicyText": inner, "lastEvaluatedAt": 1.7e9});
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        let (policy, text, findings) = load_policy_file(&path).unwrap();
+        assert_eq!(policy.rules.len(), 1);
+        assert_eq!(text, inner, "the policy text proposals build on");
+        assert!(findings.is_empty(), "{findings:?}");
+        // A refused wrapped policy points at the lifecyclePolicyText line of the file.
+        let bad = json!({"repositoryName": "api", "lifecyclePolicyText":
+            inner.replace("\"countNumber\": 2", "\"countNumber\": 0")});
+        std::fs::write(&path, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
+        let errors = load_policy_file(&path).unwrap_err();
+        assert_eq!(errors[0].code, Code::PolicyInvalid);
+        assert_eq!(errors[0].line, Some(2), "{errors:?}");
+        assert!(
+            errors[0]
+                .message
+                .contains("(lifecyclePolicyText line 3, column 5)"),
+            "{errors:?}"
+        );
     }
 
     #[test]
