@@ -166,7 +166,15 @@ impl LiveEcr {
             .map(|i| i.digest.clone())
             .collect();
         if !indexes.is_empty() {
-            let manifests = self.manifests(repo, &indexes).await?;
+            // Without BatchGetImage (a read-only role may lack it) the policy can still be
+            // evaluated: the indexes' children are unknown, which the caller reports.
+            let manifests = match self.manifests(repo, &indexes).await {
+                Ok(m) => m,
+                Err(e) => indexes
+                    .iter()
+                    .map(|d| (d.clone(), Err(e.message.clone())))
+                    .collect(),
+            };
             for image in images.iter_mut().filter(|i| i.is_index()) {
                 match manifests.get(&image.digest) {
                     Some(Ok(fetched)) => image.manifests = index_children(&fetched.manifest),

@@ -129,15 +129,8 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
 /// or digests, or `{"images": [ECS rows]}`), or an image reference.
 pub fn parse_in_use(value: &str) -> Result<Vec<InUseEntry>, String> {
     let trimmed = value.trim();
-    if trimmed.starts_with("sha256:") || trimmed.starts_with("sha512:") {
-        let digest = crate::digest::Digest::parse(trimmed)
-            .map_err(|e| format!("--in-use {value:?}: invalid digest: {e}"))?;
-        return Ok(vec![InUseEntry {
-            label: format!("--in-use {digest}"),
-            place: None,
-            reference: None,
-            digest: Some(digest.to_string()),
-        }]);
+    if is_digest_like(trimmed) {
+        return digest_or_reference(value).map(|e| vec![e]);
     }
     let path = Path::new(trimmed);
     if path.is_file() {
@@ -148,17 +141,40 @@ pub fn parse_in_use(value: &str) -> Result<Vec<InUseEntry>, String> {
     if trimmed.ends_with(".json") && !trimmed.contains('@') && !trimmed.contains(':') {
         return Err(format!("{trimmed}: no such file"));
     }
-    let reference = ImageRef::parse(trimmed).map_err(|e| {
-        format!(
-            "--in-use {value:?} is not a digest, an existing JSON file or an image reference: {e}"
+    digest_or_reference(value).map(|e| vec![e]).map_err(|e| {
+        e.replace(
+            "is not a digest or",
+            "is not a digest, an existing JSON file or",
         )
-    })?;
-    Ok(vec![InUseEntry {
+    })
+}
+
+fn is_digest_like(value: &str) -> bool {
+    value.starts_with("sha256:") || value.starts_with("sha512:")
+}
+
+/// One digest or image reference (never a file: the entries of a JSON list are read
+/// with this, so that a list cannot name itself).
+fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
+    let trimmed = value.trim();
+    if is_digest_like(trimmed) {
+        let digest = crate::digest::Digest::parse(trimmed)
+            .map_err(|e| format!("--in-use {value:?}: invalid digest: {e}"))?;
+        return Ok(InUseEntry {
+            label: format!("--in-use {digest}"),
+            place: None,
+            reference: None,
+            digest: Some(digest.to_string()),
+        });
+    }
+    let reference = ImageRef::parse(trimmed)
+        .map_err(|e| format!("--in-use {value:?} is not a digest or an image reference: {e}"))?;
+    Ok(InUseEntry {
         label: format!("--in-use {trimmed}"),
         place: None,
         digest: reference.digest().map(ToString::to_string),
         reference: Some(reference),
-    }])
+    })
 }
 
 /// The JSON forms of `--in-use FILE`.
@@ -176,12 +192,10 @@ pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, Str
                         i + 1
                     ));
                 };
-                let mut entries =
-                    parse_in_use(s).map_err(|e| format!("{shown}: entry {}: {e}", i + 1))?;
-                for e in &mut entries {
-                    e.label = format!("{shown} entry {}", i + 1);
-                }
-                out.extend(entries);
+                let mut entry =
+                    digest_or_reference(s).map_err(|e| format!("{shown}: entry {}: {e}", i + 1))?;
+                entry.label = format!("{shown} entry {}", i + 1);
+                out.push(entry);
             }
             Ok(out)
         }
@@ -194,6 +208,33 @@ pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, Str
             };
             let rows: Vec<EcsImageRow> = serde_json::from_value(images.clone())
                 .map_err(|e| format!("{shown}: \"images\": {e}"))?;
+            // A row that names no usable image would otherwise drop out silently, and
+            // with it an image in use: refuse the file instead, naming the row.
+            for (i, row) in rows.iter().enumerate() {
+                let n = i + 1;
+                if let Some(d) = &row.digest {
+                    crate::digest::Digest::parse(d).map_err(|e| {
+                        format!("{shown}: images[{n}]: digest {d:?} is not a digest: {e}")
+                    })?;
+                }
+                match &row.image {
+                    Some(image) => {
+                        if let Err(e) = ImageRef::parse(image) {
+                            if row.digest.is_none() {
+                                return Err(format!(
+                                    "{shown}: images[{n}]: image {image:?} is not an image reference ({e}) and the row has no digest"
+                                ));
+                            }
+                        }
+                    }
+                    None if row.digest.is_none() => {
+                        return Err(format!(
+                            "{shown}: images[{n}]: the row has neither \"image\" nor \"digest\""
+                        ));
+                    }
+                    None => {}
+                }
+            }
             Ok(entries_from_ecs_rows(&rows))
         }
         _ => Err(format!(

@@ -60,6 +60,35 @@ pub struct RepoGroup {
     pub entries: Vec<InUseEntry>,
 }
 
+impl RepoGroup {
+    /// An error about the whole repository (a failed ECR call), placed where the
+    /// repository is first used and naming the other uses, so that the user finds the
+    /// file, service or `--in-use` value that leads to it.
+    pub fn failure(&self, message: String) -> Finding {
+        let Some(first) = self.entries.first() else {
+            return Finding::new(Code::AwsError, Severity::Error, message)
+                .location(self.repo.to_string());
+        };
+        let others: Vec<&str> = self
+            .entries
+            .iter()
+            .skip(1)
+            .map(|e| e.label.as_str())
+            .filter(|l| *l != first.label)
+            .collect();
+        let message = match others.len() {
+            0 => message,
+            1..=3 => format!("{message} (also used by {})", others.join(", ")),
+            n => format!(
+                "{message} (also used by {} and {} more)",
+                others[..3].join(", "),
+                n - 3
+            ),
+        };
+        first.finding(Code::AwsError, Severity::Error, message)
+    }
+}
+
 /// What [`group_by_repository`] sorts entries into.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grouped {
@@ -167,24 +196,57 @@ pub fn load_policy_file(path: &Path) -> Result<(Policy, String, Vec<Finding>), V
         )
         .in_file(path)]
     })?;
+    // `aws ecr get-lifecycle-policy` output (or a put-lifecycle-policy input): the policy
+    // is the string in lifecyclePolicyText. Places then name the line inside that string.
+    let (text, wrapped) = match wrapped_policy_text(&text) {
+        Some((inner, at)) => (inner, Some(at)),
+        None => (text, None),
+    };
+    let rewrap = |findings: Vec<Finding>| -> Vec<Finding> {
+        let Some(at) = wrapped else { return findings };
+        findings
+            .into_iter()
+            .map(|mut f| {
+                if let (Some(l), Some(c)) = (f.line, f.column) {
+                    f.message = format!("{} (lifecyclePolicyText line {l}, column {c})", f.message);
+                }
+                f.at(at)
+            })
+            .collect()
+    };
     match parse_policy(&text, ValidationMode::Strict) {
         Ok((policy, notes)) => {
-            let findings = policy_note_findings(path, &text, &notes);
+            let findings = rewrap(policy_note_findings(path, &text, &notes));
             Ok((policy, text, findings))
         }
         Err(PolicyError::Json {
             line,
             column,
             message,
-        }) => Err(vec![Finding::new(
+        }) => Err(rewrap(vec![Finding::new(
             Code::PolicyInvalid,
             Severity::Error,
             format!("the lifecycle policy is not valid JSON: {message}"),
         )
         .in_file(path)
-        .at((line, column))]),
-        Err(PolicyError::Invalid { problems }) => Err(policy_note_findings(path, &text, &problems)),
+        .at((line, column))])),
+        Err(PolicyError::Invalid { problems }) => {
+            Err(rewrap(policy_note_findings(path, &text, &problems)))
+        }
     }
+}
+
+/// The policy inside a `{"lifecyclePolicyText": "…"}` document (what `aws ecr
+/// get-lifecycle-policy` prints), with the line and column of that key in the file.
+fn wrapped_policy_text(text: &str) -> Option<(String, (usize, usize))> {
+    let value: Json = serde_json::from_str(text).ok()?;
+    let obj = value.as_object()?;
+    if obj.contains_key("rules") {
+        return None;
+    }
+    let inner = obj.get("lifecyclePolicyText")?.as_str()?.to_owned();
+    let offset = text.find("\"lifecyclePolicyText\"").unwrap_or(0);
+    Some((inner, crate::locate::line_col(text.as_bytes(), offset)))
 }
 
 /// One finding per validation note, at the rule it is about.
@@ -389,7 +451,10 @@ pub struct RepoOutcome {
 
 fn short(digest: &str) -> String {
     match digest.split_once(':') {
-        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(PROTECT_HEX)]),
+        Some((alg, hex)) => format!(
+            "{alg}:{}",
+            hex.chars().take(PROTECT_HEX).collect::<String>()
+        ),
         None => digest.to_owned(),
     }
 }
@@ -543,9 +608,9 @@ pub fn evaluate_repository(
         })
         .collect();
     out.doc.insert("inUse".into(), Json::Array(in_use));
-    if let Some(notes) = value.get("notes") {
-        out.doc.insert("notes".into(), notes.clone());
-    }
+    // Always an array (docs/lifecycle.md), also when the evaluator has nothing to say.
+    let notes = value.get("notes").cloned().unwrap_or_else(|| json!([]));
+    out.doc.insert("notes".into(), notes);
     out
 }
 
@@ -655,9 +720,10 @@ impl Totals {
     fn finish(self, printer: &mut Printer, now: DateTime<Utc>) -> anyhow::Result<Status> {
         let n = self.repositories.len();
         let line = format!(
-            "{n} {}, {} images: {} would be expired, {} archived; {} in use, {} of them at risk",
+            "{n} {}, {} {}: {} would be expired, {} archived; {} in use, {} of them at risk",
             if n == 1 { "repository" } else { "repositories" },
             self.images,
+            if self.images == 1 { "image" } else { "images" },
             self.expiring,
             self.archiving,
             self.in_use,
@@ -742,20 +808,46 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
             ))?;
             return totals.finish(printer, now);
         }
-        let images = match read_images(images_path) {
-            Ok(images) => images,
+        let (images, owner) = match read_images(images_path) {
+            Ok(read) => read,
             Err(f) => {
                 printer.finding(*f)?;
                 return totals.finish(printer, now);
             }
         };
+        if owner.partial {
+            printer.finding(
+                Finding::new(
+                    Code::LifecycleImageMissing,
+                    Severity::Warning,
+                    "the image list has a nextToken: it is one page of a longer DescribeImages answer, so counts and ranks may be wrong; save every page (`aws ecr describe-images` without --max-items or --no-paginate)".to_owned(),
+                )
+                .in_file(images_path),
+            )?;
+        }
+        // A reference to another repository (an ECS cluster's list names many) must not
+        // be resolved in this one: its tag would pick an unrelated image here.
+        let (entries, elsewhere): (Vec<InUseEntry>, Vec<InUseEntry>) =
+            entries.into_iter().partition(|e| owner.concerns(e));
+        for entry in &elsewhere {
+            printer.finding(entry.finding(
+                Code::LifecycleImageMissing,
+                Severity::Note,
+                format!(
+                    "{} is in another repository than the image list {} ({}): not evaluated here",
+                    entry.written(),
+                    images_path.display(),
+                    owner.describe()
+                ),
+            ))?;
+        }
         let meta = RepoMeta {
             repository: None,
             registry_id: None,
             region: None,
             label: format!("the image list {}", images_path.display()),
         };
-        // Offline, every entry concerns this one repository: bare digests included.
+        // Offline, every remaining entry concerns this one repository: bare digests included.
         let uses: Vec<Use> = resolve_uses(&entries, &images)
             .into_iter()
             .map(|mut u| {
@@ -819,10 +911,7 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
         let fetched = match result {
             Ok(f) => f,
             Err(e) => {
-                printer.finding(
-                    Finding::new(Code::AwsError, Severity::Error, e.to_string())
-                        .location(group.repo.to_string()),
-                )?;
+                printer.finding(group.failure(e.to_string()))?;
                 continue;
             }
         };
@@ -882,8 +971,82 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     totals.finish(printer, now)
 }
 
-/// Reads a saved `aws ecr describe-images` answer; the error is placed in the file.
-fn read_images(path: &Path) -> Result<Vec<ImageDetail>, Box<Finding>> {
+/// The repository a saved image list belongs to, from the `repositoryName` and
+/// `registryId` that `aws ecr describe-images` prints on every image (empty when the list
+/// does not say).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOwner {
+    /// Every `repositoryName` in the list.
+    pub repositories: BTreeSet<String>,
+    /// Every `registryId` in the list.
+    pub accounts: BTreeSet<String>,
+    /// The document carries a `nextToken`: it is one page of a longer list.
+    pub partial: bool,
+}
+
+impl ListOwner {
+    /// Reads `repositoryName`/`registryId` from a describe-images document (or array).
+    pub fn of(text: &str) -> ListOwner {
+        let mut owner = ListOwner::default();
+        let Ok(value) = serde_json::from_str::<Json>(text) else {
+            return owner;
+        };
+        owner.partial = value
+            .get("nextToken")
+            .is_some_and(|t| !t.is_null() && t.as_str() != Some(""));
+        let list = value.get("imageDetails").unwrap_or(&value);
+        for image in list.as_array().into_iter().flatten() {
+            if let Some(r) = image.get("repositoryName").and_then(Json::as_str) {
+                owner.repositories.insert(r.to_owned());
+            }
+            if let Some(a) = image.get("registryId").and_then(Json::as_str) {
+                owner.accounts.insert(a.to_owned());
+            }
+        }
+        owner
+    }
+
+    /// Whether `entry` may concern this list: bare digests always; an Amazon ECR
+    /// reference when its repository (and account) is the list's; any other reference
+    /// when its name, as written, is the list's repository (`api:1` for `api`). A list
+    /// that names no repository takes every entry.
+    pub fn concerns(&self, entry: &InUseEntry) -> bool {
+        let Some(reference) = &entry.reference else {
+            return true;
+        };
+        if self.repositories.is_empty() {
+            return true;
+        }
+        match parse_ecr_host(reference.domain()) {
+            Some(host) => {
+                self.repositories.contains(reference.repository())
+                    && (self.accounts.is_empty() || self.accounts.contains(&host.account))
+            }
+            None => {
+                self.repositories.contains(reference.written_name())
+                    || self.repositories.contains(reference.repository())
+            }
+        }
+    }
+
+    /// `repository api (account 123456789012)`, for messages.
+    pub fn describe(&self) -> String {
+        let join = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+        if self.accounts.is_empty() {
+            format!("repository {}", join(&self.repositories))
+        } else {
+            format!(
+                "repository {} (account {})",
+                join(&self.repositories),
+                join(&self.accounts)
+            )
+        }
+    }
+}
+
+/// Reads a saved `aws ecr describe-images` answer, and the repository it names; the
+/// error is placed in the file.
+fn read_images(path: &Path) -> Result<(Vec<ImageDetail>, ListOwner), Box<Finding>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Finding::new(
             Code::ReadError,
@@ -892,13 +1055,35 @@ fn read_images(path: &Path) -> Result<Vec<ImageDetail>, Box<Finding>> {
         )
         .in_file(path)
     })?;
-    parse_describe_images(&text).map_err(|e| {
+    let images = parse_describe_images(&text).map_err(|e| {
         let f = Finding::new(Code::ParseError, Severity::Error, e.to_string()).in_file(path);
         Box::new(match e {
             crate::lifecycle::ImagesError::Json { line, column, .. } => f.at((line, column)),
             _ => f,
         })
-    })
+    })?;
+    // Digests end up in messages and tags: a malformed one is refused here, naming the
+    // image, rather than trusted.
+    for (i, image) in images.iter().enumerate() {
+        let bad = std::iter::once(("imageDigest", &image.digest))
+            .chain(image.manifests.iter().map(|m| ("manifests", m)))
+            .find_map(|(field, d)| {
+                crate::digest::Digest::parse(d)
+                    .err()
+                    .map(|e| format!("{field} {d:?}: {e}"))
+            });
+        if let Some(why) = bad {
+            return Err(Box::new(
+                Finding::new(
+                    Code::ParseError,
+                    Severity::Error,
+                    format!("image {}: {why}", i + 1),
+                )
+                .in_file(path),
+            ));
+        }
+    }
+    Ok((images, ListOwner::of(&text)))
 }
 
 /// What one repository's calls returned.
@@ -932,7 +1117,10 @@ async fn fetch(live: &LiveEcr, repo: &Repo, want_policy: bool) -> Result<Fetched
 /// The protecting tag of `digest`: `prefix` + the first 12 hex digits.
 pub fn protect_tag(prefix: &str, digest: &str) -> String {
     let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
-    format!("{prefix}{}", &hex[..hex.len().min(PROTECT_HEX)])
+    format!(
+        "{prefix}{}",
+        hex.chars().take(PROTECT_HEX).collect::<String>()
+    )
 }
 
 /// Checks a tag prefix against ECR's tag grammar (`[a-zA-Z0-9_][a-zA-Z0-9_.-]*`, 128
@@ -1004,6 +1192,33 @@ pub fn add_rule_at_top(text: Option<&str>, rule: &Json) -> Result<Json, String> 
     Ok(policy)
 }
 
+/// The policy with the rule of `priority` moved to the top (priority 1, or one below the
+/// lowest number in use), the other rules keeping their order.
+pub fn move_rule_to_top(text: &str, priority: i64) -> Result<Json, String> {
+    let mut policy: Json =
+        serde_json::from_str(text).map_err(|e| format!("the policy is not JSON: {e}"))?;
+    let rules = policy
+        .get_mut("rules")
+        .and_then(Json::as_array_mut)
+        .ok_or("the policy has no \"rules\" array")?;
+    let at = rules
+        .iter()
+        .position(|r| r.get("rulePriority").and_then(Json::as_i64) == Some(priority))
+        .ok_or_else(|| format!("no rule has rulePriority {priority}"))?;
+    let mut rule = rules.remove(at);
+    rule["rulePriority"] = json!(1);
+    let rest = serde_json::to_string(&policy).map_err(|e| e.to_string())?;
+    add_rule_at_top(Some(&rest), &rule)
+}
+
+fn images(n: usize) -> &'static str {
+    if n == 1 {
+        "image"
+    } else {
+        "images"
+    }
+}
+
 /// `imgpin lifecycle protect`.
 pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::Result<Status> {
     let now = Utc::now();
@@ -1012,9 +1227,15 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
     let finish = |printer: &mut Printer, repos_doc: Vec<Json>, counts: (usize, usize, usize)| {
         let (tagged, would, already) = counts;
         let line = if args.apply {
-            format!("{tagged} images tagged, {already} already protected")
+            format!(
+                "{tagged} {} tagged, {already} already protected",
+                images(tagged)
+            )
         } else {
-            format!("dry run: {would} images would be tagged, {already} already protected (add --apply)")
+            format!(
+                "dry run: {would} {} would be tagged, {already} already protected (add --apply)",
+                images(would)
+            )
         };
         let mut doc = Map::new();
         doc.insert("tagPrefix".into(), prefix.into());
@@ -1050,10 +1271,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
         let fetched = match fetch(&live, &repo, file_policy.is_none()).await {
             Ok(f) => f,
             Err(e) => {
-                printer.finding(
-                    Finding::new(Code::AwsError, Severity::Error, e.to_string())
-                        .location(repo.to_string()),
-                )?;
+                printer.finding(group.failure(e.to_string()))?;
                 continue;
             }
         };
@@ -1097,7 +1315,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
             }
         }
         let mut protected_doc = Vec::new();
-        let mut protected_digests = BTreeSet::new();
+        let mut protected_digests = BTreeMap::new();
         let need_fetch: Vec<String> = wanted
             .keys()
             .filter(|d| {
@@ -1110,10 +1328,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
             match live.manifests(&repo, &need_fetch).await {
                 Ok(m) => m,
                 Err(e) => {
-                    printer.finding(
-                        Finding::new(Code::AwsError, Severity::Error, e.to_string())
-                            .location(repo.to_string()),
-                    )?;
+                    printer.finding(group.failure(e.to_string()))?;
                     continue;
                 }
             }
@@ -1175,7 +1390,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
                 }
             };
             if status != "failed" {
-                protected_digests.insert(digest.clone());
+                protected_digests.insert(digest.clone(), first.entry.clone());
             }
             let message = match status {
                 "tagged" => format!("{repo}: tagged {} as {tag}", short(digest)),
@@ -1227,10 +1442,35 @@ fn check_keep_rule(
     prefix: &str,
     source: Option<&PolicySource>,
     images: &[ImageDetail],
-    protected: &BTreeSet<String>,
+    protected_at: &BTreeMap<String, InUseEntry>,
     now: DateTime<Utc>,
     printer: &mut Printer,
 ) -> anyhow::Result<Json> {
+    let protected: &BTreeSet<String> = &protected_at.keys().cloned().collect();
+    // A problem about a protected digest is placed where it is used (a GitHub annotation
+    // on the deployment file), else on the repository.
+    let placed = |digest: &str, message: String| match protected_at.get(digest) {
+        Some(entry) => entry.finding(Code::ProtectRule, Severity::Problem, message),
+        None => {
+            Finding::new(Code::ProtectRule, Severity::Problem, message).location(repo.to_string())
+        }
+    };
+    let Some(source) = source else {
+        // The live policy could not be read: proposing "the policy with the keep rule on
+        // top" would propose dropping every rule it has.
+        printer.finding(
+            Finding::new(
+                Code::ProtectRule,
+                Severity::Warning,
+                format!(
+                    "{repo}: the lifecycle policy could not be evaluated (see above), so the keep rule for {prefix}* is neither checked nor proposed"
+                ),
+            )
+            .location(repo.to_string()),
+        )?;
+        return Ok(json!({"status": "unknown", "stillActedOn": []}));
+    };
+    let source = Some(source);
     // The repository as it is once every protected image carries its tag.
     let mut after: Vec<ImageDetail> = images.to_vec();
     for image in &mut after {
@@ -1271,24 +1511,57 @@ fn check_keep_rule(
             )?;
         }
         for (digest, reason) in &failing {
-            printer.finding(
-                Finding::new(
-                    Code::ProtectRule,
-                    Severity::Problem,
-                    format!(
-                        "{repo}: {} is tagged {} but the policy would still act on it, although {label} selects {prefix}*: {reason}",
-                        short(digest),
-                        protect_tag(prefix, digest)
-                    ),
-                )
-                .location(repo.to_string()),
-            )?;
+            printer.finding(placed(
+                digest,
+                format!(
+                    "{repo}: {} is tagged {} but the policy would still act on it, although {label} selects {prefix}*: {reason}",
+                    short(digest),
+                    protect_tag(prefix, digest)
+                ),
+            ))?;
         }
-        return Ok(json!({
+        let mut doc = json!({
             "status": if failing.is_empty() { "present" } else { "insufficient" },
             "rulePriority": rule.rule_priority,
             "stillActedOn": failing.iter().map(|(d, _)| d).collect::<Vec<_>>(),
-        }));
+        });
+        // The usual cause: a higher rule owns the protected images (they carry its tags
+        // too). Propose the policy with the keep rule moved to the top, if that helps.
+        let is_top = policy
+            .and_then(|p| p.rules.iter().map(|r| r.rule_priority).min())
+            .is_some_and(|top| top == rule.rule_priority);
+        if !failing.is_empty() && !is_top {
+            let moved = source
+                .and_then(PolicySource::text)
+                .and_then(|text| move_rule_to_top(text, rule.rule_priority).ok());
+            if let Some(moved) = moved {
+                let moved_text = serde_json::to_string_pretty(&moved)?;
+                let still = match parse_policy(&moved_text, ValidationMode::Accepted) {
+                    Ok((p, _)) => still_acted(&p),
+                    Err(e) => vec![(String::new(), e.to_string())],
+                };
+                let outcome = if still.is_empty() {
+                    "keeps every protected image".to_owned()
+                } else {
+                    format!("still leaves {} of them acted on", still.len())
+                };
+                printer.finding(
+                    Finding::new(
+                        Code::ProtectRule,
+                        Severity::Warning,
+                        format!(
+                            "{repo}: moving {label} to the top priority (the others move down, order kept) {outcome}; the whole policy is `proposedPolicy` in --format json: {}",
+                            serde_json::to_string(&moved)?
+                        ),
+                    )
+                    .location(repo.to_string()),
+                )?;
+                doc["proposedPolicy"] = moved_text.into();
+                doc["stillActedOnIfMoved"] =
+                    json!(still.iter().map(|(d, _)| d).collect::<Vec<_>>());
+            }
+        }
+        return Ok(doc);
     }
     let rule = keep_rule(prefix, carrying, 1);
     let proposed = match add_rule_at_top(source.and_then(PolicySource::text), &rule) {
@@ -1323,17 +1596,13 @@ fn check_keep_rule(
         .location(repo.to_string()),
     )?;
     for (digest, reason) in &failing {
-        printer.finding(
-            Finding::new(
-                Code::ProtectRule,
-                Severity::Problem,
-                format!(
-                    "{repo}: even with the keep rule, {} would be acted on: {reason}",
-                    short(digest)
-                ),
-            )
-            .location(repo.to_string()),
-        )?;
+        printer.finding(placed(
+            digest,
+            format!(
+                "{repo}: even with the keep rule, {} would be acted on: {reason}",
+                short(digest)
+            ),
+        ))?;
     }
     Ok(json!({
         "status": "missing",
@@ -1399,6 +1668,28 @@ mod tests {
         assert!(parse_in_use_json("[1]", path)
             .unwrap_err()
             .contains("entry 1"));
+        // A list's entries are digests or references, never files: a list that names
+        // itself (or a file next to it) is no endless recursion.
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("self.json");
+        std::fs::write(&own, format!(r#"["{}"]"#, own.display())).unwrap();
+        let err = parse_in_use(&own.display().to_string()).unwrap_err();
+        assert!(err.contains("entry 1"), "{err}");
+        // A row with no usable image is refused (it would drop an in-use image silently).
+        let bad_image = r#"{"images":[{"service":"a","image":"api:1"},{"service":"b","image":"${IMAGE}","digest":null}]}"#;
+        let err = parse_in_use_json(bad_image, path).unwrap_err();
+        assert!(
+            err.starts_with("in-use.json: images[2]: image \"${IMAGE}\""),
+            "{err}"
+        );
+        let bad_digest = r#"{"images":[{"service":"a","image":"api:1","digest":"sha256:zz"}]}"#;
+        assert!(parse_in_use_json(bad_digest, path)
+            .unwrap_err()
+            .contains("images[1]: digest"));
+        let empty_row = r#"{"images":[{"service":"a"}]}"#;
+        assert!(parse_in_use_json(empty_row, path)
+            .unwrap_err()
+            .contains("neither"));
         assert!(parse_in_use_json("{}", path)
             .unwrap_err()
             .contains("ecs images"));
@@ -1625,6 +1916,86 @@ mod tests {
         assert!(check_tag_prefix("-keep").is_err());
         assert!(check_tag_prefix("keep/").is_err());
         assert!(check_tag_prefix("").is_err());
+    }
+
+    #[test]
+    fn an_unreadable_live_policy_is_never_replaced_by_a_proposal() {
+        let repo = Repo {
+            host: parse_ecr_host(HOST).unwrap(),
+            repository: "api".into(),
+        };
+        let mut printer = crate::report::Printer::new(
+            crate::report::Format::Json,
+            (false, false),
+            false,
+            false,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        );
+        let protected: BTreeMap<String, InUseEntry> = [(D1.to_owned(), entry(D1))].into();
+        let now = crate::lifecycle::parse_at("2026-06-01").unwrap();
+        let doc = check_keep_rule(
+            &repo,
+            "keep-",
+            None,
+            &images(),
+            &protected,
+            now,
+            &mut printer,
+        )
+        .unwrap();
+        assert_eq!(doc["status"], "unknown");
+        assert!(doc.get("proposedPolicy").is_none(), "{doc}");
+        assert!(doc.get("suggested").is_none(), "{doc}");
+    }
+
+    #[test]
+    fn get_lifecycle_policy_output_is_a_policy_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("glp.json");
+        let inner = serde_json::to_string_pretty(&json!({"rules": [
+            {"rulePriority": 1, "description": "keep two releases",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+             "countType": "imageCountMoreThan", "countNumber": 2}, "action": {"type": "expire"}}]}))
+        .unwrap();
+        let doc = json!({"registryId": "123456789012", "repositoryName": "api",
+                         "lifecyclePolicyText": inner, "lastEvaluatedAt": 1.7e9});
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        let (policy, text, findings) = load_policy_file(&path).unwrap();
+        assert_eq!(policy.rules.len(), 1);
+        assert_eq!(text, inner, "the policy text proposals build on");
+        assert!(findings.is_empty(), "{findings:?}");
+        // A refused wrapped policy points at the lifecyclePolicyText line of the file.
+        let bad = json!({"repositoryName": "api", "lifecyclePolicyText":
+            inner.replace("\"countNumber\": 2", "\"countNumber\": 0")});
+        std::fs::write(&path, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
+        let errors = load_policy_file(&path).unwrap_err();
+        assert_eq!(errors[0].code, Code::PolicyInvalid);
+        assert_eq!(errors[0].line, Some(2), "{errors:?}");
+        assert!(
+            errors[0]
+                .message
+                .contains("(lifecyclePolicyText line 3, column 5)"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_keep_rule_below_the_top_can_be_moved_up() {
+        let text = r#"{"rules": [
+            {"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+             "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}},
+            {"rulePriority": 5, "description": "keep", "selection": {"tagStatus": "tagged",
+             "tagPrefixList": ["keep-"], "countType": "imageCountMoreThan", "countNumber": 100},
+             "action": {"type": "expire"}}]}"#;
+        let moved = move_rule_to_top(text, 5).unwrap();
+        let rules = moved["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0]["description"], "keep");
+        assert_eq!(rules[0]["rulePriority"], 1);
+        assert_eq!(rules[1]["rulePriority"], 2);
+        assert_eq!(rules[1]["selection"]["tagPrefixList"][0], "v");
+        assert!(move_rule_to_top(text, 3).is_err());
     }
 
     #[test]

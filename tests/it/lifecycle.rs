@@ -99,6 +99,143 @@ fn lifecycle_offline_reports_the_retagged_release_its_rule_and_why() {
     );
 }
 
+/// An ECS cluster's image list names many repositories; offline, only the rows of the
+/// saved list's repository (`repositoryName`/`registryId` of describe-images) are
+/// checked. A tag of another repository must not be resolved in this one.
+#[test]
+fn lifecycle_offline_leaves_out_other_repositories() {
+    let dir = tempfile::tempdir().unwrap();
+    let ecs = dir.path().join("ecs.json");
+    let row = |service: &str, image: &str| {
+        json!({"cluster": "prod", "service": service, "taskDefinition": format!("{service}:1"),
+               "container": "app", "image": image, "digest": null, "source": "deployment"})
+    };
+    let doc = json!({"images": [
+        row("api", &format!("{}/api:tag-1-250-0", host())),
+        row("web", &format!("{}/web:tag-1-250-0", host())),
+        row("other-account", "210987654321.dkr.ecr.us-east-1.amazonaws.com/api:tag-1-250-0"),
+        row("sidecar", "postgres:tag-1-250-0"),
+    ]});
+    std::fs::write(&ecs, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let ecs_arg = ecs.display().to_string();
+    let out = offline(&[
+        "lifecycle",
+        "--policy",
+        &fixture("policy.json"),
+        "--images",
+        &fixture("images.json"),
+        "--in-use",
+        &ecs_arg,
+        "--in-use",
+        "api:tag-1-251-0",
+        "--at",
+        "2023-03-10",
+        "--format",
+        "json",
+    ]);
+    assert_exit(&out, 1);
+    let v = json_of(&out);
+    let expires: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "lifecycle-expires")
+        .collect();
+    assert_eq!(expires.len(), 1, "only the api row: {v:#}");
+    assert_eq!(
+        expires[0]["location"],
+        "service api container app (cluster prod)"
+    );
+    let in_use = v["repositories"][0]["inUse"].as_array().unwrap();
+    let used_by: Vec<&Value> = in_use
+        .iter()
+        .flat_map(|u| u["usedBy"].as_array().unwrap())
+        .collect();
+    assert!(
+        used_by.iter().all(|l| !l.as_str().unwrap().contains("web")
+            && !l.as_str().unwrap().contains("other-account")
+            && !l.as_str().unwrap().contains("sidecar")),
+        "{v:#}"
+    );
+    assert!(
+        used_by.iter().any(|l| l == &"--in-use api:tag-1-251-0"),
+        "a short name of the list's repository still counts: {v:#}"
+    );
+    let left_out = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("is in another repository than the image list")
+        })
+        .count();
+    assert_eq!(left_out, 3, "{v:#}");
+}
+
+/// A malformed digest in a saved image list is an error naming the image, never a panic.
+#[test]
+fn lifecycle_offline_refuses_malformed_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, images) in [
+        (
+            "non-ascii",
+            json!([{"imageDigest": "sha256:abcdefghijk\u{e9}\u{e9}", "imageTags": ["tag-1"],
+                    "imagePushedAt": 1}]),
+        ),
+        (
+            "child",
+            json!([{"imageDigest": digest('e'), "imageTags": ["tag-1"], "imagePushedAt": 1,
+                    "manifests": ["not-a-digest"]}]),
+        ),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, images.to_string()).unwrap();
+        let out = offline(&[
+            "lifecycle",
+            "--policy",
+            &fixture("policy.json"),
+            "--images",
+            &path.display().to_string(),
+            "--in-use",
+            "api:tag-1",
+        ]);
+        assert_exit(&out, 2);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{name}.json: error: image 1: ")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // One saved page of a longer answer (nextToken) is evaluated, with a warning.
+    let page = dir.path().join("page.json");
+    std::fs::write(
+        &page,
+        json!({"imageDetails": [{"imageDigest": digest('a'), "imageTags": ["tag-1"],
+               "imagePushedAt": 1}], "nextToken": "eyJ..."})
+        .to_string(),
+    )
+    .unwrap();
+    let out = offline(&[
+        "lifecycle",
+        "--policy",
+        &fixture("policy.json"),
+        "--images",
+        &page.display().to_string(),
+    ]);
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr).contains("page.json: warning: the image list has a nextToken")
+            && text(&out.stderr).contains("imgpin: 1 repository, 1 image: 0 would be expired"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn lifecycle_offline_json_shape_and_index_children() {
     let index = digest('e');
@@ -135,6 +272,10 @@ fn lifecycle_offline_json_shape_and_index_children() {
     assert_eq!(v["summary"]["inUseAtRisk"], 1);
     let repo = &v["repositories"][0];
     assert_eq!(repo["policy"], "file");
+    assert!(
+        repo["notes"].is_array(),
+        "notes is always an array: {repo:#}"
+    );
     // The index's untagged child counts as in use, guarded by its live index.
     let child = repo["inUse"]
         .as_array()
@@ -434,6 +575,42 @@ fn lifecycle_live_reports_in_use_images_the_policy_expires() {
             && ghost_err.contains("RepositoryNotFoundException"),
         "{ghost_err}"
     );
+    // The error is placed where the repository is used (and names the other uses), and
+    // the other repositories are still evaluated and reported.
+    write(
+        dir.path(),
+        "ghost/task.json",
+        &task_definition(&format!("{host}/ghost:2")),
+    );
+    let partial = run(&moto, dir.path(), &["lifecycle", "ghost", "k8s"]);
+    assert_exit(&partial, 2);
+    let partial_err = text(&partial.stderr);
+    assert!(
+        partial_err.contains(
+            "ghost/compose.yaml:3:12: error: ECR GetLifecyclePolicy for repository ghost"
+        ) && partial_err.contains("(also used by ghost/task.json:"),
+        "{partial_err}"
+    );
+    assert!(
+        text(&partial.stdout).contains("k8s/web.yaml:10:18: problem:"),
+        "{}",
+        text(&partial.stdout)
+    );
+    let partial_json = json_of(&run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "ghost", "k8s", "--format", "json"],
+    ));
+    let aws_errors: Vec<&Value> = partial_json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "aws-error")
+        .collect();
+    assert_eq!(aws_errors.len(), 1, "{partial_json:#}");
+    assert_eq!(aws_errors[0]["file"], "ghost/compose.yaml");
+    assert_eq!(aws_errors[0]["line"], 3);
+    assert_eq!(partial_json["results"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -588,10 +765,50 @@ fn lifecycle_protect_tags_in_use_digests_without_changing_them() {
     let small = run(&moto, dir.path(), &["lifecycle", "protect"]);
     assert_exit(&small, 1);
     assert!(
-        text(&small.stdout).contains("but the policy would still act on it"),
+        text(&small.stdout).contains("ecs/task-definition.json:4:")
+            && text(&small.stdout).contains("but the policy would still act on it"),
         "{}",
         text(&small.stdout)
     );
+
+    // A keep rule below the release rule that owns the protected images (they carry a
+    // v* tag too): exit 1, and the policy with the keep rule moved up is proposed.
+    put_policy(
+        &moto,
+        "api",
+        &json!({"rules": [
+            {"rulePriority": 1, "description": "keep one release",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+             "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}},
+            {"rulePriority": 10, "description": "keep protected",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["keep-"],
+             "countType": "imageCountMoreThan", "countNumber": 100}, "action": {"type": "expire"}}]}),
+    );
+    let below = run(
+        &moto,
+        dir.path(),
+        &["lifecycle", "protect", "--format", "json"],
+    );
+    assert_exit(&below, 1);
+    let below_v = json_of(&below);
+    let rule = &below_v["repositories"][0]["rule"];
+    assert_eq!(rule["status"], "insufficient", "{below_v:#}");
+    assert_eq!(rule["stillActedOn"], json!([v1]));
+    assert_eq!(rule["stillActedOnIfMoved"], json!([]), "{below_v:#}");
+    let moved: Value = serde_json::from_str(rule["proposedPolicy"].as_str().unwrap()).unwrap();
+    assert_eq!(moved["rules"][0]["description"], "keep protected");
+    assert_eq!(moved["rules"][0]["rulePriority"], 1);
+    assert_eq!(moved["rules"][1]["rulePriority"], 2);
+    let below_text = run(&moto, dir.path(), &["lifecycle", "protect"]);
+    assert!(
+        text(&below_text.stderr).contains(
+            "moving rule 10 (\"keep protected\") to the top priority (the others move down, order kept) keeps every protected image"
+        ),
+        "{}",
+        text(&below_text.stderr)
+    );
+    put_policy(&moto, "api", &moved);
+    assert_exit(&run(&moto, dir.path(), &["lifecycle", "protect"]), 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -639,7 +856,13 @@ fn fake_ecr(
                 }
             };
             let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let answer = if head.contains("getlifecyclepolicy") {
+            let mut status = "200 OK";
+            let answer = if head.contains("batchgetimage") {
+                // A read-only auditor role without ecr:BatchGetImage.
+                status = "400 Bad Request";
+                json!({"__type": "AccessDeniedException",
+                       "message": "User: arn:aws:sts::123456789012:assumed-role/auditor/x is not authorized to perform: ecr:BatchGetImage"})
+            } else if head.contains("getlifecyclepolicy") {
                 json!({"registryId": "123456789012", "repositoryName": "api",
                        "lifecyclePolicyText": policy, "lastEvaluatedAt": 1.7e9})
             } else if head.contains("describeimages") {
@@ -660,7 +883,7 @@ fn fake_ecr(
             let body = answer.to_string();
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -713,6 +936,56 @@ fn lifecycle_reads_every_describe_images_page() {
     assert_eq!(requests.len(), 3, "{requests:?}");
     assert_eq!(requests[1]["nextToken"], "page-1");
     assert_eq!(requests[0]["filter"]["imageStatus"], "ANY");
+}
+
+/// A role without ecr:BatchGetImage: the index's children are unknown (a warning naming
+/// the action and AWS's answer), and the policy is still evaluated.
+#[test]
+fn lifecycle_evaluates_when_batch_get_image_is_denied() {
+    let pages = vec![json!({"imageDetails": [
+        {"imageDigest": digest('1'), "imageTags": ["v1"], "imagePushedAt": 1.6e9,
+         "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"},
+        {"imageDigest": digest('2'), "imageTags": ["v2"], "imagePushedAt": 1.6e9 + 10.0,
+         "imageManifestMediaType": "application/vnd.oci.image.index.v1+json"},
+        {"imageDigest": digest('3'), "imageTags": ["v3"], "imagePushedAt": 1.6e9 + 20.0,
+         "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}]})];
+    let policy = keep_newest("v", 2, "keep two releases").to_string();
+    let (endpoint, _seen) = fake_ecr(policy, pages);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("creds"), "").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    for name in moto::ENV_REMOVE {
+        cmd.env_remove(name);
+    }
+    let out = cmd
+        .args([
+            "lifecycle",
+            "--in-use",
+            &format!("{}/api@{}", host(), digest('1')),
+        ])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("creds"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("creds"))
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(
+        stdout.contains("will be deleted within about 24 h"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("the index {}", digest('2')))
+            && stderr.contains("AccessDeniedException"),
+        "{stderr}"
+    );
 }
 
 #[test]
