@@ -278,7 +278,7 @@ pub struct LifecycleArgs {
     pub source: LifecycleSource,
 
     /// Offline: evaluate this saved `aws ecr describe-images` output (one
-    /// repository; needs --policy; no AWS call is made). Images may carry a
+    /// repository; needs --policy; no ECR call is made). Images may carry a
     /// "manifests": ["sha256:…"] list of an index's children.
     #[arg(long, value_name = "FILE", requires = "policy")]
     pub images: Option<PathBuf>,
@@ -368,8 +368,8 @@ pub struct ProtectArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LifecycleSource {
     /// An image in use (repeatable): a digest (sha256:…), an image reference,
-    /// or a JSON file: an array of references/digests, or the output of
-    /// `imgpin ecs images --format json`.
+    /// ecs:CLUSTER, or a JSON file (`-` for standard input): an array of
+    /// references/digests, or the output of `imgpin ecs images --format json`.
     #[arg(long, value_name = "REF|DIGEST|FILE", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,
 
@@ -386,6 +386,7 @@ pub struct LifecycleSource {
 
     /// Evaluate this lifecycle policy file instead of each repository's live
     /// policy; it is validated as AWS validates it (errors point at the rule).
+    /// The output of `aws ecr get-lifecycle-policy` is accepted too.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 }

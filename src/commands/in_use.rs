@@ -101,6 +101,9 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
         .map(|row| {
             let unknown = || "?".to_owned();
             let owner = match (&row.service, &row.task_definition) {
+                // `ecs images` writes `-` for a task no service started.
+                (Some(s), Some(t)) if s == "-" => format!("task of {t}"),
+                (Some(s), None) if s == "-" => "task".to_owned(),
                 (Some(s), _) => format!("service {s}"),
                 (None, Some(t)) => format!("task definition {t}"),
                 (None, None) => "task".to_owned(),
@@ -129,6 +132,13 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
 /// or digests, or `{"images": [ECS rows]}`), or an image reference.
 pub fn parse_in_use(value: &str) -> Result<Vec<InUseEntry>, String> {
     let trimmed = value.trim();
+    if trimmed == "-" {
+        // `imgpin ecs images --format json | imgpin lifecycle --in-use -`
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("--in-use -: cannot read standard input: {e}"))?;
+        return parse_in_use_json(&text, Path::new("<stdin>"));
+    }
     if is_digest_like(trimmed) {
         return digest_or_reference(value).map(|e| vec![e]);
     }
@@ -343,7 +353,23 @@ pub async fn collect(
             ))?,
         }
     }
-    Ok(entries)
+    Ok(dedup(entries))
+}
+
+/// The entries without repeats: a service's deployment and its running task
+/// name the same image in the same place; one finding is enough.
+fn dedup(entries: Vec<InUseEntry>) -> Vec<InUseEntry> {
+    let mut seen = std::collections::HashSet::new();
+    entries
+        .into_iter()
+        .filter(|e| {
+            seen.insert((
+                e.label.clone(),
+                e.reference.as_ref().map(|r| r.as_written().to_owned()),
+                e.digest.clone(),
+            ))
+        })
+        .collect()
 }
 
 fn collect_in_use(values: &[String]) -> (Vec<InUseEntry>, Vec<Finding>) {
@@ -438,4 +464,72 @@ pub fn verify_findings(
         findings.push(entry.finding(code, severity, message));
     }
     (findings, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(service: &str, digest: Option<&str>) -> EcsImageRow {
+        EcsImageRow {
+            cluster: Some("prod".into()),
+            service: Some(service.into()),
+            task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:3".into()),
+            container: Some("app".into()),
+            image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1".into()),
+            digest: digest.map(str::to_owned),
+            source: Some("task".into()),
+        }
+    }
+
+    #[test]
+    fn standalone_tasks_are_labelled_as_tasks_and_repeats_are_dropped() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let entries = entries_from_ecs_rows(&[
+            row("-", Some(&d)),
+            row("web", Some(&d)),
+            row("web", Some(&d)),
+        ]);
+        assert_eq!(
+            entries[0].label,
+            "task of arn:aws:ecs:us-east-1:1:task-definition/web:3 container app (cluster prod)"
+        );
+        assert_eq!(entries[1].label, "service web container app (cluster prod)");
+        let unique = dedup(entries);
+        assert_eq!(unique.len(), 2, "the deployment and its task name one use");
+    }
+
+    #[test]
+    fn one_use_per_place_and_image() {
+        let row = |service: &str, digest: Option<&str>, source: &str| EcsImageRow {
+            cluster: Some("prod".into()),
+            service: Some(service.into()),
+            task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:1".into()),
+            container: Some("app".into()),
+            image: Some("shop/web:1".into()),
+            digest: digest.map(str::to_string),
+            source: Some(source.into()),
+        };
+        let d1 = format!("sha256:{}", "1".repeat(64));
+        let d2 = format!("sha256:{}", "2".repeat(64));
+        let entries = entries_from_ecs_rows(&[
+            row("web", Some(&d1), "deployment"),
+            row("web", Some(&d1), "task"),
+            row("web", Some(&d2), "task"),
+            row("api", Some(&d1), "deployment"),
+        ]);
+        let kept: Vec<(String, Option<String>)> = dedup(entries)
+            .into_iter()
+            .map(|e| (e.label, e.digest))
+            .collect();
+        let label = |s: &str| format!("service {s} container app (cluster prod)");
+        assert_eq!(
+            kept,
+            [
+                (label("web"), Some(d1.clone())),
+                (label("web"), Some(d2)),
+                (label("api"), Some(d1)),
+            ]
+        );
+    }
 }

@@ -7,17 +7,6 @@ use crate::plan::{plan_verify, platform_wanted, verify_wanted, Facts, VerifyOpti
 use crate::report::{Printer, Status, Summary};
 use crate::resolve::Resolve;
 
-/// The in-use entries without repeats: a service's deployment and its
-/// running tasks name the same image in the same place, which is one use to
-/// report (the same image in two places stays two entries).
-fn distinct(entries: Vec<in_use::InUseEntry>) -> Vec<in_use::InUseEntry> {
-    let mut seen = std::collections::HashSet::new();
-    entries
-        .into_iter()
-        .filter(|e| seen.insert((e.label.clone(), e.written(), e.digest.clone())))
-        .collect()
-}
-
 /// Run `verify` and return the exit status.
 pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Status> {
     let mut scan = crate::scan::scan(&args.walk.options())?;
@@ -29,7 +18,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         profile: args.registry.aws_profile.as_deref(),
         timeout: args.registry.timeout,
     };
-    let in_use = distinct(in_use::collect(&sources, printer).await?);
+    let in_use = in_use::collect(&sources, printer).await?;
     let (mut pinned, tagged) = verify_wanted(&scan.files);
     pinned.extend(in_use::pinned(&in_use));
     let (existence, tags, facts) = if pinned.is_empty() {
@@ -85,44 +74,4 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     );
     printer.finish("verify", &summary, &line)?;
     Ok(printer.status())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::in_use::{entries_from_ecs_rows, EcsImageRow};
-
-    #[test]
-    fn one_use_per_place_and_image() {
-        let row = |service: &str, digest: Option<&str>, source: &str| EcsImageRow {
-            cluster: Some("prod".into()),
-            service: Some(service.into()),
-            task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:1".into()),
-            container: Some("app".into()),
-            image: Some("shop/web:1".into()),
-            digest: digest.map(str::to_string),
-            source: Some(source.into()),
-        };
-        let d1 = format!("sha256:{}", "1".repeat(64));
-        let d2 = format!("sha256:{}", "2".repeat(64));
-        let entries = entries_from_ecs_rows(&[
-            row("web", Some(&d1), "deployment"),
-            row("web", Some(&d1), "task"),
-            row("web", Some(&d2), "task"),
-            row("api", Some(&d1), "deployment"),
-        ]);
-        let kept: Vec<(String, Option<String>)> = distinct(entries)
-            .into_iter()
-            .map(|e| (e.label, e.digest))
-            .collect();
-        let label = |s: &str| format!("service {s} container app (cluster prod)");
-        assert_eq!(
-            kept,
-            [
-                (label("web"), Some(d1.clone())),
-                (label("web"), Some(d2)),
-                (label("api"), Some(d1)),
-            ]
-        );
-    }
 }

@@ -499,6 +499,8 @@ struct RuleView {
     tie: Vec<usize>,
     /// Rules ranking by push time: per tag stem, the lowest tag of a kept image.
     lowest_kept_tag: BTreeMap<String, String>,
+    /// For each tag stem, the highest tag among the images the rule keeps.
+    highest_kept_tag: BTreeMap<String, String>,
 }
 
 /// One evaluation pass over a fixed image list.
@@ -535,6 +537,7 @@ fn run_pass(rules: &[Rule], images: &[ImageDetail], now: DateTime<Utc>) -> Pass 
                 window: identified.iter().filter(|b| **b).count(),
                 tie: Vec::new(),
                 lowest_kept_tag: BTreeMap::new(),
+                highest_kept_tag: BTreeMap::new(),
                 identified,
             };
             // Step 5: mark.
@@ -588,7 +591,8 @@ fn run_pass(rules: &[Rule], images: &[ImageDetail], now: DateTime<Utc>) -> Pass 
                 rule.count_type,
                 CountType::ImageCountMoreThan | CountType::SinceImagePushed
             ) {
-                view.lowest_kept_tag = lowest_kept_tags(&view, images);
+                view.lowest_kept_tag = kept_tags(&view, images, Ordering::Less);
+                view.highest_kept_tag = kept_tags(&view, images, Ordering::Greater);
             }
             view
         })
@@ -811,6 +815,9 @@ fn verdict_reason(
             );
             match decision {
                 Decision::Act { .. } if retag_hint(rule, view, img) => {
+                    if let Some(clause) = newer_looking_tag(view, img) {
+                        text.push_str(&clause);
+                    }
                     text.push_str(" — adding a tag does not change imagePushedAt");
                 }
                 Decision::Guarded => {
@@ -1025,26 +1032,55 @@ fn retag_hint(rule: &Rule, view: &RuleView, img: &ImageDetail) -> bool {
         })
 }
 
-/// For each tag stem, the lowest tag (in [`natural_cmp`] order) among the images the rule
-/// identifies but does not mark: an acted-on image with a higher tag "looks newer" than an
-/// image that is kept.
-fn lowest_kept_tags(view: &RuleView, images: &[ImageDetail]) -> BTreeMap<String, String> {
-    let mut lowest: BTreeMap<String, String> = BTreeMap::new();
+/// ", although its tag `t` is newer than theirs" when an acted-on image
+/// carries a tag that sorts (in [`natural_cmp`] order) after the tags of the
+/// same stem on the images the rule keeps — all of them, or some ("than some
+/// of theirs"); `None` otherwise.
+fn newer_looking_tag(view: &RuleView, img: &ImageDetail) -> Option<String> {
+    let mut best: Option<(&str, bool)> = None;
+    for tag in &img.tags {
+        let stem = stem(tag);
+        let Some(low) = view.lowest_kept_tag.get(stem) else {
+            continue;
+        };
+        if natural_cmp(tag, low) != Ordering::Greater {
+            continue;
+        }
+        let above_all = view
+            .highest_kept_tag
+            .get(stem)
+            .is_some_and(|high| natural_cmp(tag, high) == Ordering::Greater);
+        if best.is_none_or(|(_, all)| above_all && !all) {
+            best = Some((tag, above_all));
+        }
+    }
+    best.map(|(tag, all)| {
+        let than = if all { "theirs" } else { "some of theirs" };
+        format!(", although its tag `{tag}` is newer than {than}")
+    })
+}
+
+/// For each tag stem, the lowest (`Less`) or highest (`Greater`) tag, in
+/// [`natural_cmp`] order, among the images the rule identifies but does not
+/// mark: an acted-on image with a higher tag "looks newer" than an image
+/// that is kept.
+fn kept_tags(view: &RuleView, images: &[ImageDetail], keep: Ordering) -> BTreeMap<String, String> {
+    let mut chosen: BTreeMap<String, String> = BTreeMap::new();
     for (j, img) in images.iter().enumerate() {
         if !view.identified[j] || view.marked[j] {
             continue;
         }
         for tag in &img.tags {
-            match lowest.get_mut(stem(tag)) {
-                Some(low) if natural_cmp(tag, low) == Ordering::Less => tag.clone_into(low),
+            match chosen.get_mut(stem(tag)) {
+                Some(current) if natural_cmp(tag, current) == keep => tag.clone_into(current),
                 Some(_) => {}
                 None => {
-                    lowest.insert(stem(tag).to_owned(), tag.clone());
+                    chosen.insert(stem(tag).to_owned(), tag.clone());
                 }
             }
         }
     }
-    lowest
+    chosen
 }
 
 /// The part of a tag before its first digit (`tag-` of `tag-9`).

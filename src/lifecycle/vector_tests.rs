@@ -219,7 +219,10 @@ fn seed_output_document() {
         "{reason}"
     );
     assert!(
-        reason.ends_with("— adding a tag does not change imagePushedAt"),
+        reason.ends_with(
+            ", although its tag `tag-9` is newer than theirs — adding a tag does not change \
+             imagePushedAt"
+        ),
         "{reason}"
     );
     assert_eq!(out["summary"]["expiringImageTotalCount"], 1);

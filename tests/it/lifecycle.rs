@@ -1083,3 +1083,53 @@ fn lifecycle_counts_the_images_an_ecs_cluster_runs() {
         text(&missing.stderr)
     );
 }
+
+/// `--in-use -` reads the in-use document from standard input, so
+/// `imgpin ecs images --format json | imgpin lifecycle --in-use -` works; the
+/// answer is the same as from the saved file.
+#[test]
+fn lifecycle_reads_the_in_use_document_from_stdin() {
+    let (policy, images, ecs) = (
+        fixture("policy.json"),
+        fixture("images.json"),
+        fixture("ecs-images.json"),
+    );
+    let args = |in_use: &str| {
+        vec![
+            "lifecycle".to_string(),
+            "--policy".into(),
+            policy.clone(),
+            "--images".into(),
+            images.clone(),
+            "--in-use".into(),
+            in_use.to_string(),
+            "--at".into(),
+            "2023-03-10".into(),
+        ]
+    };
+    let from_file = offline(&args(&ecs).iter().map(String::as_str).collect::<Vec<_>>());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    for name in moto::ENV_REMOVE {
+        cmd.env_remove(name);
+    }
+    let mut child = cmd
+        .args(args("-"))
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run imgpin");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&ecs).unwrap())
+        .unwrap();
+    let from_stdin = child.wait_with_output().unwrap();
+    assert_exit(&from_stdin, 1);
+    assert_eq!(text(&from_stdin.stdout), text(&from_file.stdout));
+    assert!(text(&from_stdin.stdout).contains("used by service web container app (cluster prod)"));
+}
