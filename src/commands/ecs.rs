@@ -20,7 +20,7 @@ use std::time::Duration;
 /// Run an `ecs` subcommand with a printer on stdout/stderr.
 pub async fn run(args: &EcsArgs) -> anyhow::Result<Status> {
     match &args.command {
-        EcsCommand::Pin(a) => pin(a, &mut a.output.printer()).await,
+        EcsCommand::Pin(a) => pin(a, &mut a.output.printer().annotations_on_stderr()).await,
         EcsCommand::Images(a) => images(a, &mut a.output.printer()).await,
     }
 }

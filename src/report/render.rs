@@ -84,6 +84,8 @@ pub struct Printer {
     findings: Vec<Finding>,
     changes: Vec<FileChange>,
     status: Status,
+    /// GitHub annotations go to stderr: stdout carries the command's answer.
+    annotations_on_stderr: bool,
 }
 
 impl Printer {
@@ -121,7 +123,16 @@ impl Printer {
             findings: Vec::new(),
             changes: Vec::new(),
             status: Status::Clean,
+            annotations_on_stderr: false,
         }
+    }
+
+    /// Send GitHub annotations to stderr, for a command whose stdout is a
+    /// document or an ARN (`ecs pin`); the runner reads workflow commands
+    /// from both streams.
+    pub fn annotations_on_stderr(mut self) -> Printer {
+        self.annotations_on_stderr = true;
+        self
     }
 
     /// Whether `-v` was given.
@@ -255,7 +266,12 @@ impl Printer {
         } else {
             format!(" {}", props.join(","))
         };
-        writeln!(self.out, "::{level}{props}::{}", gh_data(&finding.message))
+        let line = format!("::{level}{props}::{}", gh_data(&finding.message));
+        if self.annotations_on_stderr {
+            writeln!(self.err, "{line}")
+        } else {
+            writeln!(self.out, "{line}")
+        }
     }
 
     /// Print the summary (text: one line on stderr; JSON: the whole document).
@@ -501,6 +517,16 @@ mod tests {
             "k8s/web,prod.yaml:3:14: problem: nginx:1.27 is not pinned to a digest\n"
         );
         assert_eq!(e.text(), "a.json: error: boom\nimgpin: 1 reference\n");
+    }
+
+    #[test]
+    fn annotations_can_go_to_stderr_when_stdout_is_an_answer() {
+        let (p, o, e) = printer(Format::Github);
+        let mut p = p.annotations_on_stderr();
+        p.finding(unpinned()).unwrap();
+        p.answer("{}\n").unwrap();
+        assert_eq!(o.text(), "{}\n");
+        assert!(e.text().starts_with("::error file="), "{}", e.text());
     }
 
     #[test]
