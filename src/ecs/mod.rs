@@ -28,6 +28,7 @@ use aws_sdk_ecs::config::timeout::TimeoutConfig;
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ecs::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::TaskDefinitionField;
+use futures::StreamExt;
 use json::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -41,6 +42,8 @@ pub const DESCRIBE_SERVICES_MAX: usize = 10;
 pub const DESCRIBE_TASKS_MAX: usize = 100;
 /// Attempts per call (SDK standard retry: throttling and 5xx are retried with backoff).
 pub const MAX_ATTEMPTS: u32 = 5;
+/// How many `DescribeTaskDefinition` calls `ecs images` makes at once.
+pub const DESCRIBE_CONCURRENCY: usize = 8;
 
 /// What kind of failure an ECS call met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -594,8 +597,7 @@ pub(crate) async fn list_images_with<A: EcsApi>(
     } else {
         services.to_vec()
     };
-    let mut rows: Vec<InUseImage> = Vec::new();
-    let mut cache: HashMap<String, TaskDefinitionImages> = HashMap::new();
+    let mut described = Vec::new();
     for chunk in names.chunks(DESCRIBE_SERVICES_MAX) {
         let (found, missing) = api.describe_services(cluster, chunk).await?;
         // A service ListServices named and DescribeServices no longer finds
@@ -608,26 +610,47 @@ pub(crate) async fn list_images_with<A: EcsApi>(
                 format!("not found in cluster {cluster}: {}", missing.join(", ")),
             ));
         }
-        for service in found {
-            let mut wanted = service.deployments.clone();
-            wanted.extend(service.task_definition.clone());
-            for name in wanted {
-                if !cache.contains_key(&name) {
-                    let td = api.task_definition(&name).await?;
-                    cache.insert(name.clone(), td);
-                }
-                let td = &cache[&name];
-                for (container, image) in &td.containers {
-                    rows.push(InUseImage {
-                        cluster: cluster.to_string(),
-                        service: service.name.clone(),
-                        task_definition: td.arn.clone(),
-                        container: container.clone(),
-                        image: image.clone(),
-                        digest: written_digest(image),
-                        source: ImageSource::Deployment,
-                    });
-                }
+        described.extend(found);
+    }
+    // Each task definition once, DESCRIBE_CONCURRENCY at a time: a cluster
+    // of a few hundred services is seconds, not minutes.
+    let wanted = |service: &ServiceInfo| {
+        let mut names = service.deployments.clone();
+        names.extend(service.task_definition.clone());
+        names
+    };
+    let mut unique: Vec<String> = described.iter().flat_map(wanted).collect();
+    let mut seen_names = HashSet::new();
+    unique.retain(|name| seen_names.insert(name.clone()));
+    let fetched: Vec<(String, Result<TaskDefinitionImages, EcsError>)> =
+        futures::stream::iter(unique)
+            .map(|name| async move {
+                let td = api.task_definition(&name).await;
+                (name, td)
+            })
+            .buffered(DESCRIBE_CONCURRENCY)
+            .collect()
+            .await;
+    let mut cache: HashMap<String, TaskDefinitionImages> = HashMap::new();
+    for (name, td) in fetched {
+        cache.insert(name, td?);
+    }
+    let mut rows: Vec<InUseImage> = Vec::new();
+    for service in &described {
+        for name in wanted(service) {
+            let Some(td) = cache.get(&name) else {
+                continue;
+            };
+            for (container, image) in &td.containers {
+                rows.push(InUseImage {
+                    cluster: cluster.to_string(),
+                    service: service.name.clone(),
+                    task_definition: td.arn.clone(),
+                    container: container.clone(),
+                    image: image.clone(),
+                    digest: written_digest(image),
+                    source: ImageSource::Deployment,
+                });
             }
         }
     }

@@ -613,3 +613,90 @@ fn describe_tasks_answers_are_read_raw() {
     );
     assert!(tasks_from_answer(b"<html>").is_err());
 }
+
+/// Task definitions are described several at a time (each once), not one
+/// after another: the fake counts how many calls are in flight together.
+#[test]
+fn task_definitions_are_described_concurrently_and_once() {
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// Pending once, then ready: lets the other calls in the batch start.
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    struct Counting {
+        inner: Fake,
+        now: Cell<usize>,
+        most: Cell<usize>,
+    }
+    impl EcsApi for Counting {
+        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
+            self.inner.list_services(c, n).await
+        }
+        async fn describe_services(
+            &self,
+            c: &str,
+            names: &[String],
+        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
+            self.inner.describe_services(c, names).await
+        }
+        async fn list_tasks(
+            &self,
+            c: &str,
+            s: Option<&str>,
+            n: Option<String>,
+        ) -> Result<Page, EcsError> {
+            self.inner.list_tasks(c, s, n).await
+        }
+        async fn describe_tasks(&self, c: &str, a: &[String]) -> Result<Vec<TaskInfo>, EcsError> {
+            self.inner.describe_tasks(c, a).await
+        }
+        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
+            self.now.set(self.now.get() + 1);
+            self.most.set(self.most.get().max(self.now.get()));
+            YieldOnce(false).await;
+            self.now.set(self.now.get() - 1);
+            self.inner.task_definition(name).await
+        }
+    }
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    let mut services = Vec::new();
+    for i in 0..30 {
+        let td = format!("svc{i}:1");
+        fake.add_definition(&td, &[("app", &format!("svc{i}:1.0"))]);
+        // Two services share each task definition: still one call for it.
+        services.push(service(&format!("a{i}"), &[&td]));
+        services.push(service(&format!("b{i}"), &[&td]));
+    }
+    fake.services = services;
+    let api = Counting {
+        inner: fake,
+        now: Cell::new(0),
+        most: Cell::new(0),
+    };
+    let rows = futures::executor::block_on(list_images_with(&api, "prod", &[])).unwrap();
+    assert_eq!(rows.len(), 60);
+    assert_eq!(api.inner.calls("DescribeTaskDefinition").len(), 30);
+    assert!(
+        api.most.get() > 1 && api.most.get() <= DESCRIBE_CONCURRENCY,
+        "in flight at most: {}",
+        api.most.get()
+    );
+}
