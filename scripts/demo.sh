@@ -8,6 +8,7 @@
 # Needs docker-registry, curl and python3 (scripts/install-test-deps.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 if ! command -v docker-registry >/dev/null || ! command -v curl >/dev/null; then
   echo "demo: installing docker-registry with scripts/install-test-deps.sh" >&2
@@ -35,3 +36,9 @@ step imgpin pin --write example;    "$imgpin" pin --write example || true
 step imgpin pin --check example;    "$imgpin" pin --check example && echo "(exit 0: nothing left to pin)"
 step imgpin verify example;         "$imgpin" verify example && echo "(exit 0: every pinned digest exists)"
 step cat example/compose.yaml;      cat example/compose.yaml
+# Offline lifecycle check on saved data: the re-tagged release an ECR count
+# rule would delete although it is deployed (exit 1 is the finding).
+lc="$root/testdata/lifecycle/offline"
+step imgpin lifecycle --policy policy.json --images images.json --in-use ecs-images.json --at 2023-03-10
+"$imgpin" lifecycle --policy "$lc/policy.json" --images "$lc/images.json" \
+  --in-use "$lc/ecs-images.json" --at 2023-03-10 || echo "(exit $?: an in-use image would be deleted)"
