@@ -51,9 +51,18 @@ fn offline(args: &[&str]) -> Output {
         .expect("run imgpin")
 }
 
+/// The JSON document on stdout; a `lifecycle` or `lifecycle protect`
+/// document is validated against docs/lifecycle.schema.json on the way.
 fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+    if v["command"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("lifecycle"))
+    {
+        crate::schema::validate_against(crate::schema::LIFECYCLE_SCHEMA, &out.stdout);
+    }
+    v
 }
 
 #[test]

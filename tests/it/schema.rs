@@ -13,22 +13,40 @@ use crate::registry::run;
 use crate::support::{Registry, LINUX_AMD64, LINUX_ARM64};
 
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/output.schema.json");
+/// The schema of `lifecycle` and `lifecycle protect` output.
+pub const LIFECYCLE_SCHEMA: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lifecycle.schema.json");
 
+/// Validates stdin against argv[1]; every `*.schema.json` beside it is
+/// registered under its `$id`, so schemas can refer to each other.
 const VALIDATE: &str = r#"
-import json, sys
+import json, sys, pathlib
 import jsonschema
-schema = json.load(open(sys.argv[1]))
+from referencing import Registry, Resource
+path = pathlib.Path(sys.argv[1])
+resources = []
+for other in path.parent.glob("*.schema.json"):
+    doc = json.loads(other.read_text())
+    resources.append((doc["$id"], Resource.from_contents(doc)))
+registry = Registry().with_resources(resources)
+schema = json.loads(path.read_text())
 jsonschema.Draft202012Validator.check_schema(schema)
-errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin)), key=str)
+validator = jsonschema.Draft202012Validator(schema, registry=registry)
+errors = sorted(validator.iter_errors(json.load(sys.stdin)), key=str)
 for e in errors:
     print(f"{list(e.absolute_path)}: {e.message}")
 sys.exit(1 if errors else 0)
 "#;
 
-/// Validates `document` against the schema; panics with the validator's words.
+/// Validates `document` against the output schema; panics with the validator's words.
 fn validate(document: &[u8]) {
+    validate_against(SCHEMA, document);
+}
+
+/// Validates `document` against the schema file `schema`.
+pub fn validate_against(schema: &str, document: &[u8]) {
     let mut child = Command::new("python3")
-        .args(["-c", VALIDATE, SCHEMA])
+        .args(["-c", VALIDATE, schema])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -149,4 +167,41 @@ fn json_output_of_every_command_matches_the_published_schema() {
     broken["findings"][0]["kind"] = "no-such-kind".into();
     let result = std::panic::catch_unwind(|| validate(broken.to_string().as_bytes()));
     assert!(result.is_err(), "an unknown kind must fail validation");
+}
+
+/// The lifecycle schema accepts the offline example's document and refuses
+/// one whose `results[].action` is not one of the preview API's shapes.
+#[test]
+fn lifecycle_output_matches_its_schema_and_the_schema_can_fail() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/lifecycle/offline");
+    let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args([
+            "lifecycle",
+            "--policy",
+            "policy.json",
+            "--images",
+            "images.json",
+        ])
+        .args([
+            "--in-use",
+            "ecs-images.json",
+            "--at",
+            "2023-03-10",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run imgpin");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    validate_against(LIFECYCLE_SCHEMA, &out.stdout);
+    let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["results"].as_array().map(Vec::len), Some(1));
+    doc["results"][0]["action"]["type"] = "DELETE".into();
+    let broken = doc.to_string();
+    let refused =
+        std::panic::catch_unwind(|| validate_against(LIFECYCLE_SCHEMA, broken.as_bytes()));
+    assert!(refused.is_err(), "an unknown action must fail validation");
 }
