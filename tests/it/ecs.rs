@@ -408,6 +408,7 @@ fn ecs_images_lists_deployments_and_running_tasks() {
         dir.path(),
     );
     assert_exit(&out, 0);
+    crate::schema::validate_against(crate::schema::ECS_IMAGES_SCHEMA, &out.stdout);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["command"], "ecs images");
@@ -608,6 +609,7 @@ fn ecs_images_lists_the_task_sets_of_blue_green_services() {
         dir.path(),
     );
     assert_exit(&out, 0);
+    crate::schema::validate_against(crate::schema::ECS_IMAGES_SCHEMA, &out.stdout);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let mut rows: Vec<String> = doc["images"]
         .as_array()

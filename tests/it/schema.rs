@@ -17,6 +17,10 @@ const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/output.schema.js
 pub const LIFECYCLE_SCHEMA: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lifecycle.schema.json");
 
+/// The schema of `ecs images --format json` (the in-use contract).
+pub const ECS_IMAGES_SCHEMA: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ecs-images.schema.json");
+
 /// Validates stdin against argv[1]; every `*.schema.json` beside it is
 /// registered under its `$id`, so schemas can refer to each other.
 const VALIDATE: &str = r#"
