@@ -4,7 +4,7 @@
 //! and has no `imageDigest`), so they are tested here.
 
 use super::*;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -21,6 +21,35 @@ struct Fake {
     definitions: HashMap<String, TaskDefinitionImages>,
     page_size: usize,
     calls: RefCell<Vec<String>>,
+    /// Services ListServices names that DescribeServices no longer finds
+    /// (deleted in between).
+    ghosts: Vec<String>,
+    /// ListTasks ignores the service filter, as moto does.
+    unfiltered: bool,
+    /// DescribeTaskDefinition yields once, and the fake counts the calls
+    /// in flight together.
+    yielding: bool,
+    in_flight: Cell<usize>,
+    most_in_flight: Cell<usize>,
+}
+
+/// Pending once, then ready: lets the other calls of a batch start.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
 }
 
 impl Fake {
@@ -79,6 +108,7 @@ impl EcsApi for Fake {
             .services
             .iter()
             .map(|s| format!("arn:svc/{}", s.name))
+            .chain(self.ghosts.iter().map(|g| format!("arn:svc/{g}")))
             .collect();
         Ok(self.page(names, next))
     }
@@ -113,6 +143,7 @@ impl EcsApi for Fake {
         next: Option<String>,
     ) -> Result<Page, EcsError> {
         self.log(format!("ListTasks {service:?} {next:?}"));
+        let service = if self.unfiltered { None } else { service };
         Ok(self.page(self.task_arns(service), next))
     }
 
@@ -135,6 +166,13 @@ impl EcsApi for Fake {
 
     async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
         self.log(format!("DescribeTaskDefinition {name}"));
+        if self.yielding {
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.most_in_flight
+                .set(self.most_in_flight.get().max(self.in_flight.get()));
+            YieldOnce(false).await;
+            self.in_flight.set(self.in_flight.get() - 1);
+        }
         self.definitions.get(name).cloned().ok_or_else(|| {
             EcsError::new(
                 "DescribeTaskDefinition",
@@ -346,43 +384,14 @@ fn many_tasks_are_described_a_hundred_at_a_time_and_duplicates_collapse() {
 /// error when listing a whole cluster (it would fail every run on a busy one).
 #[test]
 fn a_service_deleted_while_listing_is_passed_over() {
-    struct Racing(Fake);
-    impl EcsApi for Racing {
-        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
-            let mut page = self.0.list_services(c, n).await?;
-            page.items.push("arn:svc/gone".to_string());
-            Ok(page)
-        }
-        async fn describe_services(
-            &self,
-            c: &str,
-            names: &[String],
-        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
-            self.0.describe_services(c, names).await
-        }
-        async fn list_tasks(
-            &self,
-            c: &str,
-            s: Option<&str>,
-            n: Option<String>,
-        ) -> Result<Page, EcsError> {
-            self.0.list_tasks(c, s, n).await
-        }
-        async fn describe_tasks(&self, c: &str, a: &[String]) -> Result<Vec<TaskInfo>, EcsError> {
-            self.0.describe_tasks(c, a).await
-        }
-        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
-            self.0.task_definition(name).await
-        }
-    }
     let mut fake = Fake {
         page_size: 100,
         ..Fake::default()
     };
     fake.add_definition("web:1", &[("app", "web:1")]);
     fake.services = vec![service("web", &["web:1"])];
-    let racing = Racing(fake);
-    let rows = futures::executor::block_on(list_images_with(&racing, "prod", &[])).unwrap();
+    fake.ghosts = vec!["gone".to_string()];
+    let rows = futures::executor::block_on(list_images_with(&fake, "prod", &[])).unwrap();
     assert_eq!(
         rows,
         [row(
@@ -492,37 +501,6 @@ fn arn_region_reads_only_ecs_arns() {
 #[test]
 fn tasks_of_other_services_are_dropped_when_the_filter_is_ignored() {
     // moto's ListTasks ignores serviceName; AWS filters. Either way only web's tasks count.
-    struct Unfiltered(Fake);
-    impl EcsApi for Unfiltered {
-        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
-            self.0.list_services(c, n).await
-        }
-        async fn describe_services(
-            &self,
-            c: &str,
-            names: &[String],
-        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
-            self.0.describe_services(c, names).await
-        }
-        async fn list_tasks(
-            &self,
-            c: &str,
-            _service: Option<&str>,
-            n: Option<String>,
-        ) -> Result<Page, EcsError> {
-            self.0.list_tasks(c, None, n).await
-        }
-        async fn describe_tasks(
-            &self,
-            c: &str,
-            arns: &[String],
-        ) -> Result<Vec<TaskInfo>, EcsError> {
-            self.0.describe_tasks(c, arns).await
-        }
-        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
-            self.0.task_definition(name).await
-        }
-    }
     let mut fake = Fake {
         page_size: 100,
         ..Fake::default()
@@ -534,7 +512,8 @@ fn tasks_of_other_services_are_dropped_when_the_filter_is_ignored() {
         task(Some("service:api"), "api:1", &[("app", "api:1", Some(D2))]),
         task(Some("family:batch"), "batch:1", &[("job", "batch:1", None)]),
     ];
-    let api = Unfiltered(fake);
+    fake.unfiltered = true;
+    let api = fake;
     let services = vec!["arn:aws:ecs:us-east-1:1:service/prod/web".to_string()];
     let rows = futures::executor::block_on(list_images_with(&api, "prod", &services));
     // The ARN is not a known service name in the fake: DescribeServices says MISSING.
@@ -618,61 +597,6 @@ fn describe_tasks_answers_are_read_raw() {
 /// after another: the fake counts how many calls are in flight together.
 #[test]
 fn task_definitions_are_described_concurrently_and_once() {
-    use std::cell::Cell;
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    /// Pending once, then ready: lets the other calls in the batch start.
-    struct YieldOnce(bool);
-    impl Future for YieldOnce {
-        type Output = ();
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if self.0 {
-                Poll::Ready(())
-            } else {
-                self.0 = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        }
-    }
-
-    struct Counting {
-        inner: Fake,
-        now: Cell<usize>,
-        most: Cell<usize>,
-    }
-    impl EcsApi for Counting {
-        async fn list_services(&self, c: &str, n: Option<String>) -> Result<Page, EcsError> {
-            self.inner.list_services(c, n).await
-        }
-        async fn describe_services(
-            &self,
-            c: &str,
-            names: &[String],
-        ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
-            self.inner.describe_services(c, names).await
-        }
-        async fn list_tasks(
-            &self,
-            c: &str,
-            s: Option<&str>,
-            n: Option<String>,
-        ) -> Result<Page, EcsError> {
-            self.inner.list_tasks(c, s, n).await
-        }
-        async fn describe_tasks(&self, c: &str, a: &[String]) -> Result<Vec<TaskInfo>, EcsError> {
-            self.inner.describe_tasks(c, a).await
-        }
-        async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
-            self.now.set(self.now.get() + 1);
-            self.most.set(self.most.get().max(self.now.get()));
-            YieldOnce(false).await;
-            self.now.set(self.now.get() - 1);
-            self.inner.task_definition(name).await
-        }
-    }
     let mut fake = Fake {
         page_size: 100,
         ..Fake::default()
@@ -686,17 +610,13 @@ fn task_definitions_are_described_concurrently_and_once() {
         services.push(service(&format!("b{i}"), &[&td]));
     }
     fake.services = services;
-    let api = Counting {
-        inner: fake,
-        now: Cell::new(0),
-        most: Cell::new(0),
-    };
-    let rows = futures::executor::block_on(list_images_with(&api, "prod", &[])).unwrap();
+    fake.yielding = true;
+    let rows = futures::executor::block_on(list_images_with(&fake, "prod", &[])).unwrap();
     assert_eq!(rows.len(), 60);
-    assert_eq!(api.inner.calls("DescribeTaskDefinition").len(), 30);
+    assert_eq!(fake.calls("DescribeTaskDefinition").len(), 30);
+    let most = fake.most_in_flight.get();
     assert!(
-        api.most.get() > 1 && api.most.get() <= DESCRIBE_CONCURRENCY,
-        "in flight at most: {}",
-        api.most.get()
+        most > 1 && most <= DESCRIBE_CONCURRENCY,
+        "in flight at most: {most}"
     );
 }
