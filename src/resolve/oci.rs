@@ -333,7 +333,10 @@ impl OciResolver {
                     .map_err(|e| map_error(e, host))?;
                 match pick_platform(&bytes, platform)? {
                     Some(child) => child,
-                    None => digest,
+                    None => {
+                        check_single_platform(client, host, target, &bytes, platform).await?;
+                        digest
+                    }
                 }
             }
         };
@@ -344,6 +347,42 @@ impl OciResolver {
             )
         })?;
         Ok(Resolved { digest })
+    }
+}
+
+/// With `--platform`, a tag that serves a single image manifest is pinned
+/// only when its config says it is built for `platform`: pinning an amd64
+/// image for `--platform linux/arm64` would fail later with `exec format
+/// error`. A config without a platform is taken on trust.
+async fn check_single_platform(
+    client: &Client,
+    host: &str,
+    target: &Reference,
+    manifest: &[u8],
+    platform: &Platform,
+) -> Result<(), ResolveError> {
+    let facts = crate::media::parse_manifest(manifest)
+        .map_err(|e| ResolveError::new(ErrorKind::Other, format!("registry {host}: {e}")))?;
+    let ManifestFacts::Image {
+        config: Some(config),
+        ..
+    } = facts
+    else {
+        return Ok(());
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    client
+        .pull_blob(target, config.as_str(), &mut bytes)
+        .await
+        .map_err(|e| map_error(e, host))?;
+    match crate::media::config_platform(&bytes) {
+        Some(have) if !have.satisfies(platform) => Err(ResolveError::new(
+            ErrorKind::NotFound,
+            format!(
+                "the tag serves a single-platform {have} image, not {platform} (pin without --platform, or push a {platform} build)"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

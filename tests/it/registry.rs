@@ -307,3 +307,46 @@ fn pin_writes_dockerfiles_and_ci_files() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     assert!(again.stdout.is_empty());
 }
+
+/// Regression: `pin --platform linux/arm64` pinned a tag serving a single
+/// linux/amd64 image without a word; it must fail for that reference (the
+/// file untouched) and still pin a single image of the asked platform.
+#[test]
+fn platform_refuses_a_single_image_of_another_platform() {
+    let reg = Registry::start_plain();
+    reg.push_image("app/amd", "1", LINUX_AMD64);
+    let arm = reg.push_docker_v2("app/arm", "1", LINUX_ARM64);
+    let dir = tempfile::tempdir().unwrap();
+    let amd_file = dir.path().join("amd.yaml");
+    let amd = format!(
+        "services:\n  a:\n    image: {}\n",
+        reg.image("app/amd", "1")
+    );
+    std::fs::write(&amd_file, &amd).unwrap();
+    let arm_file = dir.path().join("arm.yaml");
+    std::fs::write(
+        &arm_file,
+        format!(
+            "services:\n  a:\n    image: {}\n",
+            reg.image("app/arm", "1")
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &reg,
+        &["pin", "--write", "--platform", "linux/arm64/v8"],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "amd.yaml:3:12: error: {}: the tag serves a single-platform linux/amd64 image, not linux/arm64/v8",
+            reg.image("app/amd", "1")
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&amd_file).unwrap(), amd);
+    let pinned = std::fs::read_to_string(&arm_file).unwrap();
+    assert!(pinned.contains(&format!("app/arm:1@{arm}\n")), "{pinned}");
+}
