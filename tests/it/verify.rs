@@ -211,3 +211,62 @@ fn verify_checks_declared_platforms_and_child_pins() {
     let out = run(&reg, &["verify"], dir.path());
     assert_exit(&out, 0);
 }
+
+/// Regression: `verify --platform linux/arm64` resolved each tag to its
+/// arm64 child, so a pin to the index (what `pin` writes) read as a moved
+/// tag and `--strict` failed a clean tree. Pins to the asked platform's
+/// child are no warning either; without `--platform` they are.
+#[test]
+fn verify_platform_is_no_false_drift() {
+    use crate::support::LINUX_ARM64;
+    let reg = Registry::start_plain();
+    let (index, children) = reg.push_oci_index("shop/multi", "1.0", &[LINUX_AMD64, LINUX_ARM64]);
+    let multi = reg.image("shop/multi", "1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, format!("services:\n  a:\n    image: {multi}\n")).unwrap();
+    assert_exit(&run(&reg, &["pin", "--write"], dir.path()), 0);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&format!("{multi}@{index}")));
+    let out = run(
+        &reg,
+        &["verify", "--strict", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(
+        &reg,
+        &["pin", "--update", "--write", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&format!("{multi}@{}", children[1])));
+    let out = run(
+        &reg,
+        &["verify", "--strict", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&reg, &["verify", "--strict"], dir.path());
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr)
+            .contains("is pinned to the linux/arm64/v8 manifest of the multi-arch index"),
+        "{}",
+        text(&out.stderr)
+    );
+}
