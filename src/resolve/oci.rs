@@ -548,7 +548,7 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
                 _ => ErrorKind::Other,
             };
             let status = reqwest_status_text(code);
-            let body: String = message.trim().chars().take(200).collect();
+            let body = answer_text(&message);
             let text = if body.is_empty() {
                 format!("registry {host} answered HTTP {code} {status}")
             } else {
@@ -576,6 +576,50 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
             ResolveError::new(ErrorKind::Network, format!("cannot reach registry {host}: {what}"))
         }
         other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
+    }
+}
+
+/// A registry's error body as one short line: the `<title>` (or the text)
+/// of an HTML page from a proxy or firewall, whitespace collapsed, at most
+/// 200 characters.
+fn answer_text(body: &str) -> String {
+    let body = body.trim();
+    let text = if body.starts_with('<') {
+        let lower = body.to_ascii_lowercase();
+        let title = lower.find("<title>").and_then(|start| {
+            let from = start + "<title>".len();
+            let len = lower[from..].find("</title>")?;
+            body.get(from..from + len)
+        });
+        match title.filter(|t| !t.trim().is_empty()) {
+            Some(title) => title.to_string(),
+            None => {
+                let mut text = String::new();
+                let mut in_tag = false;
+                for c in body.chars() {
+                    match c {
+                        '<' => {
+                            in_tag = true;
+                            text.push(' ');
+                        }
+                        '>' => in_tag = false,
+                        c if !in_tag => text.push(c),
+                        _ => {}
+                    }
+                }
+                text
+            }
+        }
+    } else {
+        body.to_string()
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() > 200 {
+        let cut: String = line.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        line
     }
 }
 
@@ -650,6 +694,24 @@ mod tests {
     fn single_manifest_is_not_an_index() {
         let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
         assert_eq!(pick_platform(m, &p("linux/amd64")).unwrap(), None);
+    }
+
+    /// Regression: a proxy's HTML error page was printed as is, one
+    /// finding spread over many lines of text output.
+    #[test]
+    fn error_pages_become_one_short_line() {
+        let page = "<html>\n<head><title>403 Forbidden</title></head>\n<body>\n<center><h1>403 Forbidden</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n";
+        assert_eq!(answer_text(page), "403 Forbidden");
+        assert_eq!(
+            answer_text("<html><body><p>Blocked\nby policy</p></body></html>"),
+            "Blocked by policy"
+        );
+        assert_eq!(answer_text("  upstream\r\n down \n"), "upstream down");
+        let long = answer_text(&"x".repeat(300));
+        assert_eq!(long.chars().count(), 201);
+        assert!(long.ends_with('…'));
+        assert_eq!(answer_text("é".repeat(250).as_str()).chars().count(), 201);
+        assert_eq!(answer_text(""), "");
     }
 
     #[test]
