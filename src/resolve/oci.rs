@@ -567,6 +567,12 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
         E::ImageManifestNotFoundError(msg) => {
             ResolveError::new(ErrorKind::NotFound, format!("registry {host}: manifest not found: {msg}"))
         }
+        E::DigestError(oci_client::errors::DigestError::VerificationError { expected, actual }) => {
+            ResolveError::new(
+                ErrorKind::Other,
+                format!("registry {host} sent a manifest that does not match its digest (expected {expected}, got {actual}; a proxy or cache may be altering answers)"),
+            )
+        }
         E::RequestError(e) => {
             let what = if e.is_timeout() {
                 "timed out".to_string()
