@@ -270,3 +270,46 @@ fn verify_platform_is_no_false_drift() {
         text(&out.stderr)
     );
 }
+
+/// Each pinned digest is checked once and each tag resolved once, however
+/// it is spelled (`name@d`, `name:tag@d`, in several files): counted in the
+/// registry's own access log.
+#[test]
+fn verify_asks_the_registry_once_per_digest_and_per_tag() {
+    let reg = Registry::start_plain();
+    let digest = reg.push_image("shop/api", "1.4", LINUX_AMD64);
+    let api = reg.image("shop/api", "1.4");
+    let bare = format!("{}/shop/api", reg.host());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, image) in [
+        ("a.yaml", format!("{api}@{digest}")),
+        ("b.yaml", format!("{bare}@{digest}")),
+        ("c.yaml", format!("{api}@{digest}")),
+    ] {
+        std::fs::write(
+            dir.path().join(name),
+            format!("services:\n  api:\n    image: {image}\n"),
+        )
+        .unwrap();
+    }
+    let out = run(&reg, &["verify", "--strict"], dir.path());
+    assert_exit(&out, 0);
+    let log = reg.log();
+    // The access-log lines of imgpin's requests.
+    let count = |needle: &str| {
+        log.lines()
+            .filter(|l| {
+                l.starts_with("127.0.0.1 - -")
+                    && l.ends_with(concat!("\"imgpin/", env!("CARGO_PKG_VERSION"), "\""))
+            })
+            .filter(|l| l.contains(needle))
+            .count()
+    };
+    assert_eq!(
+        count(&format!("\"HEAD /v2/shop/api/manifests/{digest} ")),
+        1,
+        "{log}"
+    );
+    assert_eq!(count("\"HEAD /v2/shop/api/manifests/1.4 "), 1, "{log}");
+    assert_eq!(count("/manifests/"), 2, "nothing else is read: {log}");
+}
