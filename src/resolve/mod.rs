@@ -341,7 +341,8 @@ impl Resolve for Router {
         // knows the ECR host: use the registry API with those credentials.
         let mut fallback = Vec::new();
         for r in aws {
-            if no_aws_credentials(&out[&tag_key(&r)]) && self.oci.has_credentials(r.domain()).await
+            if out.get(&tag_key(&r)).is_some_and(no_aws_credentials)
+                && self.oci.has_credentials(r.domain()).await
             {
                 fallback.push(r);
             }
