@@ -270,6 +270,10 @@ impl OciResolver {
                         };
                         Err(ResolveError::new(ErrorKind::Network, message))
                     }
+                    // The host speaks TLS with a certificate we do not
+                    // trust: its plain-HTTP answer ("Client sent an HTTP
+                    // request to an HTTPS server") would hide the cause.
+                    Err(_) if is_certificate_error(&e.message) => Err(e),
                     Err(plain) => {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Err(plain)
@@ -574,12 +578,16 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
             )
         }
         E::RequestError(e) => {
-            let what = if e.is_timeout() {
-                "timed out".to_string()
+            let chain = error_chain(&e);
+            // A refused certificate does not get better by retrying.
+            let (kind, what) = if e.is_timeout() {
+                (ErrorKind::Network, "timed out".to_string())
+            } else if is_certificate_error(&chain) {
+                (ErrorKind::Other, format!("{chain} (trust its CA with --ca-file or SSL_CERT_FILE)"))
             } else {
-                error_chain(&e)
+                (ErrorKind::Network, chain)
             };
-            ResolveError::new(ErrorKind::Network, format!("cannot reach registry {host}: {what}"))
+            ResolveError::new(kind, format!("cannot reach registry {host}: {what}"))
         }
         other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
     }
@@ -642,6 +650,12 @@ fn reqwest_status_text(code: u16) -> &'static str {
         504 => "Gateway Timeout",
         _ => "",
     }
+}
+
+/// Whether a transport error is the registry's certificate being refused
+/// (rustls: "invalid peer certificate: UnknownIssuer", …).
+fn is_certificate_error(chain: &str) -> bool {
+    chain.contains("certificate")
 }
 
 /// The innermost cause of a transport error, in words: "Connection refused
