@@ -263,12 +263,15 @@ impl std::ops::AddAssign<&Summary> for Summary {
 }
 
 /// How `verify` judges what it finds.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     /// A tag that moved is a problem (exit 1), not a warning.
     pub strict: bool,
     /// Do not report references without a digest.
     pub pinned_only: bool,
+    /// `--platform`: pins to this platform's child of the tag's index are
+    /// what the user asked for, not the "one platform's child" mistake.
+    pub platform: Option<crate::resolve::Platform>,
 }
 
 /// What `verify` must ask registries: the pinned references (one per
@@ -461,7 +464,19 @@ pub fn plan_verify(
                     .entry(tag_key(r))
                     .or_default()
                     .push((file, item, digest));
-                if let Some((index, child)) = parent {
+                // A child pin is deliberate when it is the --platform asked
+                // for, or serves everything the file declares.
+                let deliberate = |child: &crate::media::Child| {
+                    child.platform.as_ref().is_some_and(|own| {
+                        options.platform.as_ref().is_some_and(|p| own.satisfies(p))
+                            || item
+                                .occurrence
+                                .platform
+                                .as_ref()
+                                .is_some_and(|declared| unserved(declared, &[own]).is_empty())
+                    })
+                };
+                if let Some((index, child)) = parent.filter(|(_, child)| !deliberate(child)) {
                     let platform = child
                         .platform
                         .as_ref()
@@ -619,6 +634,15 @@ mod tests {
         tags: &[(&str, char)],
         facts: Vec<(String, ManifestFacts)>,
     ) -> Vec<(Code, Severity, String)> {
+        verify_with(files, tags, facts, VerifyOptions::default())
+    }
+
+    fn verify_with(
+        files: &[ScannedFile],
+        tags: &[(&str, char)],
+        facts: Vec<(String, ManifestFacts)>,
+        options: VerifyOptions,
+    ) -> Vec<(Code, Severity, String)> {
         let existence: Existence = verify_wanted(files)
             .0
             .iter()
@@ -632,7 +656,7 @@ mod tests {
             })
             .collect();
         let facts: Facts = facts.into_iter().map(|(k, f)| (k, Ok(f))).collect();
-        plan_verify(files, &existence, &tags, &facts, VerifyOptions::default())
+        plan_verify(files, &existence, &tags, &facts, options)
             .findings
             .into_iter()
             .filter(|f| f.code != Code::AlreadyPinned)
@@ -699,6 +723,49 @@ mod tests {
         let got = verify(&files, &tags, vec![(key, index(&[('e', "linux/amd64")]))]);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, Code::TagMoved);
+    }
+
+    /// Regression: `verify --platform linux/arm64` resolved tags to their
+    /// arm64 child, so every pin to the index read as a moved tag (a failure
+    /// with --strict); and a pin to the child a file asks for was warned
+    /// about as the "one platform's child" mistake.
+    #[test]
+    fn a_child_pin_asked_for_by_platform_or_by_the_file_is_no_warning() {
+        let files = [file(
+            "compose.yaml",
+            &format!(
+                "services:
+  web:
+    image: nginx:1.27@{}
+",
+                d('b')
+            ),
+        )];
+        let tags = [("docker.io/library/nginx:1.27", 'f')];
+        let key = format!("docker.io/library/nginx@{}", d('f'));
+        let both = || index(&[('a', "linux/amd64"), ('b', "linux/arm64/v8")]);
+        let arm64 = VerifyOptions {
+            platform: platform("linux/arm64"),
+            ..VerifyOptions::default()
+        };
+        assert!(verify_with(&files, &tags, vec![(key.clone(), both())], arm64).is_empty());
+        let amd64 = VerifyOptions {
+            platform: platform("linux/amd64"),
+            ..VerifyOptions::default()
+        };
+        let got = verify_with(&files, &tags, vec![(key.clone(), both())], amd64);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, Code::PlatformChild);
+        // An ARM64 task definition pinned to the arm64 child: as it should be.
+        let td = [ecs(&format!("nginx:1.27@{}", d('b')), "ARM64")];
+        let own = format!("docker.io/library/nginx@{}", d('b'));
+        let facts = vec![(key.clone(), both()), (own.clone(), image(None))];
+        assert!(verify(&td, &tags, facts).is_empty());
+        // An X86_64 one pinned to it: the mismatch and the child warning.
+        let td = [ecs(&format!("nginx:1.27@{}", d('b')), "X86_64")];
+        let facts = vec![(key, both()), (own, image(None))];
+        let codes: Vec<Code> = verify(&td, &tags, facts).iter().map(|g| g.0).collect();
+        assert_eq!(codes, [Code::PlatformChild, Code::PlatformMismatch]);
     }
 
     #[test]

@@ -24,7 +24,12 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let (existence, tags, facts) = if pinned.is_empty() {
         Default::default()
     } else {
-        let router = super::router(&args.registry, printer)?;
+        // Tags are checked against what they serve to every platform (the
+        // index); a pin to the --platform child of it is recognised below,
+        // not reported as a moved tag.
+        let mut registry = args.registry.clone();
+        registry.platform = None;
+        let router = super::router(&registry, printer)?;
         printer.info(&format!(
             "checking {} pinned digests and {} tags",
             pinned.len(),
@@ -52,6 +57,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let options = VerifyOptions {
         strict: args.strict,
         pinned_only: args.pinned_only,
+        platform: args.registry.platform.clone(),
     };
     let plan = plan_verify(&scan.files, &existence, &tags, &facts, options);
     let mut summary = Summary {

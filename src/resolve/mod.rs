@@ -114,6 +114,25 @@ impl FromStr for Platform {
     }
 }
 
+impl Platform {
+    /// Whether an image of this platform runs where `wanted` is asked for:
+    /// same OS and architecture; a variant only counts when both name one
+    /// (`arm64` and `arm64/v8` are the same platform).
+    pub fn satisfies(&self, wanted: &Platform) -> bool {
+        let variant = |p: &Platform| {
+            p.variant
+                .clone()
+                .filter(|v| !(p.architecture == "arm64" && v == "v8"))
+        };
+        self.os == wanted.os
+            && self.architecture == wanted.architecture
+            && match (variant(self), variant(wanted)) {
+                (Some(have), Some(want)) => have == want,
+                _ => true,
+            }
+    }
+}
+
 impl std::fmt::Display for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.os, self.architecture)?;
@@ -322,7 +341,8 @@ impl Resolve for Router {
         // knows the ECR host: use the registry API with those credentials.
         let mut fallback = Vec::new();
         for r in aws {
-            if no_aws_credentials(&out[&tag_key(&r)]) && self.oci.has_credentials(r.domain()).await
+            if out.get(&tag_key(&r)).is_some_and(no_aws_credentials)
+                && self.oci.has_credentials(r.domain()).await
             {
                 fallback.push(r);
             }
@@ -356,6 +376,23 @@ mod tests {
         assert_eq!(p.to_string(), "linux/arm64/v8");
         assert!("linux".parse::<Platform>().is_err());
         assert!("linux//x".parse::<Platform>().is_err());
+    }
+
+    #[test]
+    fn platforms_satisfy_by_os_arch_and_variant_when_both_name_one() {
+        let ok = |have: &str, want: &str| {
+            have.parse::<Platform>()
+                .unwrap()
+                .satisfies(&want.parse().unwrap())
+        };
+        assert!(ok("linux/amd64", "linux/amd64"));
+        assert!(ok("linux/arm64", "linux/arm64/v8"));
+        assert!(ok("linux/arm64/v8", "linux/arm64"));
+        assert!(ok("linux/arm/v7", "linux/arm"));
+        assert!(ok("linux/arm", "linux/arm/v7"));
+        assert!(!ok("linux/arm/v6", "linux/arm/v7"));
+        assert!(!ok("linux/amd64", "linux/arm64"));
+        assert!(!ok("windows/amd64", "linux/amd64"));
     }
 
     #[tokio::test]

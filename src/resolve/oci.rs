@@ -270,6 +270,10 @@ impl OciResolver {
                         };
                         Err(ResolveError::new(ErrorKind::Network, message))
                     }
+                    // The host speaks TLS with a certificate we do not
+                    // trust: its plain-HTTP answer ("Client sent an HTTP
+                    // request to an HTTPS server") would hide the cause.
+                    Err(_) if is_certificate_error(&e.message) => Err(e),
                     Err(plain) => {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Err(plain)
@@ -333,7 +337,10 @@ impl OciResolver {
                     .map_err(|e| map_error(e, host))?;
                 match pick_platform(&bytes, platform)? {
                     Some(child) => child,
-                    None => digest,
+                    None => {
+                        check_single_platform(client, host, target, &bytes, platform).await?;
+                        digest
+                    }
                 }
             }
         };
@@ -344,6 +351,42 @@ impl OciResolver {
             )
         })?;
         Ok(Resolved { digest })
+    }
+}
+
+/// With `--platform`, a tag that serves a single image manifest is pinned
+/// only when its config says it is built for `platform`: pinning an amd64
+/// image for `--platform linux/arm64` would fail later with `exec format
+/// error`. A config without a platform is taken on trust.
+async fn check_single_platform(
+    client: &Client,
+    host: &str,
+    target: &Reference,
+    manifest: &[u8],
+    platform: &Platform,
+) -> Result<(), ResolveError> {
+    let facts = crate::media::parse_manifest(manifest)
+        .map_err(|e| ResolveError::new(ErrorKind::Other, format!("registry {host}: {e}")))?;
+    let ManifestFacts::Image {
+        config: Some(config),
+        ..
+    } = facts
+    else {
+        return Ok(());
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    client
+        .pull_blob(target, config.as_str(), &mut bytes)
+        .await
+        .map_err(|e| map_error(e, host))?;
+    match crate::media::config_platform(&bytes) {
+        Some(have) if !have.satisfies(platform) => Err(ResolveError::new(
+            ErrorKind::NotFound,
+            format!(
+                "the tag serves a single-platform {have} image, not {platform} (pin without --platform, or push a {platform} build)"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -509,7 +552,7 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
                 _ => ErrorKind::Other,
             };
             let status = reqwest_status_text(code);
-            let body: String = message.trim().chars().take(200).collect();
+            let body = answer_text(&message);
             let text = if body.is_empty() {
                 format!("registry {host} answered HTTP {code} {status}")
             } else {
@@ -528,15 +571,69 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
         E::ImageManifestNotFoundError(msg) => {
             ResolveError::new(ErrorKind::NotFound, format!("registry {host}: manifest not found: {msg}"))
         }
+        E::DigestError(oci_client::errors::DigestError::VerificationError { expected, actual }) => {
+            ResolveError::new(
+                ErrorKind::Other,
+                format!("registry {host} sent a manifest that does not match its digest (expected {expected}, got {actual}; a proxy or cache may be altering answers)"),
+            )
+        }
         E::RequestError(e) => {
-            let what = if e.is_timeout() {
-                "timed out".to_string()
+            let chain = error_chain(&e);
+            // A refused certificate does not get better by retrying.
+            let (kind, what) = if e.is_timeout() {
+                (ErrorKind::Network, "timed out".to_string())
+            } else if is_certificate_error(&chain) {
+                (ErrorKind::Other, format!("{chain} (trust its CA with --ca-file or SSL_CERT_FILE)"))
             } else {
-                error_chain(&e)
+                (ErrorKind::Network, chain)
             };
-            ResolveError::new(ErrorKind::Network, format!("cannot reach registry {host}: {what}"))
+            ResolveError::new(kind, format!("cannot reach registry {host}: {what}"))
         }
         other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
+    }
+}
+
+/// A registry's error body as one short line: the `<title>` (or the text)
+/// of an HTML page from a proxy or firewall, whitespace collapsed, at most
+/// 200 characters.
+fn answer_text(body: &str) -> String {
+    let body = body.trim();
+    let text = if body.starts_with('<') {
+        let lower = body.to_ascii_lowercase();
+        let title = lower.find("<title>").and_then(|start| {
+            let from = start + "<title>".len();
+            let len = lower[from..].find("</title>")?;
+            body.get(from..from + len)
+        });
+        match title.filter(|t| !t.trim().is_empty()) {
+            Some(title) => title.to_string(),
+            None => {
+                let mut text = String::new();
+                let mut in_tag = false;
+                for c in body.chars() {
+                    match c {
+                        '<' => {
+                            in_tag = true;
+                            text.push(' ');
+                        }
+                        '>' => in_tag = false,
+                        c if !in_tag => text.push(c),
+                        _ => {}
+                    }
+                }
+                text
+            }
+        }
+    } else {
+        body.to_string()
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() > 200 {
+        let cut: String = line.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        line
     }
 }
 
@@ -553,6 +650,12 @@ fn reqwest_status_text(code: u16) -> &'static str {
         504 => "Gateway Timeout",
         _ => "",
     }
+}
+
+/// Whether a transport error is the registry's certificate being refused
+/// (rustls: "invalid peer certificate: UnknownIssuer", …).
+fn is_certificate_error(chain: &str) -> bool {
+    chain.contains("certificate")
 }
 
 /// The innermost cause of a transport error, in words: "Connection refused
@@ -611,6 +714,24 @@ mod tests {
     fn single_manifest_is_not_an_index() {
         let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
         assert_eq!(pick_platform(m, &p("linux/amd64")).unwrap(), None);
+    }
+
+    /// Regression: a proxy's HTML error page was printed as is, one
+    /// finding spread over many lines of text output.
+    #[test]
+    fn error_pages_become_one_short_line() {
+        let page = "<html>\n<head><title>403 Forbidden</title></head>\n<body>\n<center><h1>403 Forbidden</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n";
+        assert_eq!(answer_text(page), "403 Forbidden");
+        assert_eq!(
+            answer_text("<html><body><p>Blocked\nby policy</p></body></html>"),
+            "Blocked by policy"
+        );
+        assert_eq!(answer_text("  upstream\r\n down \n"), "upstream down");
+        let long = answer_text(&"x".repeat(300));
+        assert_eq!(long.chars().count(), 201);
+        assert!(long.ends_with('…'));
+        assert_eq!(answer_text("é".repeat(250).as_str()).chars().count(), 201);
+        assert_eq!(answer_text(""), "");
     }
 
     #[test]

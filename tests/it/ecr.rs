@@ -597,3 +597,42 @@ fn cli_verify_reads_ecr_manifests_for_platform_checks() {
         "{stderr}"
     );
 }
+
+/// `verify`'s existence check for more than 100 pinned digests of one
+/// repository: two `BatchGetImage` calls (100 + 20), every kept digest
+/// found and exactly the deleted ones missing, in both batches.
+#[test]
+fn ecr_digests_exist_batches_120_digests_in_two_calls() {
+    let moto = Moto::start();
+    let region = "us-east-1";
+    create_repo(&moto, region, "bulk");
+    let digests: Vec<String> = (0..120)
+        .map(|i| moto.put_image(region, "bulk", &format!("t{i:03}"), &oci_image(LINUX_AMD64)))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = digests.iter().collect();
+    assert_eq!(distinct.len(), 120);
+    // Deleted: the first, one in the middle and the last, in sorted order
+    // (batches are cut from the sorted digests).
+    let sorted: Vec<&String> = distinct.into_iter().collect();
+    let gone = [sorted[0], sorted[60], sorted[119]];
+    let ids: Vec<Value> = gone.iter().map(|d| json!({ "imageDigest": d })).collect();
+    moto.ecr(
+        region,
+        "BatchDeleteImage",
+        json!({ "repositoryName": "bulk", "imageIds": ids }),
+    );
+    let h = host(ACCOUNT, region);
+    let texts: Vec<String> = digests
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("{h}/bulk:t{i:03}@{d}"))
+        .collect();
+    let resolver = EcrResolver::with_config(sdk_config(&moto.endpoint()), &options(None));
+    let out = exist(&resolver, &texts);
+    assert_eq!(resolver.batch_calls(), 2);
+    assert_eq!(out.len(), 120);
+    for d in &digests {
+        let want = !gone.contains(&d);
+        assert_eq!(out[&format!("{h}/bulk@{d}")], Ok(want), "{d}");
+    }
+}

@@ -14,7 +14,11 @@ enum Fault {
     TooManyRequests,
     Unavailable,
     Silent,
+    /// A manifest under a `Docker-Content-Digest` that is not its sha256.
+    WrongDigest,
 }
+
+const WRONG_DIGEST_MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":2},"layers":[]}"#;
 
 /// Serve `fault` on a free port until the test ends; counts HTTP requests.
 fn serve(fault: Fault) -> (String, Arc<AtomicUsize>) {
@@ -45,6 +49,10 @@ fn serve(fault: Fault) -> (String, Arc<AtomicUsize>) {
                     Fault::Unavailable => {
                         let body = "upstream down";
                         format!("HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), if head { "" } else { body })
+                    }
+                    Fault::WrongDigest => {
+                        let body = WRONG_DIGEST_MANIFEST;
+                        format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nDocker-Content-Digest: sha256:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", "e".repeat(64), body.len(), if head { "" } else { body })
                     }
                     Fault::Silent => {
                         std::thread::sleep(Duration::from_secs(20));
@@ -123,6 +131,39 @@ fn silent_registry_times_out() {
     );
     assert!(
         err.contains("timed out") || err.contains("timeout"),
+        "{err}"
+    );
+}
+
+/// A registry (or a cache in front of it) answering a pinned digest with a
+/// `Docker-Content-Digest` of another manifest: `verify` must not call the
+/// digest present or missing; it is an error (exit 2) that says so.
+#[test]
+fn wrong_docker_content_digest_is_an_error_for_verify() {
+    let (host, _) = serve(Fault::WrongDigest);
+    let dir = tempfile::tempdir().unwrap();
+    let pinned = format!("{host}/team/app@sha256:{}", "a".repeat(64));
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  app:\n    image: {pinned}\n"),
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .arg("verify")
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", empty.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "compose.yaml:3:12: error: {pinned}: registry {host} sent a manifest that does not match its digest (expected sha256:{}, got sha256:{}",
+            "a".repeat(64),
+            "e".repeat(64)
+        )),
         "{err}"
     );
 }

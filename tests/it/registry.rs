@@ -307,3 +307,86 @@ fn pin_writes_dockerfiles_and_ci_files() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     assert!(again.stdout.is_empty());
 }
+
+/// Regression: `pin --platform linux/arm64` pinned a tag serving a single
+/// linux/amd64 image without a word; it must fail for that reference (the
+/// file untouched) and still pin a single image of the asked platform.
+#[test]
+fn platform_refuses_a_single_image_of_another_platform() {
+    let reg = Registry::start_plain();
+    reg.push_image("app/amd", "1", LINUX_AMD64);
+    let arm = reg.push_docker_v2("app/arm", "1", LINUX_ARM64);
+    let dir = tempfile::tempdir().unwrap();
+    let amd_file = dir.path().join("amd.yaml");
+    let amd = format!(
+        "services:\n  a:\n    image: {}\n",
+        reg.image("app/amd", "1")
+    );
+    std::fs::write(&amd_file, &amd).unwrap();
+    let arm_file = dir.path().join("arm.yaml");
+    std::fs::write(
+        &arm_file,
+        format!(
+            "services:\n  a:\n    image: {}\n",
+            reg.image("app/arm", "1")
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &reg,
+        &["pin", "--write", "--platform", "linux/arm64/v8"],
+        dir.path(),
+    );
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "amd.yaml:3:12: error: {}: the tag serves a single-platform linux/amd64 image, not linux/arm64/v8",
+            reg.image("app/amd", "1")
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&amd_file).unwrap(), amd);
+    let pinned = std::fs::read_to_string(&arm_file).unwrap();
+    assert!(pinned.contains(&format!("app/arm:1@{arm}\n")), "{pinned}");
+}
+
+/// Regression: a local TLS registry whose CA is not trusted was reported as
+/// "HTTP 400 Bad Request: Client sent an HTTP request to an HTTPS server"
+/// (the plain-HTTP fallback's answer) after three attempts; the cause is the
+/// certificate, said once, with the way out. The password never shows.
+#[test]
+fn untrusted_certificate_is_named_not_hidden_by_the_plain_http_fallback() {
+    let password = "s3cret-pa55word";
+    let reg = Registry::start_tls_auth("ci", password);
+    let digest = reg.push_image("team/api", "1.0", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let pinned = format!("{}@{digest}", reg.image("team/api", "1.0"));
+    for (command, image) in [("pin", reg.image("team/api", "1.0")), ("verify", pinned)] {
+        std::fs::write(dir.path().join("compose.yaml"), compose(&[("api", image)])).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+            .arg(command)
+            .current_dir(dir.path())
+            .env("DOCKER_CONFIG", reg.docker_config_dir())
+            .env("NO_COLOR", "1")
+            .env_remove("SSL_CERT_FILE")
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "cannot reach registry {}: invalid peer certificate: UnknownIssuer (trust its CA with --ca-file or SSL_CERT_FILE)\n",
+                reg.host()
+            )),
+            "{command}: {err}"
+        );
+        assert!(
+            !err.contains("HTTPS server") && !err.contains("attempts"),
+            "{err}"
+        );
+        for stream in [text(&out.stdout), err] {
+            assert!(!stream.contains(password), "password leaked: {stream}");
+        }
+    }
+}

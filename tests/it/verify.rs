@@ -211,3 +211,105 @@ fn verify_checks_declared_platforms_and_child_pins() {
     let out = run(&reg, &["verify"], dir.path());
     assert_exit(&out, 0);
 }
+
+/// Regression: `verify --platform linux/arm64` resolved each tag to its
+/// arm64 child, so a pin to the index (what `pin` writes) read as a moved
+/// tag and `--strict` failed a clean tree. Pins to the asked platform's
+/// child are no warning either; without `--platform` they are.
+#[test]
+fn verify_platform_is_no_false_drift() {
+    use crate::support::LINUX_ARM64;
+    let reg = Registry::start_plain();
+    let (index, children) = reg.push_oci_index("shop/multi", "1.0", &[LINUX_AMD64, LINUX_ARM64]);
+    let multi = reg.image("shop/multi", "1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, format!("services:\n  a:\n    image: {multi}\n")).unwrap();
+    assert_exit(&run(&reg, &["pin", "--write"], dir.path()), 0);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&format!("{multi}@{index}")));
+    let out = run(
+        &reg,
+        &["verify", "--strict", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(
+        &reg,
+        &["pin", "--update", "--write", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&format!("{multi}@{}", children[1])));
+    let out = run(
+        &reg,
+        &["verify", "--strict", "--platform", "linux/arm64"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&reg, &["verify", "--strict"], dir.path());
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr)
+            .contains("is pinned to the linux/arm64/v8 manifest of the multi-arch index"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Each pinned digest is checked once and each tag resolved once, however
+/// it is spelled (`name@d`, `name:tag@d`, in several files): counted in the
+/// registry's own access log.
+#[test]
+fn verify_asks_the_registry_once_per_digest_and_per_tag() {
+    let reg = Registry::start_plain();
+    let digest = reg.push_image("shop/api", "1.4", LINUX_AMD64);
+    let api = reg.image("shop/api", "1.4");
+    let bare = format!("{}/shop/api", reg.host());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, image) in [
+        ("a.yaml", format!("{api}@{digest}")),
+        ("b.yaml", format!("{bare}@{digest}")),
+        ("c.yaml", format!("{api}@{digest}")),
+    ] {
+        std::fs::write(
+            dir.path().join(name),
+            format!("services:\n  api:\n    image: {image}\n"),
+        )
+        .unwrap();
+    }
+    let out = run(&reg, &["verify", "--strict"], dir.path());
+    assert_exit(&out, 0);
+    let log = reg.log();
+    // The access-log lines of imgpin's requests.
+    let count = |needle: &str| {
+        log.lines()
+            .filter(|l| {
+                l.starts_with("127.0.0.1 - -")
+                    && l.ends_with(concat!("\"imgpin/", env!("CARGO_PKG_VERSION"), "\""))
+            })
+            .filter(|l| l.contains(needle))
+            .count()
+    };
+    assert_eq!(
+        count(&format!("\"HEAD /v2/shop/api/manifests/{digest} ")),
+        1,
+        "{log}"
+    );
+    assert_eq!(count("\"HEAD /v2/shop/api/manifests/1.4 "), 1, "{log}");
+    assert_eq!(count("/manifests/"), 2, "nothing else is read: {log}");
+}
