@@ -489,7 +489,9 @@ pub struct OutputArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
     /// Pin this platform's manifest (os/arch[/variant], e.g. linux/arm64)
-    /// instead of the multi-platform index the tag points at.
+    /// instead of the multi-platform index the tag points at; a tag that
+    /// serves a single image of another platform is an error. With verify:
+    /// pins to this platform's child manifest are intended, not drift.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<Platform>,
 

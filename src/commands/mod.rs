@@ -25,13 +25,22 @@ pub(crate) fn router(args: &RegistryArgs, printer: &mut Printer) -> anyhow::Resu
     )?)
 }
 
+/// `1 file`, `2 files`: a count and its noun, plural when needed.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The summary line for text output.
 pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
     format!(
-        "{} files scanned, {} with images: {} references, {} pinned, {} already pinned, {} unpinned, {} skipped, {} failed{tail}",
-        s.files_scanned,
+        "{} scanned, {} with images: {}, {} pinned, {} already pinned, {} unpinned, {} skipped, {} failed{tail}",
+        count(s.files_scanned, "file"),
         s.files_with_images,
-        s.references,
+        count(s.references, "reference"),
         s.pinned,
         s.already_pinned,
         s.unpinned,

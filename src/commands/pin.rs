@@ -125,8 +125,11 @@ fn pin_scanned(
         printer.findings(plan.findings)?;
     }
     let tail = match mode {
-        Mode::Write => format!("; {} files written", summary.files_changed),
-        Mode::Diff | Mode::Check => format!("; {} files would change", summary.files_changed),
+        Mode::Write => format!("; {} written", super::count(summary.files_changed, "file")),
+        Mode::Diff | Mode::Check => format!(
+            "; {} would change",
+            super::count(summary.files_changed, "file")
+        ),
     };
     printer.finish("pin", &summary, &super::summary_line(&summary, &tail))?;
     Ok(printer.status())

@@ -70,11 +70,11 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     summary += &counts;
     printer.findings(findings)?;
     let line = format!(
-        "{} files scanned: {} pinned references, {} digests missing, {} tags moved, {} unpinned, {} failed",
-        summary.files_scanned,
-        summary.already_pinned + summary.missing,
-        summary.missing,
-        summary.drifted,
+        "{} scanned: {}, {} missing, {} moved, {} unpinned, {} failed",
+        super::count(summary.files_scanned, "file"),
+        super::count(summary.already_pinned + summary.missing, "pinned reference"),
+        super::count(summary.missing, "digest"),
+        super::count(summary.drifted, "tag"),
         summary.unpinned,
         summary.failed
     );
