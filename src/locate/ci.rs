@@ -7,7 +7,8 @@
 //! image of each `steps[i].uses: docker://…` (the span starts after
 //! `docker://`). A `runs` mapping with `using: docker` is a container
 //! action; its `runs.image: docker://…` is an occurrence (a Dockerfile path
-//! is not).
+//! is not). A `runs` mapping with `using: composite` is a composite action;
+//! each `runs.steps[i].uses: docker://…` is an occurrence.
 //!
 //! Rule, GitLab: a top-level mapping with a job (a mapping with `script`,
 //! `run`, `trigger` or `extends`) or `stages` is a GitLab CI file.
@@ -36,7 +37,7 @@ pub(crate) fn detect_github(root: &Node) -> bool {
         .get("runs")
         .and_then(|r| r.get("using"))
         .and_then(Node::scalar)
-        .is_some_and(|s| s.value == "docker");
+        .is_some_and(|s| s.value == "docker" || s.value == "composite");
     workflow || action
 }
 
@@ -71,6 +72,15 @@ pub(crate) fn collect_github(root: &Node) -> Vec<Occurrence> {
     }
     if let Some(image) = root.get("runs").and_then(|r| r.get("image")) {
         out.extend(docker_scheme(image, "runs.image".to_string()));
+    }
+    let steps = root
+        .get("runs")
+        .and_then(|r| r.get("steps"))
+        .and_then(Node::items)
+        .unwrap_or_default();
+    for (i, step) in steps.iter().enumerate() {
+        let at = join_key(&join_index("runs.steps", i), "uses");
+        out.extend(step.get("uses").and_then(|uses| docker_scheme(uses, at)));
     }
     out
 }

@@ -75,7 +75,7 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
                 break;
             };
             (at, line) = (next_at, next);
-            while line.trim_start().starts_with('#') {
+            while line.trim_start().starts_with('#') || line.trim().is_empty() {
                 let Some((next_at, next)) = lines.next() else {
                     break;
                 };
@@ -85,8 +85,11 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
         let Some(instruction) = words.first() else {
             continue;
         };
-        heredoc.extend(heredoc_ends(&words));
-        match instruction.text.to_ascii_uppercase().as_str() {
+        let keyword = instruction.text.to_ascii_uppercase();
+        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
+            heredoc.extend(heredoc_ends(&words[1..]));
+        }
+        match keyword.as_str() {
             "FROM" => from(&words[1..], stages.len(), &mut stages, &mut out),
             "COPY" | "ADD" | "RUN" => {
                 for word in &words[1..] {
@@ -232,17 +235,58 @@ fn split_words(body: &str, at: usize) -> Vec<Word<'_>> {
     words
 }
 
-/// The terminators of the heredocs an instruction opens (`<<EOF`,
-/// `<<-EOF`, `<<"EOF"`), in order.
+/// The terminators of the heredocs an instruction opens, in order. As
+/// BuildKit reads them: the arguments are split into shell words (quotes
+/// removed, quoted blanks kept), and a word that is `<<EOF`, `<<-EOF` or
+/// `3<<EOF` (digits, `<<`, an optional `-`, then a terminator without `<`)
+/// opens one. `<<` inside a word (`'a<<b'`, `$((1<<3))`) opens nothing.
 fn heredoc_ends(words: &[Word<'_>]) -> Vec<String> {
-    words
-        .iter()
+    let line = words.iter().map(|w| w.text).collect::<Vec<_>>().join(" ");
+    shell_words(&line)
+        .into_iter()
         .filter_map(|w| {
-            let rest = w.text.find("<<").map(|i| &w.text[i + 2..])?;
-            let rest = rest.strip_prefix('-').unwrap_or(rest);
-            let end = rest.trim_matches(|c| c == '"' || c == '\'');
-            (!end.is_empty() && end.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                .then(|| end.to_string())
+            let rest = w.trim_start_matches(|c: char| c.is_ascii_digit());
+            let rest = rest.strip_prefix("<<")?;
+            let end = rest.strip_prefix('-').unwrap_or(rest);
+            (!end.is_empty() && !end.contains('<')).then(|| end.to_string())
         })
         .collect()
+}
+
+/// Shell words of `line`: split at blanks outside quotes, quotes removed, a
+/// backslash outside single quotes escaping the next character.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"') | None, '\\') => {
+                in_word = true;
+                word.extend(chars.next());
+            }
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                in_word = true;
+                quote = Some(c);
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }

@@ -23,13 +23,17 @@ macro_rules! fixture {
 const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("Containerfile.crlf"),
     fixture!("Dockerfile"),
+    fixture!("Dockerfile.heredocs"),
+    fixture!("action-composite.yml"),
     fixture!("action-docker.yml"),
     fixture!("argo-rollout.yaml"),
     fixture!("broken.json"),
     fixture!("broken.yaml"),
+    fixture!("cloudformation-batch.yaml"),
     fixture!("cloudformation.json"),
     fixture!("cloudformation.yaml"),
     fixture!("compose.bom-no-final-newline.yml"),
+    fixture!("compose.build.yaml"),
     fixture!("compose.crlf.yaml"),
     fixture!("compose.multibyte.yaml"),
     fixture!("compose.odd-values.yaml"),
@@ -1135,5 +1139,110 @@ fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
     assert!(
         located.occurrences[4].platform.is_none(),
         "the Lambda function declares none"
+    );
+}
+
+#[test]
+fn dockerfile_heredocs_open_only_on_a_heredoc_word_and_blank_continuation_lines_are_skipped() {
+    // `'shift: 1<<3'` opens no heredoc (it once hid the rest of the file);
+    // `<<-EOT`, `<<"END-OF-FILE"` and `3<<X` do, and their bodies are not
+    // instructions; a blank line inside a continuation does not end it.
+    check(
+        fixture!("Dockerfile.heredocs"),
+        Format::Dockerfile,
+        &[
+            ("FROM (stage 1 build)", "golang:1.23", (2, 6), None),
+            ("COPY --from", "busybox:1.36", (17, 10), None),
+            (
+                "FROM (stage 2)",
+                "gcr.io/distroless/static:nonroot",
+                (18, 6),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn compose_build_services_keep_their_image_and_pin_docker_image_contexts() {
+    check(
+        fixture!("compose.build.yaml"),
+        Format::Compose,
+        &[
+            (
+                "services.api.build.additional_contexts.base",
+                "alpine:3.20",
+                (7, 30),
+                None,
+            ),
+            (
+                "services.worker.build.additional_contexts[0]",
+                "python:3.12-slim",
+                (14, 32),
+                None,
+            ),
+            (
+                "services.worker.build.additional_contexts[2]",
+                "python:${PY}",
+                (16, 11),
+                templated("${PY}"),
+            ),
+            ("services.db.image", "postgres:16", (19, 12), None),
+        ],
+    );
+}
+
+#[test]
+fn composite_action_docker_steps() {
+    check(
+        fixture!("action-composite.yml"),
+        Format::GithubActions,
+        &[(
+            "runs.steps[1].uses",
+            "hadolint/hadolint:v2.12.0",
+            (7, 22),
+            None,
+        )],
+    );
+}
+
+#[test]
+fn cloudformation_batch_multi_node_ecs_and_eks_containers() {
+    const R: &str = "Resources";
+    check(
+        fixture!("cloudformation-batch.yaml"),
+        Format::CloudFormation,
+        &[
+            (
+                &format!("{R}.MultiNode.Properties.NodeProperties.NodeRangeProperties[0].Container.Image"),
+                "busybox:1.36",
+                (13, 22),
+                None,
+            ),
+            (
+                &format!("{R}.OnFargate.Properties.EcsProperties.TaskProperties[0].Containers[0].Image"),
+                "public.ecr.aws/amazonlinux/amazonlinux:2023",
+                (22, 24),
+                None,
+            ),
+            (
+                &format!("{R}.OnFargate.Properties.EcsProperties.TaskProperties[0].Containers[1].Image"),
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/log:1",
+                (24, 30),
+                templated("!Sub ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/log:1"),
+            ),
+            (
+                &format!("{R}.OnEks.Properties.EksProperties.PodProperties.InitContainers[0].Image"),
+                "alpine:3.20",
+                (33, 22),
+                None,
+            ),
+            (
+                &format!("{R}.OnEks.Properties.EksProperties.PodProperties.Containers[0].Image"),
+                "python:3.12",
+                (36, 22),
+                None,
+            ),
+        ],
     );
 }
