@@ -115,7 +115,7 @@ impl FilePlan {
             Value::Reference(r) => return Some(r),
             Value::Invalid(err) => {
                 self.summary.failed += 1;
-                let message = format!("invalid image reference {text:?}: {err}");
+                let message = format!("invalid image reference {text:?}: {}", err.kind());
                 self.push(file, item, Code::InvalidReference, Severity::Error, message);
             }
             Value::Skipped(reason) => {

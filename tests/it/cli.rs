@@ -92,8 +92,11 @@ fn invalid_reference_is_an_error() {
     );
     let out = imgpin(&["check"], dir.path());
     assert_eq!(out.status.code(), Some(2));
+    // The reference is named once, with its place and the reason.
     assert!(
-        text(&out.stderr).contains("must be lowercase"),
+        text(&out.stderr).contains(
+            "compose.yaml:3:12: error: invalid image reference \"Nginx:1.27\": repository name must be lowercase\n"
+        ),
         "{}",
         text(&out.stderr)
     );
