@@ -6,9 +6,13 @@
 //! a `# escape=` directive sets) continues on the next, comment lines inside
 //! a continuation are dropped, and heredoc bodies (`<<EOF` … `EOF`) are not
 //! instructions. `FROM scratch` and a `FROM`/`--from` naming an earlier
-//! stage (`AS build`) or a stage index are not images. A value with `$`
-//! (an `ARG`) is reported as templated. `FROM --platform=linux/arm64` is the
+//! stage (`AS build`) or a stage index are not images. A `FROM` that is
+//! exactly `$NAME` / `${NAME}` of an `ARG NAME=default` declared before the
+//! first `FROM` names that default, which is the occurrence (where the ARG
+//! sets it). Any other value with `$` is reported as templated. `FROM --platform=linux/arm64` is the
 //! platform the image must serve.
+
+use std::collections::HashMap;
 
 use super::classify::template_marker;
 use super::{DeclaredPlatform, Occurrence, SkipReason};
@@ -47,6 +51,8 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
     let mut stages: Vec<String> = Vec::new();
     let mut lines = physical_lines(text).peekable();
     let mut heredoc: Vec<String> = Vec::new();
+    // `ARG NAME=default` before the first `FROM`: the only ARGs a `FROM` sees.
+    let mut globals: HashMap<&str, Word<'_>> = HashMap::new();
     while let Some((mut at, mut line)) = lines.next() {
         if let Some(end) = heredoc.first() {
             if line.trim_start_matches('\t').trim_end_matches('\r') == end {
@@ -90,7 +96,14 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
             heredoc.extend(heredoc_ends(&words[1..]));
         }
         match keyword.as_str() {
-            "FROM" => from(&words[1..], stages.len(), &mut stages, &mut out),
+            "ARG" if stages.is_empty() => {
+                for word in &words[1..] {
+                    if let Some((name, value)) = arg_default(word) {
+                        globals.insert(name, value);
+                    }
+                }
+            }
+            "FROM" => from(&words[1..], &globals, &mut stages, &mut out),
             "COPY" | "ADD" | "RUN" => {
                 for word in &words[1..] {
                     if let Some(found) = from_flag(word, &stages) {
@@ -101,11 +114,51 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
             _ => {}
         }
     }
+    // Several `FROM ${BASE}` share the ARG's default: report it once.
+    out.sort_by_key(|o| (o.span.start, o.span.end));
+    out.dedup_by(|a, b| a.span == b.span);
     out
 }
 
-/// `FROM [--platform=P] image [AS name]`.
-fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec<Occurrence>) {
+/// `NAME` and the default of one `ARG NAME=default` word (inside matching
+/// quotes, when quoted); `None` for an ARG without a default.
+fn arg_default<'a>(word: &Word<'a>) -> Option<(&'a str, Word<'a>)> {
+    let (name, value) = word.text.split_once('=')?;
+    let mut at = word.at + name.len() + 1;
+    let mut value = value;
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            (value, at) = (inner, at + 1);
+            break;
+        }
+    }
+    (!name.is_empty()).then_some((name, Word { text: value, at }))
+}
+
+/// `NAME` when `text` is exactly `$NAME` or `${NAME}`.
+fn arg_reference(text: &str) -> Option<&str> {
+    let name = text.strip_prefix('$')?;
+    let name = name
+        .strip_prefix('{')
+        .and_then(|n| n.strip_suffix('}'))
+        .unwrap_or(name);
+    (!name.is_empty() && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()))
+        .then_some(name)
+}
+
+/// `FROM [--platform=P] image [AS name]`. An image that is exactly `$NAME`
+/// or `${NAME}` of a global `ARG NAME=default` is that default, found where
+/// the ARG sets it.
+fn from(
+    args: &[Word<'_>],
+    globals: &HashMap<&str, Word<'_>>,
+    stages: &mut Vec<String>,
+    out: &mut Vec<Occurrence>,
+) {
+    let index = stages.len();
     let flags = args.iter().take_while(|w| w.text.starts_with("--")).count();
     let platform = args[..flags]
         .iter()
@@ -114,6 +167,10 @@ fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec
     let Some(image) = rest.next() else {
         return;
     };
+    let arg = arg_reference(image.text)
+        .and_then(|n| globals.get(n).map(|w| (n, w)))
+        .filter(|(_, w)| !w.text.is_empty());
+    let image = arg.map_or(image, |(_, w)| w);
     let name = match (rest.next(), rest.next()) {
         (Some(as_), Some(name)) if as_.text.eq_ignore_ascii_case("as") => {
             name.text.to_ascii_lowercase()
@@ -125,11 +182,14 @@ fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec
     if is_stage || image.text.eq_ignore_ascii_case("scratch") {
         return;
     }
-    let location = if name.is_empty() {
+    let mut location = if name.is_empty() {
         format!("FROM (stage {})", index + 1)
     } else {
         format!("FROM (stage {} {name})", index + 1)
     };
+    if let Some((arg, _)) = arg {
+        location = format!("ARG {arg} ({location})");
+    }
     let mut found = literal(image, location);
     found.platform = platform
         .filter(|p| template_marker(p).is_none())

@@ -983,15 +983,16 @@ fn dockerfile_stages_copy_from_mounts_heredocs_and_continuations() {
         fixture!("Dockerfile"),
         Format::Dockerfile,
         &[
+            // `from ${BASE}` is the global ARG's default, pinned where it is set.
+            (
+                "ARG BASE (FROM (stage 2 runtime))",
+                "python:3.12-slim",
+                (2, 10),
+                None,
+            ),
             ("FROM (stage 1 build)", "golang:1.23", (3, 32), None),
             ("COPY --from", "ghcr.io/astral-sh/uv:0.4.20", (5, 13), None),
             ("--mount from", "busybox:1.36", (7, 28), None),
-            (
-                "FROM (stage 2 runtime)",
-                "${BASE}",
-                (12, 6),
-                templated("${BASE}"),
-            ),
             (
                 "FROM (stage 3)",
                 "gcr.io/distroless/static:nonroot",
@@ -1244,5 +1245,52 @@ fn cloudformation_batch_multi_node_ecs_and_eks_containers() {
                 None,
             ),
         ],
+    );
+}
+
+#[test]
+fn dockerfile_from_a_global_arg_is_the_arg_default() {
+    let text = "\
+ARG REGISTRY=ghcr.io/acme
+ARG BASE=\"python:3.12-slim\" NODE=node:20
+ARG TARGET=build
+ARG NO_DEFAULT
+FROM ${NODE} AS build
+ARG LOCAL=alpine:3.20
+FROM $BASE
+FROM ${BASE} AS again
+FROM ${TARGET}
+FROM ${LOCAL}
+FROM ${NO_DEFAULT}
+FROM ${REGISTRY}/app:1
+";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    check_invariants(text.as_bytes(), &located);
+    let got: Vec<(&str, &str, Option<SkipReason>)> = located
+        .occurrences
+        .iter()
+        .map(|o| (o.location.as_str(), o.text.as_str(), o.skip.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Two FROMs share BASE: one occurrence, inside the quotes.
+            ("ARG BASE (FROM (stage 2))", "python:3.12-slim", None),
+            ("ARG NODE (FROM (stage 1 build))", "node:20", None),
+            // A stage ARG is not seen by FROM; an ARG naming a stage is a stage.
+            ("FROM (stage 5)", "${LOCAL}", templated("${LOCAL}")),
+            (
+                "FROM (stage 6)",
+                "${NO_DEFAULT}",
+                templated("${NO_DEFAULT}")
+            ),
+            (
+                "FROM (stage 7)",
+                "${REGISTRY}/app:1",
+                templated("${REGISTRY}")
+            ),
+        ]
     );
 }
