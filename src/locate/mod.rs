@@ -164,6 +164,11 @@ pub enum SkipReason {
     /// The raw text differs from the value: escapes, folded or multi-line
     /// text, block scalars.
     EscapedOrMultiline,
+    /// A match pattern, not a reference: the value has a wildcard (`*`,
+    /// `?`), an alternation (`|`) or a leading negation (`!`), as policy
+    /// engines write them (Kyverno's `image: "!*:latest"`). No reference
+    /// contains these characters.
+    Pattern,
 }
 
 impl fmt::Display for SkipReason {
@@ -173,6 +178,9 @@ impl fmt::Display for SkipReason {
             SkipReason::Empty => f.write_str("empty value"),
             SkipReason::NotAString => f.write_str("not a string"),
             SkipReason::EscapedOrMultiline => f.write_str("escaped or multi-line string"),
+            SkipReason::Pattern => {
+                f.write_str("a match pattern (wildcard, `|` or `!`), not a reference")
+            }
         }
     }
 }
