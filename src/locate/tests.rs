@@ -67,10 +67,16 @@ fn check_invariants(bytes: &[u8], located: &Located) {
     for o in &located.occurrences {
         let raw = bytes
             .get(o.span.clone())
-            .and_then(|raw| std::str::from_utf8(raw).ok())
-            .unwrap_or_else(|| panic!("span {:?} is not on character boundaries", o.span));
-        if o.skip.is_none() {
-            assert_eq!(raw, o.text, "literal span must slice to its text");
+            .unwrap_or_else(|| panic!("span {:?} is outside the file", o.span));
+        // On UTF-8 input every span is on character boundaries; a literal's
+        // span is its text on any input.
+        let utf8 = std::str::from_utf8(bytes).is_ok();
+        if utf8 || o.skip.is_none() {
+            let raw = std::str::from_utf8(raw)
+                .unwrap_or_else(|_| panic!("span {:?} is not on character boundaries", o.span));
+            if o.skip.is_none() {
+                assert_eq!(raw, o.text, "literal span must slice to its text");
+            }
         }
         if let Some(p) = previous {
             assert!(
@@ -620,8 +626,43 @@ fn prefilter_and_encoding() {
     // Broken, but never mentions an image: not parsed at all.
     assert_eq!(locate(Path::new("a.json"), b"{ not json"), Ok(None));
     assert_eq!(locate(Path::new("a.yaml"), b"a: [unclosed"), Ok(None));
-    // Not UTF-8.
+    // Not UTF-8 and not a deploy file.
     assert_eq!(locate(Path::new("a.yaml"), b"image: \xff\xfe\n"), Ok(None));
+    // Latin-1 comments (`Caf\xe9`) do not hide a file's images; a value with
+    // such a byte is never rewritten. Offsets stay byte offsets.
+    let compose = b"# Caf\xe9 \xe0 la carte\nservices:\n  web:\n    image: nginx:1.27 # \xe9\n  bad:\n    image: caf\xe9:1\n";
+    let located = locate(Path::new("compose.yaml"), compose).unwrap().unwrap();
+    check_invariants(compose, &located);
+    let got: Vec<(&str, (usize, usize), Option<SkipReason>)> = located
+        .occurrences
+        .iter()
+        .map(|o| {
+            (
+                o.text.as_str(),
+                line_col(compose, o.span.start),
+                o.skip.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("nginx:1.27", (4, 12), None),
+            ("caf?:1", (6, 12), Some(SkipReason::Pattern))
+        ]
+    );
+    let dockerfile =
+        b"# escape=\\\r\n# \xc9tape de build\r\nFROM golang:1.23 AS build\r\nFROM alpine:3.20\r\n";
+    let located = locate(Path::new("Dockerfile"), dockerfile)
+        .unwrap()
+        .unwrap();
+    check_invariants(dockerfile, &located);
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(texts, ["golang:1.23", "alpine:3.20"]);
     assert_eq!(locate(Path::new("a.yaml"), b""), Ok(None));
 }
 

@@ -312,3 +312,25 @@ fn platform_tree_with_dockerfile_compose_build_composite_action_and_batch() {
     assert_eq!(status, Status::Clean, "second run: {diff}{err}");
     assert_eq!(diff, "");
 }
+
+/// A Latin-1 comment (not UTF-8) once made the whole file invisible; now
+/// its images are pinned and every other byte is kept as it was.
+#[test]
+fn a_file_with_latin1_comments_is_pinned_byte_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Dockerfile");
+    let original: &[u8] = b"# \xc9tape de build \xe0 part\nFROM localhost:5000/shop/api:1.4 AS build\nFROM localhost:5000/shop/web:2.0\n";
+    std::fs::write(&file, original).unwrap();
+    let (status, _, err) = pin(dir.path(), &resolver(), PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Clean, "{err}");
+    let mut expected = b"# \xc9tape de build \xe0 part\n".to_vec();
+    expected.extend_from_slice(
+        format!(
+            "FROM localhost:5000/shop/api:1.4@{} AS build\nFROM localhost:5000/shop/web:2.0@{}\n",
+            digest('a'),
+            digest('c')
+        )
+        .as_bytes(),
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), expected);
+}
