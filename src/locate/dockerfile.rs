@@ -21,9 +21,72 @@ use super::{DeclaredPlatform, Occurrence, SkipReason};
 /// `Dockerfile.prod`, `api.Dockerfile`, `build.dockerfile` (any case).
 pub(crate) fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    // Notes about a Dockerfile and BuildKit's per-Dockerfile ignore files.
-    const NOT_DOCKERFILES: [&str; 6] = [".md", ".txt", ".rst", ".adoc", ".html", ".dockerignore"];
-    if NOT_DOCKERFILES.iter().any(|ext| lower.ends_with(ext)) {
+    // Notes about a Dockerfile, BuildKit's per-Dockerfile ignore files, and
+    // source, data and backup files named after Dockerfiles
+    // (`dockerfile.go`, `Dockerfile.py` generators, `Dockerfile.orig`):
+    // their `FROM` lines are string templates or stale copies.
+    const NOT_DOCKERFILES: &[&str] = &[
+        "md",
+        "txt",
+        "rst",
+        "adoc",
+        "html",
+        "dockerignore",
+        "go",
+        "rs",
+        "py",
+        "js",
+        "mjs",
+        "cjs",
+        "ts",
+        "tsx",
+        "jsx",
+        "java",
+        "kt",
+        "kts",
+        "scala",
+        "groovy",
+        "gradle",
+        "rb",
+        "php",
+        "pl",
+        "lua",
+        "sh",
+        "bash",
+        "zsh",
+        "ps1",
+        "bat",
+        "cmd",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "hpp",
+        "cs",
+        "swift",
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "xml",
+        "lock",
+        "sum",
+        "mod",
+        "sql",
+        "csv",
+        "bak",
+        "orig",
+        "rej",
+        "swp",
+        "tmp",
+        "old",
+        "patch",
+        "diff",
+    ];
+    if lower
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| NOT_DOCKERFILES.contains(&ext))
+    {
         return false;
     }
     ["dockerfile", "containerfile"].iter().any(|base| {
