@@ -45,9 +45,22 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
             span: *offset..*offset,
             text: String::new(),
             location,
-            skip: Some(SkipReason::NotAString),
+            skip: Some(
+                intrinsic_function(node).map_or(SkipReason::NotAString, |f| {
+                    SkipReason::Templated(f.to_owned())
+                }),
+            ),
             platform: None,
         },
+    }
+}
+
+/// The name of a CloudFormation intrinsic function written as a JSON
+/// object (`{"Fn::Sub": …}`, `{"Ref": …}`): a value computed at deploy time.
+fn intrinsic_function(node: &Node) -> Option<&str> {
+    match node.entries()? {
+        [(name, _)] if name == "Ref" || name.starts_with("Fn::") => Some(name),
+        _ => None,
     }
 }
 

@@ -1175,7 +1175,7 @@ fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
                 "Resources.Sam.Properties.ImageUri",
                 "",
                 (12, 58),
-                NOT_A_STRING,
+                templated("Fn::Join"),
             ),
         ],
     );
