@@ -244,9 +244,11 @@ pub fn is_candidate_name(file_name: &Path) -> bool {
 
 /// Cheap prefilter: every format names its images with a key containing
 /// `image` or `Image` (`image`, `imageUri`, `ImageURI`), except GitHub
-/// workflows (`container:`, `docker://`).
+/// workflows (`container:`, `docker://`) and GitLab jobs that only list
+/// `services`.
 fn mentions_image(bytes: &[u8]) -> bool {
     bytes.windows(5).any(|w| w == b"image" || w == b"Image")
+        || bytes.windows(8).any(|w| w == b"services")
         || bytes
             .windows(9)
             .any(|w| w == b"container" || w == b"docker://")

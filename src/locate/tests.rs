@@ -632,6 +632,18 @@ fn prefilter_and_encoding() {
     // Broken, but never mentions an image: not parsed at all.
     assert_eq!(locate(Path::new("a.json"), b"{ not json"), Ok(None));
     assert_eq!(locate(Path::new("a.yaml"), b"a: [unclosed"), Ok(None));
+    // A GitLab job with only `services` (the runner's default image).
+    let gitlab =
+        b"stages: [test]\ntest:\n  services: [postgres:16, \"redis:7\"]\n  script: [make]\n";
+    let located = locate(Path::new(".gitlab-ci.yml"), gitlab)
+        .unwrap()
+        .unwrap();
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(texts, ["postgres:16", "redis:7"]);
     // Not UTF-8 and not a deploy file.
     assert_eq!(locate(Path::new("a.yaml"), b"image: \xff\xfe\n"), Ok(None));
     // Latin-1 comments (`Caf\xe9`) do not hide a file's images; a value with
