@@ -11,7 +11,9 @@
 //! each `runs.steps[i].uses: docker://…` is an occurrence.
 //!
 //! Rule, GitLab: a top-level mapping with a job (a mapping with `script`,
-//! `run`, `trigger` or `extends`) or `stages` is a GitLab CI file.
+//! `run`, `trigger` or `extends`), a hidden job (a `.`-key whose mapping has
+//! `image`, `services` or scripts: an `include`d template file) or `stages`
+//! is a GitLab CI file.
 //! Occurrences: `image` (a string, or its `name`) and each `services[i]`
 //! (a string, or its `name`), at the top, under `default`, and in each job.
 
@@ -126,7 +128,18 @@ pub(crate) fn detect_gitlab(root: &Node) -> bool {
         return false;
     };
     root.get("stages").and_then(Node::items).is_some()
-        || entries.iter().any(|(k, v)| is_gitlab_job(k, v))
+        || entries
+            .iter()
+            .any(|(k, v)| is_gitlab_job(k, v) || is_hidden_job(k, v))
+}
+
+/// A hidden job (`.docker:`), the template an `include`d file offers:
+/// a `.`-key whose mapping has a job's `image`, `services` or scripts.
+fn is_hidden_job(key: &str, value: &Node) -> bool {
+    key.starts_with('.')
+        && ["image", "services", "script", "before_script"]
+            .iter()
+            .any(|k| value.get(k).is_some())
 }
 
 /// `image` and `services` at the top, under `default` and in every job.

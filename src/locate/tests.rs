@@ -644,6 +644,21 @@ fn prefilter_and_encoding() {
         .map(|o| o.text.as_str())
         .collect();
     assert_eq!(texts, ["postgres:16", "redis:7"]);
+    // An `include`d template file with hidden jobs only.
+    let template = b".docker:\n  image: docker:27\n  services: [docker:27-dind]\n.lint: {image: hadolint/hadolint:v2.12.0}\n";
+    let located = locate(Path::new("ci/docker.yml"), template)
+        .unwrap()
+        .unwrap();
+    assert_eq!(located.format, Format::GitlabCi);
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["docker:27", "docker:27-dind", "hadolint/hadolint:v2.12.0"]
+    );
     // Not UTF-8 and not a deploy file.
     assert_eq!(locate(Path::new("a.yaml"), b"image: \xff\xfe\n"), Ok(None));
     // Latin-1 comments (`Caf\xe9`) do not hide a file's images; a value with
