@@ -318,7 +318,15 @@ fn escape_char(text: &str) -> char {
         let Some((key, value)) = directive.split_once('=') else {
             break;
         };
-        if key.trim().eq_ignore_ascii_case("escape") {
+        // `# key=value` with a one-word key; any other comment ends the
+        // directives (`# Build with --build-arg A=1` is a comment).
+        let key = key.trim();
+        if !key.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !key.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            break;
+        }
+        if key.eq_ignore_ascii_case("escape") {
             if let Some(c) = value.trim().chars().next() {
                 return c;
             }

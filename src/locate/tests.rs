@@ -1323,6 +1323,22 @@ fn cloudformation_batch_multi_node_ecs_and_eks_containers() {
 }
 
 #[test]
+fn dockerfile_escape_directive_only_at_the_top() {
+    // A comment that is not a directive ends the directives: the later
+    // `# escape=` is a comment and `\` still continues lines.
+    let text = "# Build with --build-arg A=1\n# escape=`\nFROM \\\n  alpine:3.20\n";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(texts, ["alpine:3.20"]);
+}
+
+#[test]
 fn dockerfile_from_a_global_arg_is_the_arg_default() {
     let text = "\
 ARG REGISTRY=ghcr.io/acme
