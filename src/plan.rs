@@ -9,6 +9,7 @@
 
 use crate::digest::Digest;
 use crate::edit::Edit;
+use crate::locate::SkipReason;
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Severity, Summary};
 use crate::resolve::{Resolutions, Resolved};
@@ -115,13 +116,19 @@ impl FilePlan {
             Value::Reference(r) => return Some(r),
             Value::Invalid(err) => {
                 self.summary.failed += 1;
-                let message = format!("invalid image reference {text:?}: {err}");
+                let message = format!("invalid image reference {text:?}: {}", err.kind());
                 self.push(file, item, Code::InvalidReference, Severity::Error, message);
             }
             Value::Skipped(reason) => {
                 self.summary.skipped += 1;
                 let message = format!("{text:?} cannot be {verb}: {reason}");
-                self.push(file, item, Code::Skipped, skip_severity, message);
+                // A match pattern (a policy's `image: "*:latest"`) is known
+                // not to be an image that runs: a note even under `--strict`.
+                let severity = match reason {
+                    SkipReason::Pattern => Severity::Note,
+                    _ => skip_severity,
+                };
+                self.push(file, item, Code::Skipped, severity, message);
             }
         }
         None

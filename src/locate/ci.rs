@@ -7,10 +7,13 @@
 //! image of each `steps[i].uses: docker://…` (the span starts after
 //! `docker://`). A `runs` mapping with `using: docker` is a container
 //! action; its `runs.image: docker://…` is an occurrence (a Dockerfile path
-//! is not).
+//! is not). A `runs` mapping with `using: composite` is a composite action;
+//! each `runs.steps[i].uses: docker://…` is an occurrence.
 //!
 //! Rule, GitLab: a top-level mapping with a job (a mapping with `script`,
-//! `run`, `trigger` or `extends`) or `stages` is a GitLab CI file.
+//! `run`, `trigger` or `extends`), a hidden job (a `.`-key whose mapping has
+//! `image`, `services` or scripts: an `include`d template file) or `stages`
+//! is a GitLab CI file.
 //! Occurrences: `image` (a string, or its `name`) and each `services[i]`
 //! (a string, or its `name`), at the top, under `default`, and in each job.
 
@@ -36,7 +39,7 @@ pub(crate) fn detect_github(root: &Node) -> bool {
         .get("runs")
         .and_then(|r| r.get("using"))
         .and_then(Node::scalar)
-        .is_some_and(|s| s.value == "docker");
+        .is_some_and(|s| s.value == "docker" || s.value == "composite");
     workflow || action
 }
 
@@ -71,6 +74,15 @@ pub(crate) fn collect_github(root: &Node) -> Vec<Occurrence> {
     }
     if let Some(image) = root.get("runs").and_then(|r| r.get("image")) {
         out.extend(docker_scheme(image, "runs.image".to_string()));
+    }
+    let steps = root
+        .get("runs")
+        .and_then(|r| r.get("steps"))
+        .and_then(Node::items)
+        .unwrap_or_default();
+    for (i, step) in steps.iter().enumerate() {
+        let at = join_key(&join_index("runs.steps", i), "uses");
+        out.extend(step.get("uses").and_then(|uses| docker_scheme(uses, at)));
     }
     out
 }
@@ -116,7 +128,18 @@ pub(crate) fn detect_gitlab(root: &Node) -> bool {
         return false;
     };
     root.get("stages").and_then(Node::items).is_some()
-        || entries.iter().any(|(k, v)| is_gitlab_job(k, v))
+        || entries
+            .iter()
+            .any(|(k, v)| is_gitlab_job(k, v) || is_hidden_job(k, v))
+}
+
+/// A hidden job (`.docker:`), the template an `include`d file offers:
+/// a `.`-key whose mapping has a job's `image`, `services` or scripts.
+fn is_hidden_job(key: &str, value: &Node) -> bool {
+    key.starts_with('.')
+        && ["image", "services", "script", "before_script"]
+            .iter()
+            .any(|k| value.get(k).is_some())
 }
 
 /// `image` and `services` at the top, under `default` and in every job.

@@ -7,8 +7,9 @@
 //! `${…}` / `$NAME` / any `$` (shell and Compose interpolation; Compose's `$$`
 //! escape is skipped too, which is safe), `{{ … }}` (Helm, Go templates),
 //! `#{…}` (Octopus and others), `%{…}`, `<…>` placeholders (CodeDeploy's
-//! `<IMAGE1_NAME>`; `<` and `>` never occur in a reference), empty values,
-//! non-strings, and escaped or multi-line strings.
+//! `<IMAGE1_NAME>`; `<` and `>` never occur in a reference), match
+//! patterns (`*`, `?`, `|`, a leading `!`: policy engines such as Kyverno),
+//! empty values, non-strings, and escaped or multi-line strings.
 
 use super::tree::Node;
 use super::{Occurrence, SkipReason};
@@ -25,6 +26,8 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 Some(SkipReason::NotAString)
             } else if let Some(marker) = template_marker(&s.value) {
                 Some(SkipReason::Templated(marker))
+            } else if is_pattern(&s.value) {
+                Some(SkipReason::Pattern)
             } else if !s.raw_matches_value {
                 Some(SkipReason::EscapedOrMultiline)
             } else {
@@ -42,10 +45,31 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
             span: *offset..*offset,
             text: String::new(),
             location,
-            skip: Some(SkipReason::NotAString),
+            skip: Some(
+                intrinsic_function(node).map_or(SkipReason::NotAString, |f| {
+                    SkipReason::Templated(f.to_owned())
+                }),
+            ),
             platform: None,
         },
     }
+}
+
+/// The name of a CloudFormation intrinsic function written as a JSON
+/// object (`{"Fn::Sub": …}`, `{"Ref": …}`): a value computed at deploy time.
+fn intrinsic_function(node: &Node) -> Option<&str> {
+    match node.entries()? {
+        [(name, _)] if name == "Ref" || name.starts_with("Fn::") => Some(name),
+        _ => None,
+    }
+}
+
+/// Whether `value` is a match pattern rather than a reference: it has a
+/// wildcard, an alternation or a leading negation (Kyverno writes
+/// `image: "*:*"`, `"!*:latest"`, `"ghcr.io/* | quay.io/*"` in the pod
+/// patterns it validates against).
+pub(crate) fn is_pattern(value: &str) -> bool {
+    value.contains(['*', '?', '|']) || value.trim_start().starts_with('!')
 }
 
 /// The first interpolation or template marker in `value`, as written
@@ -178,6 +202,18 @@ mod tests {
                 scalar("nginx:1.27", true, false),
                 Some(SkipReason::EscapedOrMultiline),
             ),
+            (scalar("*:*", true, true), Some(SkipReason::Pattern)),
+            (scalar("!*:latest", true, true), Some(SkipReason::Pattern)),
+            (
+                scalar("!nginx:latest", true, true),
+                Some(SkipReason::Pattern),
+            ),
+            (
+                scalar("ghcr.io/acme/*", true, true),
+                Some(SkipReason::Pattern),
+            ),
+            (scalar("nginx:1.2?", true, true), Some(SkipReason::Pattern)),
+            (scalar("a:1 | b:2", true, true), Some(SkipReason::Pattern)),
             (
                 Node::Map {
                     entries: vec![],

@@ -4,7 +4,11 @@
 //! this module knows is a template. Occurrences:
 //! `AWS::ECS::TaskDefinition` → `Properties.ContainerDefinitions[i].Image`
 //! (with `Properties.RuntimePlatform` as the declared platform),
-//! `AWS::Batch::JobDefinition` → `Properties.ContainerProperties.Image`,
+//! `AWS::Batch::JobDefinition` → the `Image` of `ContainerProperties`, of
+//! multi-node `NodeProperties.NodeRangeProperties[i].Container`, and of each
+//! container in `EcsProperties.TaskProperties[i].Containers` and
+//! `EksProperties.PodProperties.Containers` / `InitContainers` (also inside a
+//! node range),
 //! `AWS::Lambda::Function` and `AWS::Serverless::Function` →
 //! `Properties.Code.ImageUri` / `Properties.ImageUri`. Intrinsic functions
 //! (`!Sub`, `!Ref`, `{"Fn::Join": …}`) are not literals and are skipped.
@@ -69,13 +73,7 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
                 }
             }
             Some("AWS::Batch::JobDefinition") => {
-                if let Some(image) = properties
-                    .get("ContainerProperties")
-                    .and_then(|c| c.get("Image"))
-                {
-                    let at = join_key(&join_key(&path, "ContainerProperties"), "Image");
-                    out.push(occurrence(image, at));
-                }
+                batch_images(properties, &path, &mut out);
             }
             Some("AWS::Lambda::Function") => {
                 if let Some(uri) = properties.get("Code").and_then(|c| c.get("ImageUri")) {
@@ -108,4 +106,40 @@ fn runtime_platform(properties: &Node, path: &str) -> Option<DeclaredPlatform> {
         literal(platform, "CpuArchitecture").map(|a| (arch_at.as_str(), a)),
         literal(platform, "OperatingSystemFamily").map(|f| (family_at.as_str(), f)),
     )
+}
+
+/// Keys of a Batch job definition whose value is one container.
+const BATCH_CONTAINER: [&str; 2] = ["ContainerProperties", "Container"];
+/// Keys of a Batch job definition whose value is a list of containers.
+const BATCH_CONTAINERS: [&str; 2] = ["Containers", "InitContainers"];
+
+/// Every container `Image` of a Batch job definition's properties, at any
+/// depth (single-node, multi-node ranges, ECS and EKS properties).
+fn batch_images(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
+    match node {
+        Node::Map { entries, .. } => {
+            for (key, value) in entries {
+                let at = join_key(path, key);
+                if BATCH_CONTAINER.contains(&key.as_str()) {
+                    if let Some(image) = value.get("Image") {
+                        out.push(occurrence(image, join_key(&at, "Image")));
+                    }
+                }
+                if BATCH_CONTAINERS.contains(&key.as_str()) {
+                    for (i, container) in value.items().unwrap_or_default().iter().enumerate() {
+                        if let Some(image) = container.get("Image") {
+                            out.push(occurrence(image, join_key(&join_index(&at, i), "Image")));
+                        }
+                    }
+                }
+                batch_images(value, &at, out);
+            }
+        }
+        Node::Seq { items, .. } => {
+            for (i, item) in items.iter().enumerate() {
+                batch_images(item, &join_index(path, i), out);
+            }
+        }
+        Node::Scalar(_) => {}
+    }
 }

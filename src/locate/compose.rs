@@ -2,15 +2,15 @@
 //! `docker-compose.prod.yml`, overrides).
 //!
 //! Rule: a top-level mapping with a `services` mapping is a Compose file. Each
-//! `services.<name>.image` is an occurrence (services that only `build:` have
-//! none), and so is an `image` in a top-level `x-*` extension used as a
+//! `services.<name>.image` is an occurrence (a service with `build:` has
+//! none: its `image` is the tag Compose gives the image it builds), and so is an `image` in a top-level `x-*` extension used as a
 //! service template (`x-foo.image` or `x-foo.<name>.image`). A template merged
 //! into services with `<<: *anchor` shares the anchor's span, so the caller's
 //! de-duplication reports it once, at the template. A service's `platform`
 //! (`linux/arm64`) is the platform its image must serve.
 
 use super::classify::occurrence;
-use super::tree::{join_key, Node};
+use super::tree::{join_index, join_key, Node};
 use super::{DeclaredPlatform, Occurrence};
 
 /// Whether `root` is a Compose file.
@@ -38,9 +38,15 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
     out
 }
 
-/// `path.<name>.image` for each child mapping of `node`.
+/// `path.<name>.image` for each child mapping of `node`. A service that
+/// also has `build` names its *build output* with `image` (Compose tags the
+/// image it builds with it): nothing to pin there.
 fn images_of_children(path: &str, node: &Node, out: &mut Vec<Occurrence>) {
     for (name, child) in node.entries().unwrap_or_default() {
+        if let Some(build) = child.get("build") {
+            build_contexts(&join_key(&join_key(path, name), "build"), build, out);
+            continue;
+        }
         if let Some(image) = child.get("image") {
             let path = join_key(path, name);
             out.push(with_platform(
@@ -63,4 +69,48 @@ fn with_platform(mut found: Occurrence, service: &Node, path: &str) -> Occurrenc
             DeclaredPlatform::from_platform_string(&s.value, source)
         });
     found
+}
+
+const DOCKER_IMAGE: &str = "docker-image://";
+
+/// The images of `build.additional_contexts` that name one
+/// (`base: docker-image://alpine:3.20`, or `- base=docker-image://…` in the
+/// list form); the span starts after the scheme.
+fn build_contexts(path: &str, build: &Node, out: &mut Vec<Occurrence>) {
+    let Some(contexts) = build.get("additional_contexts") else {
+        return;
+    };
+    let path = join_key(path, "additional_contexts");
+    let values: Vec<(String, &Node, usize)> = match contexts {
+        Node::Map { entries, .. } => entries
+            .iter()
+            .map(|(k, v)| (join_key(&path, k), v, 0))
+            .collect(),
+        Node::Seq { items, .. } => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let (name, _) = v.scalar()?.value.split_once('=')?;
+                Some((join_index(&path, i), v, name.len() + 1))
+            })
+            .collect(),
+        Node::Scalar(_) => Vec::new(),
+    };
+    for (at, value, prefix) in values {
+        let Some(s) = value.scalar() else { continue };
+        if !s
+            .value
+            .get(prefix..)
+            .is_some_and(|v| v.starts_with(DOCKER_IMAGE))
+        {
+            continue;
+        }
+        let mut found = occurrence(value, at);
+        let skip = prefix + DOCKER_IMAGE.len();
+        found.text.drain(..skip);
+        if found.skip.is_none() {
+            found.span.start += skip;
+        }
+        out.push(found);
+    }
 }

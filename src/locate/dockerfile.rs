@@ -6,9 +6,13 @@
 //! a `# escape=` directive sets) continues on the next, comment lines inside
 //! a continuation are dropped, and heredoc bodies (`<<EOF` … `EOF`) are not
 //! instructions. `FROM scratch` and a `FROM`/`--from` naming an earlier
-//! stage (`AS build`) or a stage index are not images. A value with `$`
-//! (an `ARG`) is reported as templated. `FROM --platform=linux/arm64` is the
+//! stage (`AS build`) or a stage index are not images. A `FROM` that is
+//! exactly `$NAME` / `${NAME}` of an `ARG NAME=default` declared before the
+//! first `FROM` names that default, which is the occurrence (where the ARG
+//! sets it). Any other value with `$` is reported as templated. `FROM --platform=linux/arm64` is the
 //! platform the image must serve.
+
+use std::collections::HashMap;
 
 use super::classify::template_marker;
 use super::{DeclaredPlatform, Occurrence, SkipReason};
@@ -17,9 +21,72 @@ use super::{DeclaredPlatform, Occurrence, SkipReason};
 /// `Dockerfile.prod`, `api.Dockerfile`, `build.dockerfile` (any case).
 pub(crate) fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    // Notes about a Dockerfile and BuildKit's per-Dockerfile ignore files.
-    const NOT_DOCKERFILES: [&str; 6] = [".md", ".txt", ".rst", ".adoc", ".html", ".dockerignore"];
-    if NOT_DOCKERFILES.iter().any(|ext| lower.ends_with(ext)) {
+    // Notes about a Dockerfile, BuildKit's per-Dockerfile ignore files, and
+    // source, data and backup files named after Dockerfiles
+    // (`dockerfile.go`, `Dockerfile.py` generators, `Dockerfile.orig`):
+    // their `FROM` lines are string templates or stale copies.
+    const NOT_DOCKERFILES: &[&str] = &[
+        "md",
+        "txt",
+        "rst",
+        "adoc",
+        "html",
+        "dockerignore",
+        "go",
+        "rs",
+        "py",
+        "js",
+        "mjs",
+        "cjs",
+        "ts",
+        "tsx",
+        "jsx",
+        "java",
+        "kt",
+        "kts",
+        "scala",
+        "groovy",
+        "gradle",
+        "rb",
+        "php",
+        "pl",
+        "lua",
+        "sh",
+        "bash",
+        "zsh",
+        "ps1",
+        "bat",
+        "cmd",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "hpp",
+        "cs",
+        "swift",
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "xml",
+        "lock",
+        "sum",
+        "mod",
+        "sql",
+        "csv",
+        "bak",
+        "orig",
+        "rej",
+        "swp",
+        "tmp",
+        "old",
+        "patch",
+        "diff",
+    ];
+    if lower
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| NOT_DOCKERFILES.contains(&ext))
+    {
         return false;
     }
     ["dockerfile", "containerfile"].iter().any(|base| {
@@ -47,6 +114,8 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
     let mut stages: Vec<String> = Vec::new();
     let mut lines = physical_lines(text).peekable();
     let mut heredoc: Vec<String> = Vec::new();
+    // `ARG NAME=default` before the first `FROM`: the only ARGs a `FROM` sees.
+    let mut globals: HashMap<&str, Word<'_>> = HashMap::new();
     while let Some((mut at, mut line)) = lines.next() {
         if let Some(end) = heredoc.first() {
             if line.trim_start_matches('\t').trim_end_matches('\r') == end {
@@ -75,7 +144,7 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
                 break;
             };
             (at, line) = (next_at, next);
-            while line.trim_start().starts_with('#') {
+            while line.trim_start().starts_with('#') || line.trim().is_empty() {
                 let Some((next_at, next)) = lines.next() else {
                     break;
                 };
@@ -85,9 +154,19 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
         let Some(instruction) = words.first() else {
             continue;
         };
-        heredoc.extend(heredoc_ends(&words));
-        match instruction.text.to_ascii_uppercase().as_str() {
-            "FROM" => from(&words[1..], stages.len(), &mut stages, &mut out),
+        let keyword = instruction.text.to_ascii_uppercase();
+        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
+            heredoc.extend(heredoc_ends(&words[1..]));
+        }
+        match keyword.as_str() {
+            "ARG" if stages.is_empty() => {
+                for word in &words[1..] {
+                    if let Some((name, value)) = arg_default(word) {
+                        globals.insert(name, value);
+                    }
+                }
+            }
+            "FROM" => from(&words[1..], &globals, &mut stages, &mut out),
             "COPY" | "ADD" | "RUN" => {
                 for word in &words[1..] {
                     if let Some(found) = from_flag(word, &stages) {
@@ -98,11 +177,51 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
             _ => {}
         }
     }
+    // Several `FROM ${BASE}` share the ARG's default: report it once.
+    out.sort_by_key(|o| (o.span.start, o.span.end));
+    out.dedup_by(|a, b| a.span == b.span);
     out
 }
 
-/// `FROM [--platform=P] image [AS name]`.
-fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec<Occurrence>) {
+/// `NAME` and the default of one `ARG NAME=default` word (inside matching
+/// quotes, when quoted); `None` for an ARG without a default.
+fn arg_default<'a>(word: &Word<'a>) -> Option<(&'a str, Word<'a>)> {
+    let (name, value) = word.text.split_once('=')?;
+    let mut at = word.at + name.len() + 1;
+    let mut value = value;
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            (value, at) = (inner, at + 1);
+            break;
+        }
+    }
+    (!name.is_empty()).then_some((name, Word { text: value, at }))
+}
+
+/// `NAME` when `text` is exactly `$NAME` or `${NAME}`.
+fn arg_reference(text: &str) -> Option<&str> {
+    let name = text.strip_prefix('$')?;
+    let name = name
+        .strip_prefix('{')
+        .and_then(|n| n.strip_suffix('}'))
+        .unwrap_or(name);
+    (!name.is_empty() && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()))
+        .then_some(name)
+}
+
+/// `FROM [--platform=P] image [AS name]`. An image that is exactly `$NAME`
+/// or `${NAME}` of a global `ARG NAME=default` is that default, found where
+/// the ARG sets it.
+fn from(
+    args: &[Word<'_>],
+    globals: &HashMap<&str, Word<'_>>,
+    stages: &mut Vec<String>,
+    out: &mut Vec<Occurrence>,
+) {
+    let index = stages.len();
     let flags = args.iter().take_while(|w| w.text.starts_with("--")).count();
     let platform = args[..flags]
         .iter()
@@ -111,6 +230,10 @@ fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec
     let Some(image) = rest.next() else {
         return;
     };
+    let arg = arg_reference(image.text)
+        .and_then(|n| globals.get(n).map(|w| (n, w)))
+        .filter(|(_, w)| !w.text.is_empty());
+    let image = arg.map_or(image, |(_, w)| w);
     let name = match (rest.next(), rest.next()) {
         (Some(as_), Some(name)) if as_.text.eq_ignore_ascii_case("as") => {
             name.text.to_ascii_lowercase()
@@ -122,11 +245,14 @@ fn from(args: &[Word<'_>], index: usize, stages: &mut Vec<String>, out: &mut Vec
     if is_stage || image.text.eq_ignore_ascii_case("scratch") {
         return;
     }
-    let location = if name.is_empty() {
+    let mut location = if name.is_empty() {
         format!("FROM (stage {})", index + 1)
     } else {
         format!("FROM (stage {} {name})", index + 1)
     };
+    if let Some((arg, _)) = arg {
+        location = format!("ARG {arg} ({location})");
+    }
     let mut found = literal(image, location);
     found.platform = platform
         .filter(|p| template_marker(p).is_none())
@@ -192,7 +318,15 @@ fn escape_char(text: &str) -> char {
         let Some((key, value)) = directive.split_once('=') else {
             break;
         };
-        if key.trim().eq_ignore_ascii_case("escape") {
+        // `# key=value` with a one-word key; any other comment ends the
+        // directives (`# Build with --build-arg A=1` is a comment).
+        let key = key.trim();
+        if !key.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !key.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            break;
+        }
+        if key.eq_ignore_ascii_case("escape") {
             if let Some(c) = value.trim().chars().next() {
                 return c;
             }
@@ -232,17 +366,58 @@ fn split_words(body: &str, at: usize) -> Vec<Word<'_>> {
     words
 }
 
-/// The terminators of the heredocs an instruction opens (`<<EOF`,
-/// `<<-EOF`, `<<"EOF"`), in order.
+/// The terminators of the heredocs an instruction opens, in order. As
+/// BuildKit reads them: the arguments are split into shell words (quotes
+/// removed, quoted blanks kept), and a word that is `<<EOF`, `<<-EOF` or
+/// `3<<EOF` (digits, `<<`, an optional `-`, then a terminator without `<`)
+/// opens one. `<<` inside a word (`'a<<b'`, `$((1<<3))`) opens nothing.
 fn heredoc_ends(words: &[Word<'_>]) -> Vec<String> {
-    words
-        .iter()
+    let line = words.iter().map(|w| w.text).collect::<Vec<_>>().join(" ");
+    shell_words(&line)
+        .into_iter()
         .filter_map(|w| {
-            let rest = w.text.find("<<").map(|i| &w.text[i + 2..])?;
-            let rest = rest.strip_prefix('-').unwrap_or(rest);
-            let end = rest.trim_matches(|c| c == '"' || c == '\'');
-            (!end.is_empty() && end.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                .then(|| end.to_string())
+            let rest = w.trim_start_matches(|c: char| c.is_ascii_digit());
+            let rest = rest.strip_prefix("<<")?;
+            let end = rest.strip_prefix('-').unwrap_or(rest);
+            (!end.is_empty() && !end.contains('<')).then(|| end.to_string())
         })
         .collect()
+}
+
+/// Shell words of `line`: split at blanks outside quotes, quotes removed, a
+/// backslash outside single quotes escaping the next character.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"') | None, '\\') => {
+                in_word = true;
+                word.extend(chars.next());
+            }
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                in_word = true;
+                quote = Some(c);
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }

@@ -164,6 +164,11 @@ pub enum SkipReason {
     /// The raw text differs from the value: escapes, folded or multi-line
     /// text, block scalars.
     EscapedOrMultiline,
+    /// A match pattern, not a reference: the value has a wildcard (`*`,
+    /// `?`), an alternation (`|`) or a leading negation (`!`), as policy
+    /// engines write them (Kyverno's `image: "!*:latest"`). No reference
+    /// contains these characters.
+    Pattern,
 }
 
 impl fmt::Display for SkipReason {
@@ -173,6 +178,9 @@ impl fmt::Display for SkipReason {
             SkipReason::Empty => f.write_str("empty value"),
             SkipReason::NotAString => f.write_str("not a string"),
             SkipReason::EscapedOrMultiline => f.write_str("escaped or multi-line string"),
+            SkipReason::Pattern => {
+                f.write_str("a match pattern (wildcard, `|` or `!`), not a reference")
+            }
         }
     }
 }
@@ -236,9 +244,11 @@ pub fn is_candidate_name(file_name: &Path) -> bool {
 
 /// Cheap prefilter: every format names its images with a key containing
 /// `image` or `Image` (`image`, `imageUri`, `ImageURI`), except GitHub
-/// workflows (`container:`, `docker://`).
+/// workflows (`container:`, `docker://`) and GitLab jobs that only list
+/// `services`.
 fn mentions_image(bytes: &[u8]) -> bool {
     bytes.windows(5).any(|w| w == b"image" || w == b"Image")
+        || bytes.windows(8).any(|w| w == b"services")
         || bytes
             .windows(9)
             .any(|w| w == b"container" || w == b"docker://")
@@ -286,7 +296,8 @@ fn collect(root: &Node, format: Format) -> Vec<Occurrence> {
 /// Bytes of one file → what it contains.
 ///
 /// `Ok(None)`: not a deploy file we know (wrong extension, no mention of an
-/// image, not UTF-8, or content of no known format). A YAML file that does not
+/// image, or content of no known format). Bytes that are not UTF-8 (a
+/// Latin-1 comment) read as `?`, so the rest of the file is still located. A YAML file that does not
 /// parse but contains `{{` is taken for a Helm/Go template: the result is
 /// `Ok(Some(..))` with format [`Format::Kubernetes`], no occurrences and a
 /// [`Located::note`] saying so. Any other parse failure of a candidate file is
@@ -299,8 +310,13 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
     let Some(syntax) = syntax_of(file_name) else {
         return Ok(None);
     };
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Ok(None);
+    let sanitized;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            sanitized = ascii_placeholders(bytes);
+            sanitized.as_str()
+        }
     };
     if syntax == Syntax::Dockerfile {
         return Ok(Some(Located {
@@ -354,6 +370,32 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
         occurrences,
         note: None,
     }))
+}
+
+/// `bytes` as text of the same length, each byte of an invalid UTF-8
+/// sequence replaced by `?`: a file with a Latin-1 comment (`# Café`) is
+/// still read, every offset stays an offset into the original bytes, and a
+/// value that held such a byte reads as a pattern (`?`) and is never
+/// rewritten.
+fn ascii_placeholders(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.push_str(valid);
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let bad = e.error_len().unwrap_or(after.len()).max(1);
+                out.extend(std::iter::repeat_n('?', bad));
+                rest = &after[bad..];
+            }
+        }
+    }
+    out
 }
 
 /// 1-based line and 1-based column (in characters) of a byte offset, for

@@ -23,13 +23,17 @@ macro_rules! fixture {
 const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("Containerfile.crlf"),
     fixture!("Dockerfile"),
+    fixture!("Dockerfile.heredocs"),
+    fixture!("action-composite.yml"),
     fixture!("action-docker.yml"),
     fixture!("argo-rollout.yaml"),
     fixture!("broken.json"),
     fixture!("broken.yaml"),
+    fixture!("cloudformation-batch.yaml"),
     fixture!("cloudformation.json"),
     fixture!("cloudformation.yaml"),
     fixture!("compose.bom-no-final-newline.yml"),
+    fixture!("compose.build.yaml"),
     fixture!("compose.crlf.yaml"),
     fixture!("compose.multibyte.yaml"),
     fixture!("compose.odd-values.yaml"),
@@ -63,10 +67,16 @@ fn check_invariants(bytes: &[u8], located: &Located) {
     for o in &located.occurrences {
         let raw = bytes
             .get(o.span.clone())
-            .and_then(|raw| std::str::from_utf8(raw).ok())
-            .unwrap_or_else(|| panic!("span {:?} is not on character boundaries", o.span));
-        if o.skip.is_none() {
-            assert_eq!(raw, o.text, "literal span must slice to its text");
+            .unwrap_or_else(|| panic!("span {:?} is outside the file", o.span));
+        // On UTF-8 input every span is on character boundaries; a literal's
+        // span is its text on any input.
+        let utf8 = std::str::from_utf8(bytes).is_ok();
+        if utf8 || o.skip.is_none() {
+            let raw = std::str::from_utf8(raw)
+                .unwrap_or_else(|_| panic!("span {:?} is not on character boundaries", o.span));
+            if o.skip.is_none() {
+                assert_eq!(raw, o.text, "literal span must slice to its text");
+            }
         }
         if let Some(p) = previous {
             assert!(
@@ -597,6 +607,12 @@ fn the_file_name_chooses_the_syntax_only() {
         ("Dockerfiles", false),
         ("docs/Dockerfile.md", false),
         ("Dockerfile.dockerignore", false),
+        ("Dockerfile.j2", true),
+        ("Dockerfile.arm64", true),
+        ("pkg/gen/dockerfile.go", false),
+        ("tools/Dockerfile.py", false),
+        ("Dockerfile.orig", false),
+        ("Dockerfile.yaml", true),
         ("my-dockerfile", false),
         ("values.yaml.tpl", false),
         ("json", false),
@@ -616,8 +632,70 @@ fn prefilter_and_encoding() {
     // Broken, but never mentions an image: not parsed at all.
     assert_eq!(locate(Path::new("a.json"), b"{ not json"), Ok(None));
     assert_eq!(locate(Path::new("a.yaml"), b"a: [unclosed"), Ok(None));
-    // Not UTF-8.
+    // A GitLab job with only `services` (the runner's default image).
+    let gitlab =
+        b"stages: [test]\ntest:\n  services: [postgres:16, \"redis:7\"]\n  script: [make]\n";
+    let located = locate(Path::new(".gitlab-ci.yml"), gitlab)
+        .unwrap()
+        .unwrap();
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(texts, ["postgres:16", "redis:7"]);
+    // An `include`d template file with hidden jobs only.
+    let template = b".docker:\n  image: docker:27\n  services: [docker:27-dind]\n.lint: {image: hadolint/hadolint:v2.12.0}\n";
+    let located = locate(Path::new("ci/docker.yml"), template)
+        .unwrap()
+        .unwrap();
+    assert_eq!(located.format, Format::GitlabCi);
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["docker:27", "docker:27-dind", "hadolint/hadolint:v2.12.0"]
+    );
+    // Not UTF-8 and not a deploy file.
     assert_eq!(locate(Path::new("a.yaml"), b"image: \xff\xfe\n"), Ok(None));
+    // Latin-1 comments (`Caf\xe9`) do not hide a file's images; a value with
+    // such a byte is never rewritten. Offsets stay byte offsets.
+    let compose = b"# Caf\xe9 \xe0 la carte\nservices:\n  web:\n    image: nginx:1.27 # \xe9\n  bad:\n    image: caf\xe9:1\n";
+    let located = locate(Path::new("compose.yaml"), compose).unwrap().unwrap();
+    check_invariants(compose, &located);
+    let got: Vec<(&str, (usize, usize), Option<SkipReason>)> = located
+        .occurrences
+        .iter()
+        .map(|o| {
+            (
+                o.text.as_str(),
+                line_col(compose, o.span.start),
+                o.skip.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("nginx:1.27", (4, 12), None),
+            ("caf?:1", (6, 12), Some(SkipReason::Pattern))
+        ]
+    );
+    let dockerfile =
+        b"# escape=\\\r\n# \xc9tape de build\r\nFROM golang:1.23 AS build\r\nFROM alpine:3.20\r\n";
+    let located = locate(Path::new("Dockerfile"), dockerfile)
+        .unwrap()
+        .unwrap();
+    check_invariants(dockerfile, &located);
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(texts, ["golang:1.23", "alpine:3.20"]);
     assert_eq!(locate(Path::new("a.yaml"), b""), Ok(None));
 }
 
@@ -979,15 +1057,16 @@ fn dockerfile_stages_copy_from_mounts_heredocs_and_continuations() {
         fixture!("Dockerfile"),
         Format::Dockerfile,
         &[
+            // `from ${BASE}` is the global ARG's default, pinned where it is set.
+            (
+                "ARG BASE (FROM (stage 2 runtime))",
+                "python:3.12-slim",
+                (2, 10),
+                None,
+            ),
             ("FROM (stage 1 build)", "golang:1.23", (3, 32), None),
             ("COPY --from", "ghcr.io/astral-sh/uv:0.4.20", (5, 13), None),
             ("--mount from", "busybox:1.36", (7, 28), None),
-            (
-                "FROM (stage 2 runtime)",
-                "${BASE}",
-                (12, 6),
-                templated("${BASE}"),
-            ),
             (
                 "FROM (stage 3)",
                 "gcr.io/distroless/static:nonroot",
@@ -1123,7 +1202,7 @@ fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
                 "Resources.Sam.Properties.ImageUri",
                 "",
                 (12, 58),
-                NOT_A_STRING,
+                templated("Fn::Join"),
             ),
         ],
     );
@@ -1135,5 +1214,173 @@ fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
     assert!(
         located.occurrences[4].platform.is_none(),
         "the Lambda function declares none"
+    );
+}
+
+#[test]
+fn dockerfile_heredocs_open_only_on_a_heredoc_word_and_blank_continuation_lines_are_skipped() {
+    // `'shift: 1<<3'` opens no heredoc (it once hid the rest of the file);
+    // `<<-EOT`, `<<"END-OF-FILE"` and `3<<X` do, and their bodies are not
+    // instructions; a blank line inside a continuation does not end it.
+    check(
+        fixture!("Dockerfile.heredocs"),
+        Format::Dockerfile,
+        &[
+            ("FROM (stage 1 build)", "golang:1.23", (2, 6), None),
+            ("COPY --from", "busybox:1.36", (17, 10), None),
+            (
+                "FROM (stage 2)",
+                "gcr.io/distroless/static:nonroot",
+                (18, 6),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn compose_build_services_keep_their_image_and_pin_docker_image_contexts() {
+    check(
+        fixture!("compose.build.yaml"),
+        Format::Compose,
+        &[
+            (
+                "services.api.build.additional_contexts.base",
+                "alpine:3.20",
+                (7, 30),
+                None,
+            ),
+            (
+                "services.worker.build.additional_contexts[0]",
+                "python:3.12-slim",
+                (14, 32),
+                None,
+            ),
+            (
+                "services.worker.build.additional_contexts[2]",
+                "python:${PY}",
+                (16, 11),
+                templated("${PY}"),
+            ),
+            ("services.db.image", "postgres:16", (19, 12), None),
+        ],
+    );
+}
+
+#[test]
+fn composite_action_docker_steps() {
+    check(
+        fixture!("action-composite.yml"),
+        Format::GithubActions,
+        &[(
+            "runs.steps[1].uses",
+            "hadolint/hadolint:v2.12.0",
+            (7, 22),
+            None,
+        )],
+    );
+}
+
+#[test]
+fn cloudformation_batch_multi_node_ecs_and_eks_containers() {
+    const R: &str = "Resources";
+    check(
+        fixture!("cloudformation-batch.yaml"),
+        Format::CloudFormation,
+        &[
+            (
+                &format!("{R}.MultiNode.Properties.NodeProperties.NodeRangeProperties[0].Container.Image"),
+                "busybox:1.36",
+                (13, 22),
+                None,
+            ),
+            (
+                &format!("{R}.OnFargate.Properties.EcsProperties.TaskProperties[0].Containers[0].Image"),
+                "public.ecr.aws/amazonlinux/amazonlinux:2023",
+                (22, 24),
+                None,
+            ),
+            (
+                &format!("{R}.OnFargate.Properties.EcsProperties.TaskProperties[0].Containers[1].Image"),
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/log:1",
+                (24, 30),
+                templated("!Sub ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/log:1"),
+            ),
+            (
+                &format!("{R}.OnEks.Properties.EksProperties.PodProperties.InitContainers[0].Image"),
+                "alpine:3.20",
+                (33, 22),
+                None,
+            ),
+            (
+                &format!("{R}.OnEks.Properties.EksProperties.PodProperties.Containers[0].Image"),
+                "python:3.12",
+                (36, 22),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn dockerfile_escape_directive_only_at_the_top() {
+    // A comment that is not a directive ends the directives: the later
+    // `# escape=` is a comment and `\` still continues lines.
+    let text = "# Build with --build-arg A=1\n# escape=`\nFROM \\\n  alpine:3.20\n";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    let texts: Vec<&str> = located
+        .occurrences
+        .iter()
+        .map(|o| o.text.as_str())
+        .collect();
+    assert_eq!(texts, ["alpine:3.20"]);
+}
+
+#[test]
+fn dockerfile_from_a_global_arg_is_the_arg_default() {
+    let text = "\
+ARG REGISTRY=ghcr.io/acme
+ARG BASE=\"python:3.12-slim\" NODE=node:20
+ARG TARGET=build
+ARG NO_DEFAULT
+FROM ${NODE} AS build
+ARG LOCAL=alpine:3.20
+FROM $BASE
+FROM ${BASE} AS again
+FROM ${TARGET}
+FROM ${LOCAL}
+FROM ${NO_DEFAULT}
+FROM ${REGISTRY}/app:1
+";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    check_invariants(text.as_bytes(), &located);
+    let got: Vec<(&str, &str, Option<SkipReason>)> = located
+        .occurrences
+        .iter()
+        .map(|o| (o.location.as_str(), o.text.as_str(), o.skip.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Two FROMs share BASE: one occurrence, inside the quotes.
+            ("ARG BASE (FROM (stage 2))", "python:3.12-slim", None),
+            ("ARG NODE (FROM (stage 1 build))", "node:20", None),
+            // A stage ARG is not seen by FROM; an ARG naming a stage is a stage.
+            ("FROM (stage 5)", "${LOCAL}", templated("${LOCAL}")),
+            (
+                "FROM (stage 6)",
+                "${NO_DEFAULT}",
+                templated("${NO_DEFAULT}")
+            ),
+            (
+                "FROM (stage 7)",
+                "${REGISTRY}/app:1",
+                templated("${REGISTRY}")
+            ),
+        ]
     );
 }

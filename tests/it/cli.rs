@@ -92,11 +92,43 @@ fn invalid_reference_is_an_error() {
     );
     let out = imgpin(&["check"], dir.path());
     assert_eq!(out.status.code(), Some(2));
+    // The reference is named once, with its place and the reason.
     assert!(
-        text(&out.stderr).contains("must be lowercase"),
+        text(&out.stderr).contains(
+            "compose.yaml:3:12: error: invalid image reference \"Nginx:1.27\": repository name must be lowercase\n"
+        ),
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Kyverno policies write pod patterns (`image: "!*:latest"`): notes, not
+/// invalid references that fail the run, not even with `--strict`; the
+/// sidecar a mutate rule injects is a real image and is checked.
+#[test]
+fn policy_patterns_are_notes_and_injected_sidecars_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec:\n  rules:\n    - name: no-latest\n      validate:\n        pattern:\n          spec:\n            containers:\n            - image: \"!*:latest\"\n    - name: sidecar\n      mutate:\n        patchStrategicMerge:\n          spec:\n            containers:\n            - name: logger\n              image: fluent/fluent-bit:3.0@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    );
+    for args in [&["check"][..], &["check", "--strict"]] {
+        let out = imgpin(args, dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(
+                "policy.yaml:10:23: note: \"!*:latest\" cannot be checked: a match pattern"
+            ),
+            "{}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -246,3 +246,91 @@ fn crlf_bom_and_missing_final_newline_survive_a_pin() {
         .replace("api:1.4", &format!("api:1.4@{}", digest('a')));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
 }
+
+/// A platform team's tree in one go: a Dockerfile whose `RUN` quotes a `<<`
+/// and has a blank line inside a continuation (both once hid every later
+/// stage), a Compose service that builds (its `image` is the build's tag and
+/// must stay as written) with a `docker-image://` build context, a composite
+/// action with a `docker://` step, and a multi-node Batch job definition.
+/// Every image is pinned byte-exactly, nothing else moves, a second run is
+/// clean.
+#[test]
+fn platform_tree_with_dockerfile_compose_build_composite_action_and_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: [(&str, String); 4] = [
+        (
+            "Dockerfile",
+            "# syntax=docker/dockerfile:1\r\nFROM localhost:5000/shop/api:1.4 AS build\r\nRUN echo 'x<<END' && \\\r\n\r\n    echo done\r\nFROM localhost:5000/shop/web:2.0\r\nCOPY --chown=app:app --from=build /out /app\r\nCOPY --from=localhost:5000/shop/envoy:v1.31 /usr/local/bin/envoy /bin/".to_string(),
+        ),
+        (
+            "compose.yaml",
+            "services:\n  api:\n    build:\n      context: .\n      additional_contexts:\n        base: docker-image://localhost:5000/shop/web:2.0\n    image: localhost:5000/shop/api:dev\n  db:\n    image: localhost:5000/shop/migrate\n".to_string(),
+        ),
+        (
+            "action.yml",
+            "name: lint\nruns:\n  using: composite\n  steps:\n    - uses: docker://localhost:5000/shop/envoy:v1.31\n    - run: echo é\n      shell: bash\n".to_string(),
+        ),
+        (
+            "batch.yaml",
+            "Resources:\n  Job:\n    Type: AWS::Batch::JobDefinition\n    Properties:\n      NodeProperties:\n        NodeRangeProperties:\n          - TargetNodes: \"0:\"\n            Container:\n              Image: localhost:5000/shop/api:1.4\n".to_string(),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let (status, _, err) = pin(dir.path(), &resolver(), PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Clean, "{err}");
+    let (a, b, c) = (digest('a'), digest('b'), digest('c'));
+    let expected = [
+        files[0]
+            .1
+            .replace("api:1.4 AS", &format!("api:1.4@{a} AS"))
+            .replace("web:2.0\r\n", &format!("web:2.0@{c}\r\n"))
+            .replace("envoy:v1.31 ", &format!("envoy:v1.31@{b} ")),
+        files[1]
+            .1
+            .replace("web:2.0\n", &format!("web:2.0@{c}\n"))
+            .replace("migrate\n", &format!("migrate:latest@{a}\n")),
+        files[2]
+            .1
+            .replace("envoy:v1.31\n", &format!("envoy:v1.31@{b}\n")),
+        files[3].1.replace("api:1.4\n", &format!("api:1.4@{a}\n")),
+    ];
+    for ((name, _), want) in files.iter().zip(expected) {
+        let got = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(got, want, "{name}");
+    }
+    let (status, diff, err) = pin(
+        dir.path(),
+        &resolver(),
+        PinOptions {
+            update: false,
+            check: true,
+        },
+        Mode::Check,
+    );
+    assert_eq!(status, Status::Clean, "second run: {diff}{err}");
+    assert_eq!(diff, "");
+}
+
+/// A Latin-1 comment (not UTF-8) once made the whole file invisible; now
+/// its images are pinned and every other byte is kept as it was.
+#[test]
+fn a_file_with_latin1_comments_is_pinned_byte_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Dockerfile");
+    let original: &[u8] = b"# \xc9tape de build \xe0 part\nFROM localhost:5000/shop/api:1.4 AS build\nFROM localhost:5000/shop/web:2.0\n";
+    std::fs::write(&file, original).unwrap();
+    let (status, _, err) = pin(dir.path(), &resolver(), PinOptions::default(), Mode::Write);
+    assert_eq!(status, Status::Clean, "{err}");
+    let mut expected = b"# \xc9tape de build \xe0 part\n".to_vec();
+    expected.extend_from_slice(
+        format!(
+            "FROM localhost:5000/shop/api:1.4@{} AS build\nFROM localhost:5000/shop/web:2.0@{}\n",
+            digest('a'),
+            digest('c')
+        )
+        .as_bytes(),
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), expected);
+}
