@@ -165,8 +165,8 @@ pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptio
                 plan.push(
                     file,
                     item,
-                    Code::AlreadyPinned,
-                    Severity::Note,
+                    Code::NotUpdatable,
+                    Severity::Warning,
                     format!("{text} is pinned by digest only; no tag to follow, not updatable"),
                 );
             }

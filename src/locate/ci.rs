@@ -1,5 +1,6 @@
 //! CI configuration that runs containers: GitHub Actions workflows and
-//! Docker container actions, and GitLab CI files.
+//! Docker container actions, GitLab CI files, and CircleCI configurations
+//! (`jobs.<id>.docker[].image`, `executors.<id>.docker[].image`).
 //!
 //! Rule, GitHub: a top-level `jobs` mapping whose jobs have `runs-on`,
 //! `steps` or `uses` is a workflow. Occurrences: `jobs.<id>.container`
@@ -22,6 +23,41 @@ use super::tree::{join_index, join_key, Node};
 use super::Occurrence;
 
 const DOCKER_SCHEME: &str = "docker://";
+
+/// The mappings under `key` (`jobs`, `executors`) that run in Docker
+/// images: CircleCI's `docker: [{image: …}, …]`.
+fn circleci_docker_entries<'n>(root: &'n Node, key: &str) -> Vec<(&'n str, &'n [Node])> {
+    root.get(key)
+        .and_then(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(name, node)| Some((name.as_str(), node.get("docker")?.items()?)))
+        .collect()
+}
+
+/// Whether `root` is a CircleCI configuration: a `version` and a job or
+/// executor that runs in `docker` images.
+pub(crate) fn detect_circleci(root: &Node) -> bool {
+    root.get("version").is_some()
+        && (!circleci_docker_entries(root, "jobs").is_empty()
+            || !circleci_docker_entries(root, "executors").is_empty())
+}
+
+/// `jobs.<id>.docker[i].image` and `executors.<id>.docker[i].image`.
+pub(crate) fn collect_circleci(root: &Node) -> Vec<Occurrence> {
+    let mut out = Vec::new();
+    for key in ["executors", "jobs"] {
+        for (name, images) in circleci_docker_entries(root, key) {
+            let path = join_key(&join_key(key, name), "docker");
+            for (i, entry) in images.iter().enumerate() {
+                if let Some(image) = entry.get("image") {
+                    out.push(occurrence(image, join_key(&join_index(&path, i), "image")));
+                }
+            }
+        }
+    }
+    out
+}
 
 /// Whether `root` is a GitHub Actions workflow or a Docker container action.
 pub(crate) fn detect_github(root: &Node) -> bool {

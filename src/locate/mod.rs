@@ -61,12 +61,14 @@ pub enum Format {
     GithubActions,
     /// A GitLab CI file.
     GitlabCi,
+    /// A CircleCI configuration.
+    CircleCi,
 }
 
 impl Format {
     /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
     /// `imagedetail`, `compose`, `kubernetes`, `cloudformation`,
-    /// `github-actions`, `gitlab-ci` or `dockerfile`.
+    /// `github-actions`, `gitlab-ci`, `circleci` or `dockerfile`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
@@ -78,6 +80,7 @@ impl Format {
             Format::Dockerfile => "dockerfile",
             Format::GithubActions => "github-actions",
             Format::GitlabCi => "gitlab-ci",
+            Format::CircleCi => "circleci",
         }
     }
 }
@@ -264,6 +267,8 @@ fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
         Some(Format::CloudFormation)
     } else if syntax == Syntax::Yaml && compose::detect(root) {
         Some(Format::Compose)
+    } else if syntax == Syntax::Yaml && ci::detect_circleci(root) {
+        Some(Format::CircleCi)
     } else if syntax == Syntax::Yaml && ci::detect_github(root) {
         Some(Format::GithubActions)
     } else if syntax == Syntax::Yaml && ci::detect_gitlab(root) {
@@ -288,6 +293,7 @@ fn collect(root: &Node, format: Format) -> Vec<Occurrence> {
         Format::CloudFormation => cloudformation::collect(root),
         Format::GithubActions => ci::collect_github(root),
         Format::GitlabCi => ci::collect_gitlab(root),
+        Format::CircleCi => ci::collect_circleci(root),
         // Dockerfiles have no tree; `locate` reads them line by line.
         Format::Dockerfile => Vec::new(),
     }

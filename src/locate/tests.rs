@@ -30,6 +30,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("broken.json"),
     fixture!("broken.yaml"),
     fixture!("cloudformation-batch.yaml"),
+    fixture!("circleci.yml"),
     fixture!("cloudformation.json"),
     fixture!("cloudformation.yaml"),
     fixture!("compose.bom-no-final-newline.yml"),
@@ -1123,6 +1124,34 @@ fn github_workflow_containers_services_and_docker_steps() {
         fixture!("action-docker.yml"),
         Format::GithubActions,
         &[("runs.image", "ghcr.io/org/linter:3.1", (5, 19), None)],
+    );
+}
+
+#[test]
+fn circleci_docker_images_of_jobs_and_executors() {
+    check(
+        fixture!("circleci.yml"),
+        Format::CircleCi,
+        &[
+            (
+                "executors.py.docker[0].image",
+                "cimg/python:3.12",
+                (7, 16),
+                None,
+            ),
+            (
+                "jobs.test.docker[0].image",
+                "cimg/node:20.11",
+                (11, 16),
+                None,
+            ),
+            (
+                "jobs.test.docker[1].image",
+                "cimg/postgres:16.2",
+                (14, 17),
+                None,
+            ),
+        ],
     );
 }
 

@@ -49,6 +49,8 @@ pub enum Code {
     Pinned,
     /// A reference already carries a digest.
     AlreadyPinned,
+    /// `pin --update` cannot refresh a reference pinned by digest only (no tag to follow).
+    NotUpdatable,
     /// A value is not a literal reference (template, empty, …) and was left alone.
     Skipped,
     /// A value does not follow the reference grammar.
@@ -111,10 +113,11 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
+        Code::NotUpdatable,
         Code::Skipped,
         Code::InvalidReference,
         Code::ResolveFailed,

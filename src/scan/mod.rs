@@ -103,6 +103,16 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             );
             continue;
         }
+        if root.is_file() && !locate::is_candidate_name(root) && !excluded(&exclude, root) {
+            scan.findings.push(
+                Finding::new(
+                    Code::FileSkipped,
+                    Severity::Note,
+                    "not read: imgpin reads .json, .yaml/.yml and Dockerfile/Containerfile names",
+                )
+                .in_file(root),
+            );
+        }
         for path in walk(root, &exclude, &mut scan.findings) {
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if seen.insert(key) {
@@ -297,5 +307,25 @@ mod tests {
     #[test]
     fn bad_glob_is_an_error() {
         assert!(exclude_set(&["a[".into()]).is_err());
+    }
+
+    #[test]
+    fn an_explicit_file_imgpin_does_not_read_gets_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "image: nginx:1.27\n").unwrap();
+        let compose = dir.path().join("compose.yaml");
+        std::fs::write(&compose, "services:\n  web:\n    image: nginx:1.27\n").unwrap();
+        let scan = scan(&WalkOptions {
+            paths: vec![notes.clone(), compose],
+            exclude: Vec::new(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        })
+        .unwrap();
+        assert_eq!(scan.files.len(), 1);
+        assert_eq!(scan.findings.len(), 1, "{:?}", scan.findings);
+        assert_eq!(scan.findings[0].code, Code::FileSkipped);
+        assert_eq!(scan.findings[0].file.as_deref(), Some(notes.as_path()));
+        assert!(scan.findings[0].message.starts_with("not read:"));
     }
 }

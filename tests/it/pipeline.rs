@@ -231,6 +231,14 @@ fn update_replaces_a_moved_digest_and_keeps_the_rest() {
             &format!("x:1@{}", digest('d'))
         )
     );
+    // The digest-only reference is said to be not updatable (a warning, shown).
+    assert!(
+        err.contains(&format!(
+            "compose.yml:5:12: warning: localhost:5000/y@{} is pinned by digest only; no tag to follow, not updatable",
+            digest('b')
+        )),
+        "{err}"
+    );
 }
 
 #[test]
