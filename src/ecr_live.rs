@@ -299,19 +299,12 @@ pub fn map_image_detail(d: &aws_sdk_ecr::types::ImageDetail) -> Option<ImageDeta
 
 /// The `manifests[].digest` of an index manifest (empty for anything else).
 pub fn index_children(manifest: &str) -> Vec<String> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(manifest) else {
-        return Vec::new();
-    };
-    value
-        .get("manifests")
-        .and_then(serde_json::Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|m| m.get("digest")?.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    match crate::media::parse_manifest(manifest.as_bytes()) {
+        Ok(crate::media::ManifestFacts::Index { children }) => {
+            children.into_iter().map(|c| c.digest).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The `mediaType` a manifest declares about itself.
@@ -351,12 +344,7 @@ where
             format!("the ECR API in {} did not answer in time", repo.host.region)
         }
         _ => {
-            let chain = DisplayErrorContext(err).to_string();
-            let lower = chain.to_ascii_lowercase();
-            if lower.contains("no credentials")
-                || lower.contains("credential provider was not enabled")
-                || lower.contains("failed to load credentials")
-            {
+            if crate::resolve::ecr::is_credentials_error(&DisplayErrorContext(err).to_string()) {
                 "no AWS credentials found; set AWS_PROFILE (or --aws-profile) or \
                  AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"
                     .to_owned()

@@ -309,11 +309,7 @@ fn ecs_clusters(sources: &InUseSources<'_>) -> Vec<String> {
 /// The region of a cluster: `--region`, else the region of a cluster ARN
 /// (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`), else the AWS chain's.
 fn cluster_region<'a>(region: Option<&'a str>, cluster: &'a str) -> Option<&'a str> {
-    region.or_else(|| {
-        let mut parts = cluster.strip_prefix("arn:")?.split(':');
-        let (_, service, region) = (parts.next()?, parts.next()?, parts.next()?);
-        (service == "ecs" && !region.is_empty()).then_some(region)
-    })
+    region.or_else(|| crate::ecs::arn_region(cluster))
 }
 
 /// Every in-use entry the sources name besides the files: `--in-use`

@@ -887,7 +887,8 @@ fn map_sdk_error(err: &SdkError<BatchGetImageError>, repo: &RepositoryKey) -> Re
     }
 }
 
-fn is_credentials_error(chain: &str) -> bool {
+/// Whether an SDK error chain says no AWS credentials could be found.
+pub(crate) fn is_credentials_error(chain: &str) -> bool {
     let c = chain.to_ascii_lowercase();
     c.contains("credential provider was not enabled")
         || c.contains("error occurred while loading credentials")
