@@ -367,15 +367,30 @@ pub struct ProtectArgs {
 /// In-use images and the policy, shared by `lifecycle` and `lifecycle protect`.
 #[derive(Debug, Clone, Args)]
 pub struct LifecycleSource {
+    /// Images in use outside the files.
+    #[command(flatten)]
+    pub in_use: InUseArgs,
+
+    /// Evaluate this lifecycle policy file instead of each repository's live
+    /// policy; it is validated as AWS validates it (errors point at the rule).
+    /// The output of `aws ecr get-lifecycle-policy` is accepted too.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+/// Images in use outside the files scanned, for `lifecycle` and `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct InUseArgs {
     /// An image in use (repeatable): a digest (sha256:…), an image reference,
-    /// ecs:CLUSTER, or a JSON file (`-` for standard input): an array of
-    /// references/digests, or the output of `imgpin ecs images --format json`.
+    /// ecs:CLUSTER (as --ecs-cluster), or a JSON file (`-` for standard
+    /// input): an array of references/digests, or the output of
+    /// `imgpin ecs images --format json`.
     #[arg(long, value_name = "REF|DIGEST|FILE", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,
 
-    /// Also count as in use every image this ECS cluster's services deploy
-    /// (all deployments) and its running tasks run, with the digest they
-    /// really run (repeatable; a name or an ARN). `--in-use ecs:NAME` is the same.
+    /// Every image this ECS cluster's services deploy (all deployments) and
+    /// its running tasks run, with the digest they really run, is in use too
+    /// (repeatable; a name or an ARN). `--in-use ecs:NAME` is the same.
     #[arg(long, value_name = "NAME")]
     pub ecs_cluster: Vec<String>,
 
@@ -383,12 +398,6 @@ pub struct LifecycleSource {
     /// region, else the AWS chain).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-
-    /// Evaluate this lifecycle policy file instead of each repository's live
-    /// policy; it is validated as AWS validates it (errors point at the rule).
-    /// The output of `aws ecr get-lifecycle-policy` is accepted too.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
 }
 
 /// How to reach AWS.
@@ -422,22 +431,10 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub pinned_only: bool,
 
-    /// Also verify an image in use elsewhere (repeatable): `name@sha256:…`,
-    /// a JSON file (an array of references, or the output of `imgpin ecs
-    /// images --format json`), or ecs:CLUSTER (as --ecs-cluster).
-    #[arg(long, value_name = "REF|FILE|ecs:NAME", visible_alias = "in-use-from")]
-    pub in_use: Vec<String>,
-
-    /// Also verify the digests this ECS cluster's services deploy and its
-    /// running tasks run (repeatable; a name or an ARN): a rollback or a new
-    /// task of a deleted digest fails with `manifest unknown`.
-    #[arg(long, value_name = "NAME")]
-    pub ecs_cluster: Vec<String>,
-
-    /// AWS region of the --ecs-cluster clusters (default: a cluster ARN's
-    /// region, else the AWS chain).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// Images in use outside the files: their digests must exist too (a
+    /// rollback or a new task of a deleted digest fails with `manifest unknown`).
+    #[command(flatten)]
+    pub in_use: InUseArgs,
 
     /// Registry access.
     #[command(flatten)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use crate::cli::InUseArgs;
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Printer, Severity};
 use crate::scan::{Scan, Value};
@@ -281,12 +282,8 @@ impl From<&crate::ecs::InUseImage> for EcsImageRow {
 /// `--ecs-cluster` names, and how to reach ECS.
 #[derive(Debug, Clone, Copy)]
 pub struct InUseSources<'a> {
-    /// `--in-use` values (digests, references, JSON files, `ecs:NAME`).
-    pub values: &'a [String],
-    /// `--ecs-cluster` names.
-    pub ecs_clusters: &'a [String],
-    /// `--region` for the clusters.
-    pub region: Option<&'a str>,
+    /// `--in-use`, `--ecs-cluster`, `--region`.
+    pub args: &'a InUseArgs,
     /// `--aws-profile`.
     pub profile: Option<&'a str>,
     /// Seconds to wait for an AWS answer.
@@ -294,11 +291,10 @@ pub struct InUseSources<'a> {
 }
 
 /// The clusters named with `--ecs-cluster NAME` or `--in-use ecs:NAME`.
-fn ecs_clusters(sources: &InUseSources<'_>) -> Vec<String> {
-    let mut clusters = sources.ecs_clusters.to_vec();
+fn ecs_clusters(args: &InUseArgs) -> Vec<String> {
+    let mut clusters = args.ecs_cluster.clone();
     clusters.extend(
-        sources
-            .values
+        args.in_use
             .iter()
             .filter_map(|v| v.strip_prefix("ecs:"))
             .map(str::to_owned),
@@ -320,12 +316,12 @@ pub async fn collect(
     sources: &InUseSources<'_>,
     printer: &mut Printer,
 ) -> anyhow::Result<Vec<InUseEntry>> {
-    let (mut entries, bad) = collect_in_use(sources.values);
+    let (mut entries, bad) = collect_in_use(&sources.args.in_use);
     printer.findings(bad)?;
-    for cluster in ecs_clusters(sources) {
+    for cluster in ecs_clusters(sources.args) {
         let listed = async {
             let client = crate::ecs::client(
-                cluster_region(sources.region, &cluster),
+                cluster_region(sources.args.region.as_deref(), &cluster),
                 sources.profile,
                 std::time::Duration::from_secs(sources.timeout.max(1)),
             )

@@ -39,9 +39,7 @@ const PROTECT_MARGIN: u64 = 100;
 /// The in-use sources of `lifecycle` and `lifecycle protect`.
 fn sources<'a>(source: &'a LifecycleSource, aws: &'a AwsArgs) -> InUseSources<'a> {
     InUseSources {
-        values: &source.in_use,
-        ecs_clusters: &source.ecs_cluster,
-        region: source.region.as_deref(),
+        args: &source.in_use,
         profile: aws.aws_profile.as_deref(),
         timeout: aws.timeout,
     }

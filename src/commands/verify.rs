@@ -12,9 +12,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let mut scan = crate::scan::scan(&args.walk.options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let sources = InUseSources {
-        values: &args.in_use,
-        ecs_clusters: &args.ecs_cluster,
-        region: args.region.as_deref(),
+        args: &args.in_use,
         profile: args.registry.aws_profile.as_deref(),
         timeout: args.registry.timeout,
     };
