@@ -23,7 +23,7 @@ pub use super::in_use::{
     InUseEntry,
 };
 use crate::cli::{AwsArgs, LifecycleArgs, LifecycleCommand, LifecycleSource, ProtectArgs};
-use crate::ecr_live::{AwsError, LiveEcr, LivePolicy, PutOutcome, Repo};
+use crate::ecr_live::{AwsError, ImageList, LiveEcr, LivePolicy, PutOutcome, Repo};
 use crate::lifecycle::{
     evaluate, parse_describe_images, parse_policy, Fate, ImageDetail, InUseFinding, Policy,
     PolicyError, PolicyNote, Rule, TagStatus, ValidationMode,
@@ -867,11 +867,7 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
         return totals.finish(printer, now);
     }
 
-    let mut scan = crate::scan::scan(&args.walk.options())?;
-    printer.findings(std::mem::take(&mut scan.findings))?;
-    let mut all = entries_from_scan(&scan);
-    all.extend(entries);
-    let grouped = group_by_repository(all);
+    let grouped = group_with_files(&args.walk, entries, printer)?;
     if grouped.groups.is_empty() {
         printer.finding(Finding::new(
             Code::LifecycleImageMissing,
@@ -885,24 +881,9 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
             grouped.foreign.len()
         ))?;
     }
-    let live = LiveEcr::new(
-        args.aws.aws_profile.clone(),
-        std::time::Duration::from_secs(args.aws.timeout.max(1)),
-    );
-    let want_live_policy = file_policy.is_none();
+    let live = live_ecr(&args.aws);
     let bare = grouped.bare.clone();
-    let fetched: Vec<(RepoGroup, Result<Fetched, AwsError>)> =
-        futures::stream::iter(grouped.groups)
-            .map(|g| {
-                let live = &live;
-                async move {
-                    let result = fetch(live, &g.repo, want_live_policy).await;
-                    (g, result)
-                }
-            })
-            .buffered(args.aws.jobs.max(1))
-            .collect()
-            .await;
+    let fetched = fetch_all(&live, grouped.groups, file_policy.is_none(), args.aws.jobs).await;
     let mut bare_found = BTreeSet::new();
     for (mut group, result) in fetched {
         let meta = RepoMeta::of(&group.repo);
@@ -918,7 +899,7 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
             Some(s) => Some(s.clone()),
             None => live_policy_source(&group.repo, fetched.policy, &mut findings),
         };
-        for index in &fetched.unread_indexes {
+        for index in &fetched.list.unread_indexes {
             findings.push(
                 Finding::new(
                     Code::AwsError,
@@ -931,14 +912,14 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
                 .location(group.repo.to_string()),
             );
         }
-        if fetched.left_out > 0 {
+        if fetched.list.left_out > 0 {
             findings.push(
                 Finding::new(
                     Code::AwsError,
                     Severity::Warning,
                     format!(
                         "{}: {} images without a digest or push time in the DescribeImages answer were left out",
-                        group.repo, fetched.left_out
+                        group.repo, fetched.list.left_out
                     ),
                 )
                 .location(group.repo.to_string()),
@@ -947,8 +928,8 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
         printer.findings(findings)?;
         let Some(source) = source else { continue };
         group.entries.extend(bare.iter().cloned());
-        let uses = resolve_uses(&group.entries, &fetched.images);
-        let outcome = evaluate_repository(&meta, source.policy(), &fetched.images, now, &uses);
+        let uses = resolve_uses(&group.entries, &fetched.list.images);
+        let outcome = evaluate_repository(&meta, source.policy(), &fetched.list.images, now, &uses);
         bare_found.extend(outcome.bare_found.iter().cloned());
         printer.findings(outcome.findings.clone())?;
         totals.add(&meta, Some(&source), outcome);
@@ -1088,9 +1069,7 @@ fn read_images(path: &Path) -> Result<(Vec<ImageDetail>, ListOwner), Box<Finding
 #[derive(Debug)]
 struct Fetched {
     policy: Option<LivePolicy>,
-    images: Vec<ImageDetail>,
-    left_out: usize,
-    unread_indexes: Vec<String>,
+    list: ImageList,
 }
 
 async fn fetch(live: &LiveEcr, repo: &Repo, want_policy: bool) -> Result<Fetched, AwsError> {
@@ -1100,12 +1079,47 @@ async fn fetch(live: &LiveEcr, repo: &Repo, want_policy: bool) -> Result<Fetched
         None
     };
     let list = live.describe_images(repo).await?;
-    Ok(Fetched {
-        policy,
-        images: list.images,
-        left_out: list.left_out,
-        unread_indexes: list.unread_indexes,
-    })
+    Ok(Fetched { policy, list })
+}
+
+/// Each group's policy (unless a `--policy` file replaces it) and image list,
+/// `jobs` repositories at a time, in the groups' order.
+async fn fetch_all(
+    live: &LiveEcr,
+    groups: Vec<RepoGroup>,
+    want_policy: bool,
+    jobs: usize,
+) -> Vec<(RepoGroup, Result<Fetched, AwsError>)> {
+    futures::stream::iter(groups)
+        .map(|g| async move {
+            let result = fetch(live, &g.repo, want_policy).await;
+            (g, result)
+        })
+        .buffered(jobs.max(1))
+        .collect()
+        .await
+}
+
+/// The ECR API client for `lifecycle` and `lifecycle protect`.
+fn live_ecr(aws: &AwsArgs) -> LiveEcr {
+    LiveEcr::new(
+        aws.aws_profile.clone(),
+        std::time::Duration::from_secs(aws.timeout.max(1)),
+    )
+}
+
+/// The in-use `entries` plus the references in the files under `walk`,
+/// grouped by repository (scan findings reported on the way).
+fn group_with_files(
+    walk: &crate::cli::WalkArgs,
+    entries: Vec<InUseEntry>,
+    printer: &mut Printer,
+) -> anyhow::Result<Grouped> {
+    let mut scan = crate::scan::scan(&walk.options())?;
+    printer.findings(std::mem::take(&mut scan.findings))?;
+    let mut all = entries_from_scan(&scan);
+    all.extend(entries);
+    Ok(group_by_repository(all))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1254,19 +1268,13 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
         return finish(printer, repos_doc, (0, 0, 0));
     };
     let entries = in_use::collect(&sources(&args.source, &args.aws), printer).await?;
-    let mut scan = crate::scan::scan(&args.walk.options())?;
-    printer.findings(std::mem::take(&mut scan.findings))?;
-    let mut all = entries_from_scan(&scan);
-    all.extend(entries);
-    let grouped = group_by_repository(all);
-    let live = LiveEcr::new(
-        args.aws.aws_profile.clone(),
-        std::time::Duration::from_secs(args.aws.timeout.max(1)),
-    );
+    let grouped = group_with_files(&args.walk, entries, printer)?;
+    let live = live_ecr(&args.aws);
     let mut counts = (0, 0, 0);
-    for mut group in grouped.groups {
+    let fetched_all = fetch_all(&live, grouped.groups, file_policy.is_none(), args.aws.jobs).await;
+    for (mut group, fetched) in fetched_all {
         let repo = group.repo.clone();
-        let fetched = match fetch(&live, &repo, file_policy.is_none()).await {
+        let fetched = match fetched {
             Ok(f) => f,
             Err(e) => {
                 printer.finding(group.failure(e.to_string()))?;
@@ -1280,8 +1288,9 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
         };
         printer.findings(findings)?;
         group.entries.extend(grouped.bare.iter().cloned());
-        let uses = resolve_uses(&group.entries, &fetched.images);
+        let uses = resolve_uses(&group.entries, &fetched.list.images);
         let in_repo: BTreeMap<&str, &ImageDetail> = fetched
+            .list
             .images
             .iter()
             .map(|i| (i.digest.as_str(), i))
@@ -1413,7 +1422,7 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
             &repo,
             prefix,
             source.as_ref(),
-            &fetched.images,
+            &fetched.list.images,
             &protected_digests,
             now,
             printer,
