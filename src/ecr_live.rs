@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
+use aws_sdk_ecr::types::{DescribeImagesFilter, ImageStatusFilter};
 use chrono::{DateTime, Utc};
 
 use crate::lifecycle::{ImageDetail, ImageStatus};
-use crate::resolve::ecr::{EcrHost, EcrResolver, BATCH_SIZE};
+use crate::resolve::ecr::{batch_get_image, EcrHost, EcrResolver, IdKind, BATCH_SIZE};
 use crate::resolve::RegistryOptions;
 
 /// One ECR repository: the registry host (account, region, endpoint flavour) and its name.
@@ -200,21 +200,16 @@ impl LiveEcr {
         let client = self.resolver.client(&repo.host).await;
         let mut out = BTreeMap::new();
         for chunk in digests.chunks(BATCH_SIZE) {
-            let mut request = client
-                .batch_get_image()
-                .registry_id(&repo.host.account)
-                .repository_name(&repo.repository);
-            for digest in chunk {
-                request =
-                    request.image_ids(ImageIdentifier::builder().image_digest(digest).build());
-            }
-            for media_type in crate::media::ACCEPTED {
-                request = request.accepted_media_types(media_type);
-            }
-            let answer = request
-                .send()
-                .await
-                .map_err(|err| aws_error("BatchGetImage", repo, &err))?;
+            let answer = batch_get_image(
+                &client,
+                &repo.host.account,
+                &repo.repository,
+                IdKind::Digest,
+                chunk,
+            )
+            .send()
+            .await
+            .map_err(|err| aws_error("BatchGetImage", repo, &err))?;
             for image in answer.images() {
                 let (Some(digest), Some(manifest)) = (
                     image.image_id().and_then(|id| id.image_digest()),

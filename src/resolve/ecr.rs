@@ -450,24 +450,16 @@ impl EcrResolver {
     async fn send_batch(&self, batch: &Batch) -> Result<BatchGetImageOutput, ResolveError> {
         let client = self.client(&batch.repository.host).await;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut request = client
-            .batch_get_image()
-            .registry_id(&batch.repository.host.account)
-            .repository_name(&batch.repository.repository);
-        for id in &batch.ids {
-            let image_id = match batch.kind {
-                IdKind::Tag => ImageIdentifier::builder().image_tag(id),
-                IdKind::Digest => ImageIdentifier::builder().image_digest(id),
-            };
-            request = request.image_ids(image_id.build());
-        }
-        for media_type in crate::media::ACCEPTED {
-            request = request.accepted_media_types(media_type);
-        }
-        request
-            .send()
-            .await
-            .map_err(|err| map_sdk_error(&err, &batch.repository))
+        batch_get_image(
+            &client,
+            &batch.repository.host.account,
+            &batch.repository.repository,
+            batch.kind,
+            &batch.ids,
+        )
+        .send()
+        .await
+        .map_err(|err| map_sdk_error(&err, &batch.repository))
     }
 
     fn map_output(
@@ -885,6 +877,33 @@ fn map_sdk_error(err: &SdkError<BatchGetImageError>, repo: &RepositoryKey) -> Re
             format!("ECR BatchGetImage for {} failed: {}", where_repo(repo), short_chain(&chain)),
         ),
     }
+}
+
+/// A `BatchGetImage` request for `ids` (tags or digests, per `kind`) in
+/// `repository` of `account`, accepting every manifest type imgpin reads
+/// (index types first, so a multi-arch tag answers with its index).
+pub(crate) fn batch_get_image(
+    client: &aws_sdk_ecr::Client,
+    account: &str,
+    repository: &str,
+    kind: IdKind,
+    ids: &[String],
+) -> aws_sdk_ecr::operation::batch_get_image::builders::BatchGetImageFluentBuilder {
+    let mut request = client
+        .batch_get_image()
+        .registry_id(account)
+        .repository_name(repository);
+    for id in ids {
+        let image_id = match kind {
+            IdKind::Tag => ImageIdentifier::builder().image_tag(id),
+            IdKind::Digest => ImageIdentifier::builder().image_digest(id),
+        };
+        request = request.image_ids(image_id.build());
+    }
+    for media_type in crate::media::ACCEPTED {
+        request = request.accepted_media_types(media_type);
+    }
+    request
 }
 
 /// Whether an SDK error chain says no AWS credentials could be found.
