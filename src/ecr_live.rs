@@ -344,7 +344,7 @@ where
                  AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"
                     .to_owned()
             } else {
-                short_chain(err)
+                crate::report::error_chain(err)
             }
         }
     };
@@ -353,26 +353,6 @@ where
         repo: repo.to_string(),
         message,
     }
-}
-
-/// The error and its sources, each once, without the SDK's debug dump.
-fn short_chain(err: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next: Option<&dyn std::error::Error> = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    let joined = parts.join(": ");
-    joined
-        .trim_start_matches("dispatch failure: ")
-        .trim_start_matches("failed to construct request: ")
-        .chars()
-        .take(400)
-        .collect()
 }
 
 #[cfg(test)]

@@ -87,14 +87,7 @@ where
     R: std::fmt::Debug,
 {
     let SdkError::ServiceError(service) = &err else {
-        // The error and its sources, by Display only: the Debug form would
-        // dump the whole raw response.
-        let mut message = format!("{subject}: {err}");
-        let mut source = std::error::Error::source(&err);
-        while let Some(s) = source {
-            message.push_str(&format!(": {s}"));
-            source = s.source();
-        }
+        let message = format!("{subject}: {}", crate::report::error_chain(&err));
         return EcsError::new(action, EcsErrorKind::Other, message);
     };
     let e = service.err();

@@ -298,6 +298,28 @@ impl Status {
     }
 }
 
+/// An error and its sources, each said once (by Display: an SDK error's
+/// Debug form would dump the raw response), without the SDK's generic first
+/// links, at most 400 characters. Never carries credentials.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    let joined = parts.join(": ");
+    joined
+        .trim_start_matches("dispatch failure: ")
+        .trim_start_matches("failed to construct request: ")
+        .chars()
+        .take(400)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
