@@ -30,9 +30,13 @@ pub fn tag_key(reference: &ImageRef) -> String {
 /// and the digest, so every spelling of one pinned image is checked once.
 /// `None` for a reference without a digest.
 pub fn digest_key(reference: &ImageRef) -> Option<String> {
-    reference
-        .digest()
-        .map(|d| format!("{}@{d}", reference.canonical_name()))
+    reference.digest().map(|d| digest_key_at(reference, d))
+}
+
+/// The [`digest_key`] of `reference`'s repository at `digest` (another
+/// digest than the one written: what a tag points at now, what a task runs).
+pub fn digest_key_at(reference: &ImageRef, digest: &impl std::fmt::Display) -> String {
+    format!("{}@{digest}", reference.canonical_name())
 }
 
 /// How `pin` treats references.
@@ -342,7 +346,7 @@ pub fn platform_wanted(
         }
         if let Some(Ok(now)) = tags.get(&tag_key(r)) {
             if &now.digest != digest {
-                let key = format!("{}@{}", r.canonical_name(), now.digest);
+                let key = digest_key_at(r, &now.digest);
                 if let Ok(current) = ImageRef::parse(&key) {
                     wanted.entry(key).or_insert((current, false));
                 }
@@ -437,7 +441,7 @@ pub fn plan_verify(
                 .and_then(|_| tags.get(&tag_key(r)))
                 .and_then(|now| now.as_ref().ok());
             let parent = now.filter(|now| &now.digest != digest).and_then(|now| {
-                let key = format!("{}@{}", r.canonical_name(), now.digest);
+                let key = digest_key_at(r, &now.digest);
                 let facts = facts.get(&key)?.as_ref().ok()?;
                 Some((now, facts.child(digest.as_str())?))
             });

@@ -387,7 +387,7 @@ pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
 
 fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
     let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
-    ImageRef::parse(&format!("{}@{digest}", reference.canonical_name())).ok()
+    ImageRef::parse(&crate::plan::digest_key_at(reference, digest)).ok()
 }
 
 /// `verify`'s findings for images in use outside the files, and the counts
