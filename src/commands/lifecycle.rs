@@ -716,12 +716,10 @@ impl Totals {
     }
 
     fn finish(self, printer: &mut Printer, now: DateTime<Utc>) -> anyhow::Result<Status> {
-        let n = self.repositories.len();
         let line = format!(
-            "{n} {}, {} {}: {} would be expired, {} archived; {} in use, {} of them at risk",
-            if n == 1 { "repository" } else { "repositories" },
-            self.images,
-            if self.images == 1 { "image" } else { "images" },
+            "{}, {}: {} would be expired, {} archived; {} in use, {} of them at risk",
+            super::count(self.repositories.len(), "repository"),
+            super::count(self.images, "image"),
             self.expiring,
             self.archiving,
             self.in_use,
@@ -1179,14 +1177,43 @@ pub fn keep_rule(prefix: &str, protected: u64, priority: i64) -> Json {
 /// The policy with `rule` added at the top: when a rule already has priority 1, every
 /// priority moves up by one (order kept). `None` text: a policy with only `rule`.
 pub fn add_rule_at_top(text: Option<&str>, rule: &Json) -> Result<Json, String> {
-    let mut policy: Json = match text {
-        Some(t) => serde_json::from_str(t).map_err(|e| format!("the policy is not JSON: {e}"))?,
+    let mut policy = match text {
+        Some(t) => policy_json(t)?,
         None => json!({"rules": []}),
     };
-    let rules = policy
+    insert_at_top(rules_mut(&mut policy)?, rule.clone());
+    Ok(policy)
+}
+
+/// The policy with the rule of `priority` moved to the top (priority 1, or one below the
+/// lowest number in use), the other rules keeping their order.
+pub fn move_rule_to_top(text: &str, priority: i64) -> Result<Json, String> {
+    let mut policy = policy_json(text)?;
+    let rules = rules_mut(&mut policy)?;
+    let at = rules
+        .iter()
+        .position(|r| r.get("rulePriority").and_then(Json::as_i64) == Some(priority))
+        .ok_or_else(|| format!("no rule has rulePriority {priority}"))?;
+    let mut rule = rules.remove(at);
+    rule["rulePriority"] = json!(1);
+    insert_at_top(rules, rule);
+    Ok(policy)
+}
+
+fn policy_json(text: &str) -> Result<Json, String> {
+    serde_json::from_str(text).map_err(|e| format!("the policy is not JSON: {e}"))
+}
+
+fn rules_mut(policy: &mut Json) -> Result<&mut Vec<Json>, String> {
+    policy
         .get_mut("rules")
         .and_then(Json::as_array_mut)
-        .ok_or("the policy has no \"rules\" array")?;
+        .ok_or_else(|| "the policy has no \"rules\" array".to_owned())
+}
+
+/// Puts `rule` first; when its priority is not below every other rule's,
+/// those move up (their order kept).
+fn insert_at_top(rules: &mut Vec<Json>, rule: Json) {
     let lowest = rules
         .iter()
         .filter_map(|r| r.get("rulePriority")?.as_i64())
@@ -1200,35 +1227,7 @@ pub fn add_rule_at_top(text: Option<&str>, rule: &Json) -> Result<Json, String> 
             }
         }
     }
-    rules.insert(0, rule.clone());
-    Ok(policy)
-}
-
-/// The policy with the rule of `priority` moved to the top (priority 1, or one below the
-/// lowest number in use), the other rules keeping their order.
-pub fn move_rule_to_top(text: &str, priority: i64) -> Result<Json, String> {
-    let mut policy: Json =
-        serde_json::from_str(text).map_err(|e| format!("the policy is not JSON: {e}"))?;
-    let rules = policy
-        .get_mut("rules")
-        .and_then(Json::as_array_mut)
-        .ok_or("the policy has no \"rules\" array")?;
-    let at = rules
-        .iter()
-        .position(|r| r.get("rulePriority").and_then(Json::as_i64) == Some(priority))
-        .ok_or_else(|| format!("no rule has rulePriority {priority}"))?;
-    let mut rule = rules.remove(at);
-    rule["rulePriority"] = json!(1);
-    let rest = serde_json::to_string(&policy).map_err(|e| e.to_string())?;
-    add_rule_at_top(Some(&rest), &rule)
-}
-
-fn images(n: usize) -> &'static str {
-    if n == 1 {
-        "image"
-    } else {
-        "images"
-    }
+    rules.insert(0, rule);
 }
 
 /// `imgpin lifecycle protect`.
@@ -1240,13 +1239,13 @@ pub async fn run_protect(args: &ProtectArgs, printer: &mut Printer) -> anyhow::R
         let (tagged, would, already) = counts;
         let line = if args.apply {
             format!(
-                "{tagged} {} tagged, {already} already protected",
-                images(tagged)
+                "{} tagged, {already} already protected",
+                super::count(tagged, "image")
             )
         } else {
             format!(
-                "dry run: {would} {} would be tagged, {already} already protected (add --apply)",
-                images(would)
+                "dry run: {} would be tagged, {already} already protected (add --apply)",
+                super::count(would, "image")
             )
         };
         let mut doc = Map::new();

@@ -25,12 +25,12 @@ pub(crate) fn router(args: &RegistryArgs, printer: &mut Printer) -> anyhow::Resu
     )?)
 }
 
-/// `1 file`, `2 files`: a count and its noun, plural when needed.
+/// `1 file`, `2 files`, `3 repositories`: a count and its noun, plural when needed.
 pub(crate) fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
     }
 }
 
