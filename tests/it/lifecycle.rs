@@ -39,6 +39,11 @@ fn digest(c: char) -> String {
 
 /// imgpin with no AWS environment at all (offline mode must not need one).
 fn offline(args: &[&str]) -> Output {
+    offline_command(args).output().expect("run imgpin")
+}
+
+/// The binary with no AWS to reach: an endpoint on a closed loopback port.
+fn offline_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
     for name in moto::ENV_REMOVE {
         cmd.env_remove(name);
@@ -46,9 +51,8 @@ fn offline(args: &[&str]) -> Output {
     cmd.args(args)
         .env("NO_COLOR", "1")
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run imgpin")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
 }
 
 /// The JSON document on stdout; a `lifecycle` or `lifecycle protect`
@@ -1117,15 +1121,7 @@ fn lifecycle_reads_the_in_use_document_from_stdin() {
         ]
     };
     let from_file = offline(&args(&ecs).iter().map(String::as_str).collect::<Vec<_>>());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
-    for name in moto::ENV_REMOVE {
-        cmd.env_remove(name);
-    }
-    let mut child = cmd
-        .args(args("-"))
-        .env("NO_COLOR", "1")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let mut child = offline_command(&args("-").iter().map(String::as_str).collect::<Vec<_>>())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
