@@ -310,6 +310,50 @@ pub fn verify_wanted(files: &[ScannedFile]) -> (Vec<ImageRef>, Vec<ImageRef>) {
 /// Whether each pinned digest exists, keyed by [`digest_key`].
 pub type Existence = std::collections::HashMap<String, Result<bool, crate::resolve::ResolveError>>;
 
+/// What a digest-existence answer means for `shown` (a reference, or a use
+/// of one): the finding's code, severity and message, counted in `summary`
+/// (a digest that exists, one that is gone, or a check that failed).
+pub fn existence_finding(
+    answer: Option<&Result<bool, crate::resolve::ResolveError>>,
+    shown: &str,
+    summary: &mut Summary,
+) -> (Code, Severity, String) {
+    match answer {
+        Some(Ok(true)) => {
+            summary.already_pinned += 1;
+            (
+                Code::AlreadyPinned,
+                Severity::Note,
+                format!("{shown}: digest exists"),
+            )
+        }
+        Some(Ok(false)) => {
+            summary.missing += 1;
+            (
+                Code::DigestMissing,
+                Severity::Problem,
+                format!("{shown} — digest not found in registry (deleted?)"),
+            )
+        }
+        Some(Err(err)) => {
+            summary.failed += 1;
+            (
+                Code::ResolveFailed,
+                Severity::Error,
+                format!("{shown}: {err}"),
+            )
+        }
+        None => {
+            summary.failed += 1;
+            (
+                Code::ResolveFailed,
+                Severity::Error,
+                format!("{shown}: not checked"),
+            )
+        }
+    }
+}
+
 /// What each pinned manifest says about its platforms, keyed by [`digest_key`].
 pub type Facts = std::collections::HashMap<
     String,
@@ -446,30 +490,9 @@ pub fn plan_verify(
                 Some((now, facts.child(digest.as_str())?))
             });
             let exists = matches!(existence.get(&key), Some(Ok(true)));
-            match existence.get(&key) {
-                Some(Ok(true)) => {
-                    plan.summary.already_pinned += 1;
-                    plan.push(
-                        file,
-                        item,
-                        Code::AlreadyPinned,
-                        Severity::Note,
-                        format!("{text}: digest exists"),
-                    );
-                }
-                Some(Ok(false)) => {
-                    plan.summary.missing += 1;
-                    plan.push(
-                        file,
-                        item,
-                        Code::DigestMissing,
-                        Severity::Problem,
-                        format!("{text} — digest not found in registry (deleted?)"),
-                    );
-                }
-                Some(Err(err)) => plan.failed(file, item, format!("{text}: {err}")),
-                None => plan.failed(file, item, format!("{text}: not checked")),
-            }
+            let (code, severity, message) =
+                existence_finding(existence.get(&key), text, &mut plan.summary);
+            plan.push(file, item, code, severity, message);
             if r.tag().is_some() {
                 by_tag
                     .entry(tag_key(r))

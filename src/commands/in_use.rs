@@ -419,40 +419,8 @@ pub fn verify_findings(
             findings.push(entry.finding(Code::Unpinned, Severity::Note, format!("{used}: {why}")));
             continue;
         };
-        let (code, severity, message) = match existence.get(&key) {
-            Some(Ok(true)) => {
-                summary.already_pinned += 1;
-                (
-                    Code::AlreadyPinned,
-                    Severity::Note,
-                    format!("{used}: digest exists"),
-                )
-            }
-            Some(Ok(false)) => {
-                summary.missing += 1;
-                (
-                    Code::DigestMissing,
-                    Severity::Problem,
-                    format!("{used} — digest not found in registry (deleted?)"),
-                )
-            }
-            Some(Err(err)) => {
-                summary.failed += 1;
-                (
-                    Code::ResolveFailed,
-                    Severity::Error,
-                    format!("{used}: {err}"),
-                )
-            }
-            None => {
-                summary.failed += 1;
-                (
-                    Code::ResolveFailed,
-                    Severity::Error,
-                    format!("{used}: not checked"),
-                )
-            }
-        };
+        let (code, severity, message) =
+            crate::plan::existence_finding(existence.get(&key), &used, &mut summary);
         findings.push(entry.finding(code, severity, message));
     }
     (findings, summary)
