@@ -1,8 +1,9 @@
 //! Manifest media types, in one place: what imgpin asks registries for, and
 //! which of them are multi-platform indexes; and what a manifest says about
-//! the platforms it serves ([`ManifestFacts`]). Pure.
+//! the platforms it serves ([`ManifestFacts`]), and the [`Platform`] names
+//! that describe them. Pure.
 
-use crate::resolve::Platform;
+use std::str::FromStr;
 
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -25,6 +26,73 @@ pub const ACCEPTED: [&str; 4] = [
 /// Whether `media_type` is a multi-platform index (OCI index or Docker manifest list).
 pub fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
+}
+
+/// A platform, as `--platform os/arch[/variant]` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// Operating system, e.g. `linux`.
+    pub os: String,
+    /// CPU architecture, e.g. `arm64`.
+    pub architecture: String,
+    /// Variant, e.g. `v8`.
+    pub variant: Option<String>,
+}
+
+impl FromStr for Platform {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Platform, String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        };
+        match parts.as_slice() {
+            [os, arch] if ok(os) && ok(arch) => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: None,
+            }),
+            [os, arch, variant] if ok(os) && ok(arch) && ok(variant) => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: Some(variant.to_string()),
+            }),
+            _ => Err(format!(
+                "invalid platform {s:?}: expected os/arch or os/arch/variant, e.g. linux/arm64"
+            )),
+        }
+    }
+}
+
+impl Platform {
+    /// Whether an image of this platform runs where `wanted` is asked for:
+    /// same OS and architecture; a variant only counts when both name one
+    /// (`arm64` and `arm64/v8` are the same platform).
+    pub fn satisfies(&self, wanted: &Platform) -> bool {
+        let variant = |p: &Platform| {
+            p.variant
+                .clone()
+                .filter(|v| !(p.architecture == "arm64" && v == "v8"))
+        };
+        self.os == wanted.os
+            && self.architecture == wanted.architecture
+            && match (variant(self), variant(wanted)) {
+                (Some(have), Some(want)) => have == want,
+                _ => true,
+            }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a manifest says about the platforms it serves.
@@ -130,6 +198,32 @@ fn platform_of(value: &serde_json::Value) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_parses() {
+        let p: Platform = "linux/arm64/v8".parse().unwrap();
+        assert_eq!(p.variant.as_deref(), Some("v8"));
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert!("linux".parse::<Platform>().is_err());
+        assert!("linux//x".parse::<Platform>().is_err());
+    }
+
+    #[test]
+    fn platforms_satisfy_by_os_arch_and_variant_when_both_name_one() {
+        let ok = |have: &str, want: &str| {
+            have.parse::<Platform>()
+                .unwrap()
+                .satisfies(&want.parse().unwrap())
+        };
+        assert!(ok("linux/amd64", "linux/amd64"));
+        assert!(ok("linux/arm64", "linux/arm64/v8"));
+        assert!(ok("linux/arm64/v8", "linux/arm64"));
+        assert!(ok("linux/arm/v7", "linux/arm"));
+        assert!(ok("linux/arm", "linux/arm/v7"));
+        assert!(!ok("linux/arm/v6", "linux/arm/v7"));
+        assert!(!ok("linux/amd64", "linux/arm64"));
+        assert!(!ok("windows/amd64", "linux/amd64"));
+    }
 
     #[test]
     fn an_index_lists_its_children_platforms() {

@@ -12,32 +12,9 @@ use crate::edit::Edit;
 use crate::locate::SkipReason;
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Severity, Summary};
-use crate::resolve::{Resolutions, Resolved};
+use crate::resolve::{digest_key, digest_key_at, tag_key, Existence, Facts, Resolutions, Resolved};
 use crate::scan::{Item, ScannedFile, Value};
 use std::collections::BTreeMap;
-
-/// The key a tag reference is resolved under: the canonical name and the
-/// tag (`latest` when none), so every spelling of one image resolves once.
-pub fn tag_key(reference: &ImageRef) -> String {
-    format!(
-        "{}:{}",
-        reference.canonical_name(),
-        reference.tag_or_latest()
-    )
-}
-
-/// The key a pinned reference's digest is checked under: the canonical name
-/// and the digest, so every spelling of one pinned image is checked once.
-/// `None` for a reference without a digest.
-pub fn digest_key(reference: &ImageRef) -> Option<String> {
-    reference.digest().map(|d| digest_key_at(reference, d))
-}
-
-/// The [`digest_key`] of `reference`'s repository at `digest` (another
-/// digest than the one written: what a tag points at now, what a task runs).
-pub fn digest_key_at(reference: &ImageRef, digest: &impl std::fmt::Display) -> String {
-    format!("{}@{digest}", reference.canonical_name())
-}
 
 /// How `pin` treats references.
 #[derive(Debug, Clone, Copy, Default)]
@@ -282,7 +259,7 @@ pub struct VerifyOptions {
     pub pinned_only: bool,
     /// `--platform`: pins to this platform's child of the tag's index are
     /// what the user asked for, not the "one platform's child" mistake.
-    pub platform: Option<crate::resolve::Platform>,
+    pub platform: Option<crate::media::Platform>,
 }
 
 /// What `verify` must ask registries: the pinned references (one per
@@ -306,9 +283,6 @@ pub fn verify_wanted(files: &[ScannedFile]) -> (Vec<ImageRef>, Vec<ImageRef>) {
         tags.into_values().collect(),
     )
 }
-
-/// Whether each pinned digest exists, keyed by [`digest_key`].
-pub type Existence = std::collections::HashMap<String, Result<bool, crate::resolve::ResolveError>>;
 
 /// What a digest-existence answer means for `shown` (a reference, or a use
 /// of one): the finding's code, severity and message, counted in `summary`
@@ -353,12 +327,6 @@ pub fn existence_finding(
         }
     }
 }
-
-/// What each pinned manifest says about its platforms, keyed by [`digest_key`].
-pub type Facts = std::collections::HashMap<
-    String,
-    Result<crate::media::ManifestFacts, crate::resolve::ResolveError>,
->;
 
 /// The manifests `verify` reads for its platform checks, once the digests
 /// and tags are known: each existing pinned digest whose file declares a
@@ -406,7 +374,7 @@ pub fn platform_wanted(
 fn served_platforms<'a>(
     facts: &'a crate::media::ManifestFacts,
     child: Option<&'a crate::media::Child>,
-) -> Option<Vec<&'a crate::resolve::Platform>> {
+) -> Option<Vec<&'a crate::media::Platform>> {
     let mut served = facts.platforms();
     if served.is_empty() {
         served.extend(child.and_then(|c| c.platform.as_ref()));
@@ -418,9 +386,9 @@ fn served_platforms<'a>(
 /// `served` satisfies.
 fn unserved(
     declared: &crate::locate::DeclaredPlatform,
-    served: &[&crate::resolve::Platform],
+    served: &[&crate::media::Platform],
 ) -> Vec<String> {
-    let os_ok = |p: &crate::resolve::Platform| declared.os.as_ref().is_none_or(|os| &p.os == os);
+    let os_ok = |p: &crate::media::Platform| declared.os.as_ref().is_none_or(|os| &p.os == os);
     if declared.architectures.is_empty() {
         return match &declared.os {
             Some(os) if !served.iter().any(|p| os_ok(p)) => vec![os.clone()],
@@ -438,7 +406,7 @@ fn unserved(
         .collect()
 }
 
-fn platform_list(platforms: &[&crate::resolve::Platform]) -> String {
+fn platform_list(platforms: &[&crate::media::Platform]) -> String {
     let mut names: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
     names.sort();
     names.dedup();

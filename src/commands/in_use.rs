@@ -387,7 +387,7 @@ pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
 
 fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
     let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
-    ImageRef::parse(&crate::plan::digest_key_at(reference, digest)).ok()
+    ImageRef::parse(&crate::resolve::digest_key_at(reference, digest)).ok()
 }
 
 /// `verify`'s findings for images in use outside the files, and the counts
@@ -395,7 +395,7 @@ fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
 /// checked (no digest known, no repository) a note.
 pub fn verify_findings(
     entries: &[InUseEntry],
-    existence: &crate::plan::Existence,
+    existence: &crate::resolve::Existence,
 ) -> (Vec<Finding>, crate::report::Summary) {
     let mut findings = Vec::new();
     let mut summary = crate::report::Summary::default();
@@ -408,7 +408,7 @@ pub fn verify_findings(
             _ => entry.written(),
         };
         let used = format!("{shown}, used by {}", entry.label);
-        let key = pinned_ref(entry).and_then(|r| crate::plan::digest_key(&r));
+        let key = pinned_ref(entry).and_then(|r| crate::resolve::digest_key(&r));
         let Some(key) = key else {
             summary.unpinned += 1;
             let why = if entry.reference.is_none() {

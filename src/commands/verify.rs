@@ -3,9 +3,9 @@
 
 use super::in_use::{self, InUseSources};
 use crate::cli::VerifyArgs;
-use crate::plan::{plan_verify, platform_wanted, verify_wanted, Facts, VerifyOptions};
+use crate::plan::{plan_verify, platform_wanted, verify_wanted, VerifyOptions};
 use crate::report::{Printer, Status, Summary};
-use crate::resolve::Resolve;
+use crate::resolve::{Facts, Resolve};
 
 /// Run `verify` and return the exit status.
 pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Status> {

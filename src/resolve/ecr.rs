@@ -22,10 +22,10 @@
 //! credential.
 
 use super::oci::pick_platform;
+use super::{digest_key, tag_key};
 use super::{ErrorKind, Platform, RegistryOptions, Resolutions, Resolve, ResolveError, Resolved};
 use crate::digest::Digest;
 use crate::media::ManifestFacts;
-use crate::plan::{digest_key, tag_key};
 use crate::reference::ImageRef;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::config::retry::RetryConfig;

@@ -2,22 +2,23 @@
 //!
 //! The [`Router`] takes the unique references of a run, resolves each once,
 //! concurrently up to `--jobs`, and hands back a map keyed by
-//! [`crate::plan::tag_key`]. Amazon ECR references go through the ECR API,
+//! [`tag_key`]. Amazon ECR references go through the ECR API,
 //! batched ([`ecr`]); every other registry speaks the OCI distribution API
 //! ([`oci`]); credentials come from the docker config ([`credentials`]).
 //! [`StaticResolver`] answers from a map, for offline tests.
 
 pub mod credentials;
 pub mod ecr;
+mod key;
 pub mod oci;
 
 use crate::digest::Digest;
-use crate::plan::tag_key;
+pub use crate::media::Platform;
 use crate::reference::ImageRef;
 use futures::StreamExt;
+pub use key::{digest_key, digest_key_at, tag_key};
 use std::collections::HashMap;
 use std::future::Future;
-use std::str::FromStr;
 
 /// A resolved tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,12 @@ pub struct Resolved {
 
 /// Results of a run's resolutions, keyed by [`tag_key`].
 pub type Resolutions = HashMap<String, Result<Resolved, ResolveError>>;
+
+/// Whether each pinned digest exists, keyed by [`digest_key`].
+pub type Existence = HashMap<String, Result<bool, ResolveError>>;
+
+/// What each pinned manifest says about its platforms, keyed by [`digest_key`].
+pub type Facts = HashMap<String, Result<crate::media::ManifestFacts, ResolveError>>;
 
 /// What kind of failure a resolution met; decides retries and wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,73 +80,6 @@ impl ResolveError {
             kind,
             message: message.into(),
         }
-    }
-}
-
-/// A platform, as `--platform os/arch[/variant]` names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    /// Operating system, e.g. `linux`.
-    pub os: String,
-    /// CPU architecture, e.g. `arm64`.
-    pub architecture: String,
-    /// Variant, e.g. `v8`.
-    pub variant: Option<String>,
-}
-
-impl FromStr for Platform {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Platform, String> {
-        let parts: Vec<&str> = s.split('/').collect();
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        };
-        match parts.as_slice() {
-            [os, arch] if ok(os) && ok(arch) => Ok(Platform {
-                os: os.to_string(),
-                architecture: arch.to_string(),
-                variant: None,
-            }),
-            [os, arch, variant] if ok(os) && ok(arch) && ok(variant) => Ok(Platform {
-                os: os.to_string(),
-                architecture: arch.to_string(),
-                variant: Some(variant.to_string()),
-            }),
-            _ => Err(format!(
-                "invalid platform {s:?}: expected os/arch or os/arch/variant, e.g. linux/arm64"
-            )),
-        }
-    }
-}
-
-impl Platform {
-    /// Whether an image of this platform runs where `wanted` is asked for:
-    /// same OS and architecture; a variant only counts when both name one
-    /// (`arm64` and `arm64/v8` are the same platform).
-    pub fn satisfies(&self, wanted: &Platform) -> bool {
-        let variant = |p: &Platform| {
-            p.variant
-                .clone()
-                .filter(|v| !(p.architecture == "arm64" && v == "v8"))
-        };
-        self.os == wanted.os
-            && self.architecture == wanted.architecture
-            && match (variant(self), variant(wanted)) {
-                (Some(have), Some(want)) => have == want,
-                _ => true,
-            }
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
     }
 }
 
@@ -242,9 +182,9 @@ impl Router {
 
 impl Router {
     /// Check that each pinned digest still exists, once per
-    /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
+    /// [`digest_key`]: ECR in batches, other registries with a
     /// HEAD on the manifest by digest, concurrently.
-    pub async fn verify_all(&self, references: Vec<ImageRef>) -> crate::plan::Existence {
+    pub async fn verify_all(&self, references: Vec<ImageRef>) -> Existence {
         self.per_digest(
             references.into_iter().map(|r| (r, false)).collect(),
             |aws| self.ecr.digests_exist(aws),
@@ -254,13 +194,10 @@ impl Router {
     }
 
     /// What each pinned manifest says about its platforms, once per
-    /// [`crate::plan::digest_key`]: ECR in batches, other registries with a
+    /// [`digest_key`]: ECR in batches, other registries with a
     /// GET on the manifest by digest (and on the config blob of an image
     /// manifest when the reference's flag asks for its platform).
-    pub async fn manifest_facts_all(
-        &self,
-        references: Vec<(ImageRef, bool)>,
-    ) -> crate::plan::Facts {
+    pub async fn manifest_facts_all(&self, references: Vec<(ImageRef, bool)>) -> Facts {
         self.per_digest(
             references,
             |aws| self.ecr.manifest_facts(aws),
@@ -269,7 +206,7 @@ impl Router {
         .await
     }
 
-    /// One answer per [`crate::plan::digest_key`] of `references` (the flag
+    /// One answer per [`digest_key`] of `references` (the flag
     /// is or-ed over duplicates): ECR references all at once through `ecr`,
     /// the others through `oci`, `jobs` at a time, both concurrently.
     async fn per_digest<T, E, EF, O, OF>(
@@ -286,7 +223,7 @@ impl Router {
     {
         let mut unique: HashMap<String, (ImageRef, bool)> = HashMap::new();
         for (r, flag) in references {
-            if let Some(key) = crate::plan::digest_key(&r) {
+            if let Some(key) = digest_key(&r) {
                 unique.entry(key).or_insert((r, false)).1 |= flag;
             }
         }
@@ -368,32 +305,6 @@ impl Resolve for Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn platform_parses() {
-        let p: Platform = "linux/arm64/v8".parse().unwrap();
-        assert_eq!(p.variant.as_deref(), Some("v8"));
-        assert_eq!(p.to_string(), "linux/arm64/v8");
-        assert!("linux".parse::<Platform>().is_err());
-        assert!("linux//x".parse::<Platform>().is_err());
-    }
-
-    #[test]
-    fn platforms_satisfy_by_os_arch_and_variant_when_both_name_one() {
-        let ok = |have: &str, want: &str| {
-            have.parse::<Platform>()
-                .unwrap()
-                .satisfies(&want.parse().unwrap())
-        };
-        assert!(ok("linux/amd64", "linux/amd64"));
-        assert!(ok("linux/arm64", "linux/arm64/v8"));
-        assert!(ok("linux/arm64/v8", "linux/arm64"));
-        assert!(ok("linux/arm/v7", "linux/arm"));
-        assert!(ok("linux/arm", "linux/arm/v7"));
-        assert!(!ok("linux/arm/v6", "linux/arm/v7"));
-        assert!(!ok("linux/amd64", "linux/arm64"));
-        assert!(!ok("windows/amd64", "linux/amd64"));
-    }
 
     #[tokio::test]
     async fn static_resolver_answers_every_spelling_once() {
