@@ -11,12 +11,13 @@
 //! The library never prints outside [`report`].
 #![deny(missing_docs)]
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod digest;
-pub mod ecr_live;
 pub mod ecs;
 pub mod edit;
+pub mod in_use;
 pub mod lifecycle;
 pub mod locate;
 pub mod media;

@@ -22,14 +22,15 @@ pub use super::in_use::{
     entries_from_ecs_rows, entries_from_scan, parse_in_use, parse_in_use_json, EcsImageRow,
     InUseEntry,
 };
+use crate::aws::ecr::{AwsError, ImageList, LiveEcr, LivePolicy, PutOutcome};
 use crate::cli::{AwsArgs, LifecycleArgs, LifecycleCommand, LifecycleSource, ProtectArgs};
-use crate::ecr_live::{AwsError, ImageList, LiveEcr, LivePolicy, PutOutcome, Repo};
 use crate::lifecycle::{
     evaluate, parse_describe_images, parse_policy, Fate, ImageDetail, InUseFinding, Policy,
     PolicyError, PolicyNote, Rule, TagStatus, ValidationMode,
 };
+use crate::reference::ecr::parse_ecr_host;
+use crate::reference::ecr::Repo;
 use crate::report::{Code, Finding, Printer, Severity, Status};
-use crate::resolve::ecr::parse_ecr_host;
 
 /// How many hex digits of the digest the protecting tag carries.
 const PROTECT_HEX: usize = 12;

@@ -4,6 +4,7 @@
 //! and has no `imageDigest`), so they are tested here.
 
 use super::*;
+use crate::aws::ecs::TaskInfo;
 use std::cell::{Cell, RefCell};
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -492,13 +493,6 @@ fn in_use_json_is_the_contract() {
 }
 
 #[test]
-fn arn_region_reads_only_ecs_arns() {
-    assert_eq!(arn_region(&arn("web:1")), Some("us-east-1"));
-    assert_eq!(arn_region("web:1"), None);
-    assert_eq!(arn_region("arn:aws:iam::1:role/x"), None);
-}
-
-#[test]
 fn tasks_of_other_services_are_dropped_when_the_filter_is_ignored() {
     // moto's ListTasks ignores serviceName; AWS filters. Either way only web's tasks count.
     let mut fake = Fake {
@@ -526,71 +520,6 @@ fn tasks_of_other_services_are_dropped_when_the_filter_is_ignored() {
         .collect();
     assert_eq!(tasks.len(), 1, "{rows:?}");
     assert_eq!(tasks[0].digest.as_deref(), Some(D1));
-}
-
-#[test]
-fn service_errors_name_the_action_and_the_permission() {
-    use aws_sdk_ecs::error::ErrorMetadata;
-    use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
-    let err = |code: &str, message: &str| {
-        let e = DescribeTaskDefinitionError::generic(
-            ErrorMetadata::builder().code(code).message(message).build(),
-        );
-        map_sdk(
-            "DescribeTaskDefinition",
-            "web:3",
-            SdkError::<_, ()>::service_error(e, ()),
-        )
-    };
-    let denied = err(
-        "AccessDeniedException",
-        "User: arn:aws:iam::1:user/ci is not authorized",
-    );
-    assert_eq!(denied.kind, EcsErrorKind::AccessDenied);
-    assert!(
-        denied.to_string().starts_with(
-            "ecs:DescribeTaskDefinition: access denied for web:3: the caller needs permission for ecs:DescribeTaskDefinition"
-        ),
-        "{denied}"
-    );
-    let missing = err("ClientException", "Unable to describe task definition.");
-    assert_eq!(missing.kind, EcsErrorKind::NotFound);
-    assert!(
-        missing
-            .to_string()
-            .contains("task definition web:3 not found"),
-        "{missing}"
-    );
-    let throttled = err("ThrottlingException", "Rate exceeded");
-    assert_eq!(throttled.kind, EcsErrorKind::Throttled);
-    assert!(
-        throttled
-            .to_string()
-            .contains("still throttled after 5 attempts"),
-        "{throttled}"
-    );
-    let other = err("ClientException", "Invalid revision");
-    assert_eq!(other.kind, EcsErrorKind::Other);
-    assert_eq!(
-        other.to_string(),
-        "ecs:DescribeTaskDefinition: web:3: ClientException: Invalid revision"
-    );
-}
-
-#[test]
-fn describe_tasks_answers_are_read_raw() {
-    let body = br#"{"tasks":[{"taskArn":"t","taskDefinitionArn":"arn:td/web:1","group":"service:web",
-        "containers":[{"name":"app","image":"web:1","imageDigest":"sha256:ab","cpu":0}]}],"failures":[]}"#;
-    let tasks = tasks_from_answer(body).unwrap();
-    assert_eq!(
-        tasks,
-        vec![TaskInfo {
-            task_definition: "arn:td/web:1".into(),
-            group: Some("service:web".into()),
-            containers: vec![("app".into(), "web:1".into(), Some("sha256:ab".into()))],
-        }]
-    );
-    assert!(tasks_from_answer(b"<html>").is_err());
 }
 
 /// Task definitions are described several at a time (each once), not one

@@ -15,6 +15,8 @@ use std::str::FromStr;
 
 use crate::digest::{Digest, DigestError};
 
+pub mod ecr;
+
 #[cfg(test)]
 mod tests;
 

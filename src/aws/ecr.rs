@@ -1,44 +1,141 @@
-//! Live Amazon ECR repository data for `imgpin lifecycle`: the lifecycle policy text
-//! (`GetLifecyclePolicy`), every image (`DescribeImages`, all pages, through the SDK
-//! paginator), index children and manifests (`BatchGetImage` by digest) and adding a tag
+//! Amazon ECR through the SDK: one client per Region and endpoint flavour
+//! ([`EcrClients`], from the registry host), the `BatchGetImage` request
+//! resolution sends, and the lifecycle's live data ([`LiveEcr`]): the policy
+//! text (`GetLifecyclePolicy`), every image (`DescribeImages`, all pages),
+//! index children and manifests (`BatchGetImage` by digest) and adding a tag
 //! to an existing manifest (`PutImage`).
 //!
-//! The rule of this module: it is the only place where lifecycle work touches the AWS
-//! SDK, and it turns SDK types into the pure [`crate::lifecycle`] model at once
-//! ([`map_image_detail`]). SDK clients come from [`EcrResolver`] (region from the host,
-//! FIPS/dual-stack, timeouts, standard retries, `AWS_ENDPOINT_URL`). Every error names the
-//! ECR action and the repository, and carries the service's answer, never a credential.
+//! SDK types are turned into the pure [`crate::lifecycle`] model at once
+//! ([`map_image_detail`]). Every error names the ECR action and the
+//! repository, and carries the service's answer, never a credential.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_sdk_ecr::config::http::HttpResponse;
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ecr::types::{DescribeImagesFilter, ImageStatusFilter};
+use aws_config::{Region, SdkConfig};
+use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
 use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
 
+use super::{Failure, FailureKind};
 use crate::lifecycle::{ImageDetail, ImageStatus};
-use crate::resolve::ecr::{batch_get_image, EcrHost, EcrResolver, IdKind, BATCH_SIZE};
-use crate::resolve::RegistryOptions;
+use crate::reference::ecr::{EcrHost, Repo};
 
-/// One ECR repository: the registry host (account, region, endpoint flavour) and its name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Repo {
-    /// The registry host, parsed.
-    pub host: EcrHost,
-    /// The repository name, e.g. `team/api`.
-    pub repository: String,
+/// The most image ids `BatchGetImage` takes in one call.
+pub const BATCH_SIZE: usize = 100;
+
+/// What the image ids of a `BatchGetImage` call are: tags or manifest digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// `imageTag` ids: the tag of each reference (`latest` when none is written).
+    Tag,
+    /// `imageDigest` ids: the digest of each reference; references without one are left out.
+    Digest,
 }
 
-impl fmt::Display for Repo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "repository {} (account {}, {})",
-            self.repository, self.host.account, self.host.region
-        )
+/// ECR clients, one per (Region, FIPS, dual-stack) as the registry host names
+/// them, built on one base configuration loaded on first use, so runs without
+/// ECR references never touch the credential chain.
+pub struct EcrClients {
+    base: OnceCell<SdkConfig>,
+    profile: Option<String>,
+    timeout: Duration,
+    clients: Mutex<HashMap<(String, bool, bool), aws_sdk_ecr::Client>>,
+}
+
+impl std::fmt::Debug for EcrClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcrClients")
+            .field("profile", &self.profile)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
+}
+
+impl EcrClients {
+    /// Clients from the AWS default chain (or `profile`), `timeout` per attempt.
+    pub fn new(profile: Option<String>, timeout: Duration) -> EcrClients {
+        EcrClients {
+            base: OnceCell::new(),
+            profile,
+            timeout,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Clients built on `config` as given (endpoint, credentials, …) instead of
+    /// the default chain; the Region still comes from each host.
+    pub fn with_config(config: SdkConfig, timeout: Duration) -> EcrClients {
+        let clients = EcrClients::new(None, timeout);
+        // A fresh cell cannot be full.
+        let _ = clients.base.set(config);
+        clients
+    }
+
+    /// The profile the default chain is asked for, if one was named.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
+    async fn base(&self) -> &SdkConfig {
+        self.base
+            .get_or_init(|| super::load_config(self.profile.as_deref(), None))
+            .await
+    }
+
+    /// The client for `host`'s Region and endpoint flavour, standard retries
+    /// ([`super::MAX_ATTEMPTS`]) and the per-attempt timeout.
+    pub async fn client(&self, host: &EcrHost) -> aws_sdk_ecr::Client {
+        let key = (host.region.clone(), host.fips, host.dual_stack);
+        if let Some(client) = lock(&self.clients).get(&key) {
+            return client.clone();
+        }
+        let base = self.base().await;
+        let mut config = aws_sdk_ecr::config::Builder::from(base)
+            .region(Region::new(host.region.clone()))
+            .retry_config(super::retries())
+            .timeout_config(super::timeouts(base, self.timeout));
+        if host.fips {
+            config = config.use_fips(true);
+        }
+        if host.dual_stack {
+            config = config.use_dual_stack(true);
+        }
+        let client = aws_sdk_ecr::Client::from_conf(config.build());
+        lock(&self.clients).entry(key).or_insert(client).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// A `BatchGetImage` request for `ids` (tags or digests, per `kind`) in
+/// `repository` of `account`, accepting every manifest type imgpin reads
+/// (index types first, so a multi-arch tag answers with its index).
+pub(crate) fn batch_get_image(
+    client: &aws_sdk_ecr::Client,
+    account: &str,
+    repository: &str,
+    kind: IdKind,
+    ids: &[String],
+) -> aws_sdk_ecr::operation::batch_get_image::builders::BatchGetImageFluentBuilder {
+    let mut request = client
+        .batch_get_image()
+        .registry_id(account)
+        .repository_name(repository);
+    for id in ids {
+        let image_id = match kind {
+            IdKind::Tag => ImageIdentifier::builder().image_tag(id),
+            IdKind::Digest => ImageIdentifier::builder().image_digest(id),
+        };
+        request = request.image_ids(image_id.build());
+    }
+    for media_type in crate::media::ACCEPTED {
+        request = request.accepted_media_types(media_type);
+    }
+    request
 }
 
 /// A failed ECR call: the action, the repository and what AWS (or the network) said.
@@ -95,27 +192,20 @@ pub enum PutOutcome {
 /// Live ECR calls for lifecycle work, with one SDK client per region.
 #[derive(Debug)]
 pub struct LiveEcr {
-    resolver: EcrResolver,
+    clients: EcrClients,
 }
 
 impl LiveEcr {
     /// Clients from the AWS default chain (or `profile`), with a per-attempt timeout.
     pub fn new(profile: Option<String>, timeout: Duration) -> LiveEcr {
-        let options = RegistryOptions {
-            platform: None,
-            jobs: 1,
-            insecure_registries: Vec::new(),
-            ca_files: Vec::new(),
-            timeout,
-        };
         LiveEcr {
-            resolver: EcrResolver::new(&options, profile),
+            clients: EcrClients::new(profile, timeout),
         }
     }
 
     /// `GetLifecyclePolicy`; `Ok(None)` when the repository has no policy.
     pub async fn lifecycle_policy(&self, repo: &Repo) -> Result<Option<LivePolicy>, AwsError> {
-        let client = self.resolver.client(&repo.host).await;
+        let client = self.clients.client(&repo.host).await;
         let answer = client
             .get_lifecycle_policy()
             .registry_id(&repo.host.account)
@@ -127,8 +217,13 @@ impl LiveEcr {
                 text: out.lifecycle_policy_text().unwrap_or_default().to_owned(),
                 last_evaluated_at: out.last_evaluated_at().and_then(to_chrono),
             })),
-            Err(err) if error_code(&err) == Some("LifecyclePolicyNotFoundException") => Ok(None),
-            Err(err) => Err(aws_error("GetLifecyclePolicy", repo, &err)),
+            Err(err) => {
+                let failure = Failure::of(&err);
+                if failure.code() == Some("LifecyclePolicyNotFoundException") {
+                    return Ok(None);
+                }
+                Err(aws_error("GetLifecyclePolicy", repo, &failure))
+            }
         }
     }
 
@@ -136,7 +231,7 @@ impl LiveEcr {
     /// all pages, mapped with [`map_image_detail`]; each index gets its children from
     /// `BatchGetImage`.
     pub async fn describe_images(&self, repo: &Repo) -> Result<ImageList, AwsError> {
-        let client = self.resolver.client(&repo.host).await;
+        let client = self.clients.client(&repo.host).await;
         let mut pages = client
             .describe_images()
             .registry_id(&repo.host.account)
@@ -154,7 +249,8 @@ impl LiveEcr {
         let mut left_out = 0;
         let mut unread = Vec::new();
         while let Some(item) = pages.next().await {
-            let detail = item.map_err(|err| aws_error("DescribeImages", repo, &err))?;
+            let detail =
+                item.map_err(|err| aws_error("DescribeImages", repo, &Failure::of(&err)))?;
             match map_image_detail(&detail) {
                 Some(image) => images.push(image),
                 None => left_out += 1,
@@ -197,7 +293,7 @@ impl LiveEcr {
         repo: &Repo,
         digests: &[String],
     ) -> Result<BTreeMap<String, Result<FetchedManifest, String>>, AwsError> {
-        let client = self.resolver.client(&repo.host).await;
+        let client = self.clients.client(&repo.host).await;
         let mut out = BTreeMap::new();
         for chunk in digests.chunks(BATCH_SIZE) {
             let answer = batch_get_image(
@@ -209,7 +305,7 @@ impl LiveEcr {
             )
             .send()
             .await
-            .map_err(|err| aws_error("BatchGetImage", repo, &err))?;
+            .map_err(|err| aws_error("BatchGetImage", repo, &Failure::of(&err)))?;
             for image in answer.images() {
                 let (Some(digest), Some(manifest)) = (
                     image.image_id().and_then(|id| id.image_digest()),
@@ -250,7 +346,7 @@ impl LiveEcr {
         tag: &str,
         fetched: &FetchedManifest,
     ) -> Result<PutOutcome, AwsError> {
-        let client = self.resolver.client(&repo.host).await;
+        let client = self.clients.client(&repo.host).await;
         let mut request = client
             .put_image()
             .registry_id(&repo.host.account)
@@ -263,10 +359,13 @@ impl LiveEcr {
         }
         match request.send().await {
             Ok(_) => Ok(PutOutcome::Tagged),
-            Err(err) if error_code(&err) == Some("ImageAlreadyExistsException") => {
-                Ok(PutOutcome::AlreadyTagged)
+            Err(err) => {
+                let failure = Failure::of(&err);
+                if failure.code() == Some("ImageAlreadyExistsException") {
+                    return Ok(PutOutcome::AlreadyTagged);
+                }
+                Err(aws_error("PutImage", repo, &failure))
             }
-            Err(err) => Err(aws_error("PutImage", repo, &err)),
         }
     }
 }
@@ -312,41 +411,19 @@ fn to_chrono(t: &aws_sdk_ecr::primitives::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
-fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
-    match err {
-        SdkError::ServiceError(service) => service.err().code(),
-        _ => None,
-    }
-}
-
 /// Words for a failed call: AWS's code and message for a service error, else the SDK's
 /// error chain (which never carries credentials), shortened.
-fn aws_error<E>(action: &'static str, repo: &Repo, err: &SdkError<E, HttpResponse>) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let message = match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or("(no error code)");
-            let status = service.raw().status().as_u16();
-            match e.message().map(str::trim).filter(|m| !m.is_empty()) {
-                Some(m) => format!("HTTP {status} {code}: {m}"),
-                None => format!("HTTP {status} {code}"),
-            }
-        }
-        SdkError::TimeoutError(_) => {
+fn aws_error(action: &'static str, repo: &Repo, failure: &Failure) -> AwsError {
+    let message = match failure.kind {
+        FailureKind::Timeout => {
             format!("the ECR API in {} did not answer in time", repo.host.region)
         }
-        _ => {
-            if crate::resolve::ecr::is_credentials_error(&DisplayErrorContext(err).to_string()) {
-                "no AWS credentials found; set AWS_PROFILE (or --aws-profile) or \
-                 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"
-                    .to_owned()
-            } else {
-                crate::report::error_chain(err)
-            }
+        FailureKind::NoCredentials => {
+            "no AWS credentials found; set AWS_PROFILE (or --aws-profile) or \
+             AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"
+                .to_owned()
         }
+        _ => failure.answer(),
     };
     AwsError {
         action,

@@ -1,0 +1,508 @@
+//! Amazon ECS through the SDK: the client (Region from `--region`, the ARN or
+//! the chain), the task-definition calls that keep bodies byte for byte
+//! (`DescribeTaskDefinition` read raw, `RegisterTaskDefinition` sent raw and
+//! signed), and the calls behind `ecs images` as the small [`EcsApi`] trait,
+//! so [`crate::ecs`]'s listing logic is unit-tested with fakes.
+//!
+//! Errors are [`EcsError`]: the action, its subject and ECS's answer, never
+//! a credential.
+
+use super::{BodyCapture, Failure, FailureKind, MAX_ATTEMPTS};
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::TaskDefinitionField;
+use std::time::Duration;
+
+/// `DescribeServices` takes at most this many services per call.
+pub const DESCRIBE_SERVICES_MAX: usize = 10;
+/// `DescribeTasks` takes at most this many tasks per call.
+pub const DESCRIBE_TASKS_MAX: usize = 100;
+/// What kind of failure an ECS call met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcsErrorKind {
+    /// The task definition, cluster or service does not exist.
+    NotFound,
+    /// The caller may not call the action.
+    AccessDenied,
+    /// Still throttled after the SDK's retries.
+    Throttled,
+    /// Anything else (network, credentials, bad answer).
+    Other,
+}
+
+/// A failed ECS call, naming the action and its subject (never a credential).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ecs:{action}: {message}")]
+pub struct EcsError {
+    /// The API action, e.g. `DescribeTaskDefinition`.
+    pub action: &'static str,
+    /// What kind of failure.
+    pub kind: EcsErrorKind,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl EcsError {
+    pub(crate) fn new(
+        action: &'static str,
+        kind: EcsErrorKind,
+        message: impl Into<String>,
+    ) -> EcsError {
+        EcsError {
+            action,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Word a failed call for the user: the action, the subject, and ECS's answer.
+fn map_sdk<E>(action: &'static str, subject: &str, err: SdkError<E, HttpResponse>) -> EcsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    map_failure(action, subject, &Failure::of(&err))
+}
+
+fn map_failure(action: &'static str, subject: &str, failure: &Failure) -> EcsError {
+    let FailureKind::Service { code, message, .. } = &failure.kind else {
+        let message = format!("{subject}: {}", failure.detail);
+        return EcsError::new(action, EcsErrorKind::Other, message);
+    };
+    let code = if code.is_empty() { "Unknown" } else { code };
+    let text = message.as_str();
+    let answer = format!("{code}: {text}");
+    let (kind, message) = match code {
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => (
+            EcsErrorKind::AccessDenied,
+            format!("access denied for {subject}: the caller needs permission for ecs:{action} ({answer})"),
+        ),
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => (
+            EcsErrorKind::Throttled,
+            format!("{subject}: still throttled after {MAX_ATTEMPTS} attempts ({answer})"),
+        ),
+        "ClusterNotFoundException" => (
+            EcsErrorKind::NotFound,
+            format!("cluster {subject} not found in this region ({answer})"),
+        ),
+        "ServiceNotFoundException" => (
+            EcsErrorKind::NotFound,
+            format!("service not found in cluster {subject} ({answer})"),
+        ),
+        "ClientException" if text.contains("Unable to describe task definition") => (
+            EcsErrorKind::NotFound,
+            format!("task definition {subject} not found: check the family, the revision and the region ({answer})"),
+        ),
+        _ => (EcsErrorKind::Other, format!("{subject}: {answer}")),
+    };
+    EcsError::new(action, kind, message)
+}
+
+/// An ECS client from the AWS default chain, with `region` and `profile`
+/// overriding it, standard retries ([`MAX_ATTEMPTS`]) and `timeout` per attempt.
+pub async fn client(
+    region: Option<&str>,
+    profile: Option<&str>,
+    timeout: Duration,
+) -> Result<aws_sdk_ecs::Client, EcsError> {
+    let base = super::load_config(profile, region).await;
+    // An empty AWS_REGION (a CI variable set to nothing) is no region either.
+    if base.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
+        return Err(EcsError::new(
+            "configuration",
+            EcsErrorKind::Other,
+            "no AWS region: pass --region, set AWS_REGION, or give the profile a region",
+        ));
+    }
+    let config = aws_sdk_ecs::config::Builder::from(&base)
+        .retry_config(super::retries())
+        .timeout_config(super::timeouts(&base, timeout))
+        .build();
+    Ok(aws_sdk_ecs::Client::from_conf(config))
+}
+
+/// The region an ECS ARN names (`arn:aws:ecs:REGION:ACCOUNT:…`), if it is one.
+pub fn arn_region(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(_), Some("ecs"), Some(region)) if !region.is_empty() => Some(region),
+        _ => None,
+    }
+}
+
+/// `DescribeTaskDefinition` (with tags) of `FAMILY`, `FAMILY:REVISION` or an
+/// ARN, keeping the answer exactly as ECS sent it.
+pub async fn describe_task_definition(
+    client: &aws_sdk_ecs::Client,
+    name: &str,
+) -> Result<Vec<u8>, EcsError> {
+    const ACTION: &str = "DescribeTaskDefinition";
+    let capture = BodyCapture::default();
+    let sent = client
+        .describe_task_definition()
+        .task_definition(name)
+        .include(TaskDefinitionField::Tags)
+        .customize()
+        .interceptor(capture.clone())
+        .send()
+        .await;
+    let body = match (sent, capture.take()) {
+        // The typed answer is not used; a 2xx body the SDK's shapes reject
+        // (a field type it does not expect) is still read raw.
+        (Ok(_), Some(body)) | (Err(SdkError::ResponseError(_)), Some(body)) => body,
+        (Err(e), _) => return Err(map_sdk(ACTION, name, e)),
+        (Ok(_), None) => {
+            return Err(EcsError::new(
+                ACTION,
+                EcsErrorKind::Other,
+                format!("{name}: the answer body could not be read"),
+            ))
+        }
+    };
+    Ok(body)
+}
+
+/// `RegisterTaskDefinition` of `family` with `body` sent byte for byte as
+/// the request body (set before signing); returns the new revision's ARN.
+pub async fn register_task_definition(
+    client: &aws_sdk_ecs::Client,
+    family: &str,
+    body: Vec<u8>,
+) -> Result<String, EcsError> {
+    const ACTION: &str = "RegisterTaskDefinition";
+    let family = family.to_string();
+    let out = client
+        .register_task_definition()
+        .family(&family)
+        .customize()
+        .mutate_request(move |request| {
+            let length = body.len().to_string();
+            *request.body_mut() = body.clone().into();
+            request.headers_mut().insert("content-length", length);
+        })
+        .send()
+        .await
+        .map_err(|e| map_sdk(ACTION, &family, e))?;
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            EcsError::new(
+                ACTION,
+                EcsErrorKind::Other,
+                format!("{family}: the answer names no taskDefinitionArn"),
+            )
+        })
+}
+
+/// One page of a list call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Page {
+    pub(crate) items: Vec<String>,
+    pub(crate) next: Option<String>,
+}
+
+/// What the listing needs of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceInfo {
+    pub(crate) name: String,
+    /// `service.taskDefinition` (may be a short name: moto stores what UpdateService got).
+    pub(crate) task_definition: Option<String>,
+    /// Every deployment's `taskDefinition`, PRIMARY first as ECS lists them,
+    /// then every task set's (CODE_DEPLOY and EXTERNAL deployment controllers).
+    pub(crate) deployments: Vec<String>,
+}
+
+/// What the listing needs of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskInfo {
+    pub(crate) task_definition: String,
+    pub(crate) group: Option<String>,
+    /// (name, image, imageDigest).
+    pub(crate) containers: Vec<(String, String, Option<String>)>,
+}
+
+/// What the listing needs of a task definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskDefinitionImages {
+    pub(crate) arn: String,
+    /// (container name, image).
+    pub(crate) containers: Vec<(String, String)>,
+}
+
+/// The ECS calls behind `ecs images`; the SDK client in production, fakes in tests.
+pub(crate) trait EcsApi {
+    /// One page of `ListServices`.
+    async fn list_services(&self, cluster: &str, next: Option<String>) -> Result<Page, EcsError>;
+    /// `DescribeServices` of at most [`DESCRIBE_SERVICES_MAX`] names: found services and missing names.
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError>;
+    /// One page of `ListTasks` (RUNNING), optionally for one service.
+    async fn list_tasks(
+        &self,
+        cluster: &str,
+        service: Option<&str>,
+        next: Option<String>,
+    ) -> Result<Page, EcsError>;
+    /// `DescribeTasks` of at most [`DESCRIBE_TASKS_MAX`] ARNs.
+    async fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<TaskInfo>, EcsError>;
+    /// `DescribeTaskDefinition` of a name or ARN.
+    async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError>;
+}
+
+impl EcsApi for aws_sdk_ecs::Client {
+    async fn list_services(&self, cluster: &str, next: Option<String>) -> Result<Page, EcsError> {
+        let out = self
+            .list_services()
+            .cluster(cluster)
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| map_sdk("ListServices", cluster, e))?;
+        Ok(Page {
+            items: out.service_arns().to_vec(),
+            next: out.next_token().map(str::to_string),
+        })
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError> {
+        let out = self
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeServices", cluster, e))?;
+        let services = out
+            .services()
+            .iter()
+            .map(|s| ServiceInfo {
+                name: s.service_name().unwrap_or("-").to_string(),
+                task_definition: s.task_definition().map(str::to_string),
+                // A CODE_DEPLOY or EXTERNAL service has no deployments: its
+                // task sets (blue and green) carry the task definitions.
+                deployments: s
+                    .deployments()
+                    .iter()
+                    .filter_map(|d| d.task_definition())
+                    .chain(s.task_sets().iter().filter_map(|t| t.task_definition()))
+                    .map(str::to_string)
+                    .collect(),
+            })
+            .collect();
+        let missing = out
+            .failures()
+            .iter()
+            .map(|f| {
+                let arn = f.arn().unwrap_or("?");
+                format!("{arn} ({})", f.reason().unwrap_or("failure"))
+            })
+            .collect();
+        Ok((services, missing))
+    }
+
+    async fn list_tasks(
+        &self,
+        cluster: &str,
+        service: Option<&str>,
+        next: Option<String>,
+    ) -> Result<Page, EcsError> {
+        let out = self
+            .list_tasks()
+            .cluster(cluster)
+            .set_service_name(service.map(str::to_string))
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| map_sdk("ListTasks", cluster, e))?;
+        Ok(Page {
+            items: out.task_arns().to_vec(),
+            next: out.next_token().map(str::to_string),
+        })
+    }
+
+    async fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<TaskInfo>, EcsError> {
+        // Read from the raw answer: the few fields needed, and an answer
+        // whose other fields do not fit the SDK's shapes (moto sends
+        // `containers[].cpu` as a number) is still usable.
+        const ACTION: &str = "DescribeTasks";
+        let capture = BodyCapture::default();
+        let sent = self
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns.to_vec()))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        let body = capture.take();
+        match (sent, body) {
+            (Ok(_), Some(body)) | (Err(SdkError::ResponseError(_)), Some(body)) => {
+                tasks_from_answer(&body).map_err(|e| {
+                    EcsError::new(ACTION, EcsErrorKind::Other, format!("{cluster}: {e}"))
+                })
+            }
+            (Err(e), _) => Err(map_sdk(ACTION, cluster, e)),
+            (Ok(_), None) => Err(EcsError::new(
+                ACTION,
+                EcsErrorKind::Other,
+                format!("{cluster}: the answer body could not be read"),
+            )),
+        }
+    }
+
+    async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError> {
+        let out = self
+            .describe_task_definition()
+            .task_definition(name)
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeTaskDefinition", name, e))?;
+        let td = out.task_definition().ok_or_else(|| {
+            EcsError::new(
+                "DescribeTaskDefinition",
+                EcsErrorKind::Other,
+                format!("{name}: the answer has no taskDefinition"),
+            )
+        })?;
+        Ok(TaskDefinitionImages {
+            arn: td.task_definition_arn().unwrap_or(name).to_string(),
+            containers: td
+                .container_definitions()
+                .iter()
+                .filter_map(|c| Some((c.name().unwrap_or("-").to_string(), c.image()?.to_string())))
+                .collect(),
+        })
+    }
+}
+
+/// The tasks of a `DescribeTasks` answer body.
+fn tasks_from_answer(body: &[u8]) -> Result<Vec<TaskInfo>, String> {
+    let answer: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let text =
+        |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
+    let empty = Vec::new();
+    let tasks = answer
+        .get("tasks")
+        .and_then(|t| t.as_array())
+        .unwrap_or(&empty);
+    Ok(tasks
+        .iter()
+        .map(|t| TaskInfo {
+            task_definition: text(t, "taskDefinitionArn").unwrap_or_else(|| "-".to_string()),
+            group: text(t, "group"),
+            containers: t
+                .get("containers")
+                .and_then(|c| c.as_array())
+                .unwrap_or(&empty)
+                .iter()
+                .map(|c| {
+                    (
+                        text(c, "name").unwrap_or_else(|| "-".to_string()),
+                        text(c, "image").unwrap_or_default(),
+                        text(c, "imageDigest"),
+                    )
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arn(family_rev: &str) -> String {
+        format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family_rev}")
+    }
+
+    #[test]
+    fn arn_region_reads_only_ecs_arns() {
+        assert_eq!(arn_region(&arn("web:1")), Some("us-east-1"));
+        assert_eq!(arn_region("web:1"), None);
+        assert_eq!(arn_region("arn:aws:iam::1:role/x"), None);
+    }
+
+    #[test]
+    fn service_errors_name_the_action_and_the_permission() {
+        use aws_sdk_ecs::error::ErrorMetadata;
+        use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
+        let err = |code: &str, message: &str| {
+            let e = DescribeTaskDefinitionError::generic(
+                ErrorMetadata::builder().code(code).message(message).build(),
+            );
+            map_sdk(
+                "DescribeTaskDefinition",
+                "web:3",
+                SdkError::service_error(e, HttpResponse::new(400.try_into().unwrap(), "".into())),
+            )
+        };
+        let denied = err(
+            "AccessDeniedException",
+            "User: arn:aws:iam::1:user/ci is not authorized",
+        );
+        assert_eq!(denied.kind, EcsErrorKind::AccessDenied);
+        assert!(
+            denied.to_string().starts_with(
+                "ecs:DescribeTaskDefinition: access denied for web:3: the caller needs permission for ecs:DescribeTaskDefinition"
+            ),
+            "{denied}"
+        );
+        let missing = err("ClientException", "Unable to describe task definition.");
+        assert_eq!(missing.kind, EcsErrorKind::NotFound);
+        assert!(
+            missing
+                .to_string()
+                .contains("task definition web:3 not found"),
+            "{missing}"
+        );
+        let throttled = err("ThrottlingException", "Rate exceeded");
+        assert_eq!(throttled.kind, EcsErrorKind::Throttled);
+        assert!(
+            throttled
+                .to_string()
+                .contains("still throttled after 5 attempts"),
+            "{throttled}"
+        );
+        let other = err("ClientException", "Invalid revision");
+        assert_eq!(other.kind, EcsErrorKind::Other);
+        assert_eq!(
+            other.to_string(),
+            "ecs:DescribeTaskDefinition: web:3: ClientException: Invalid revision"
+        );
+    }
+
+    #[test]
+    fn describe_tasks_answers_are_read_raw() {
+        let body = br#"{"tasks":[{"taskArn":"t","taskDefinitionArn":"arn:td/web:1","group":"service:web",
+            "containers":[{"name":"app","image":"web:1","imageDigest":"sha256:ab","cpu":0}]}],"failures":[]}"#;
+        let tasks = tasks_from_answer(body).unwrap();
+        assert_eq!(
+            tasks,
+            vec![TaskInfo {
+                task_definition: "arn:td/web:1".into(),
+                group: Some("service:web".into()),
+                containers: vec![("app".into(), "web:1".into(), Some("sha256:ab".into()))],
+            }]
+        );
+        assert!(tasks_from_answer(b"<html>").is_err());
+    }
+}

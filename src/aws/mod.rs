@@ -1,0 +1,248 @@
+//! The only home of the AWS SDK: configuration (the default credential chain,
+//! `--aws-profile`, `AWS_ENDPOINT_URL`), clients per Region and endpoint
+//! flavour, timeouts, retries, and the classification of SDK errors.
+//!
+//! Callers never see an SDK error type: each call returns imgpin's own types
+//! or a [`Failure`], which the caller words for its user (ECR resolution in
+//! [`crate::resolve::ecr`], the lifecycle's live data through [`ecr::LiveEcr`],
+//! ECS through [`ecs`]). Nothing here prints, and no message carries a
+//! credential: SDK errors are read through their `Display` chain only (their
+//! `Debug` form would dump the raw response).
+
+pub mod ecr;
+pub mod ecs;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecr::config::http::HttpResponse;
+use aws_sdk_ecr::config::retry::RetryConfig;
+use aws_sdk_ecr::config::timeout::TimeoutConfig;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_ecs::error::BoxError;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Attempts per API call (the first plus retries) in the SDK's standard retry
+/// mode: throttling, 5xx and transient network errors are retried with backoff.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The AWS SDK's default configuration chain (environment, `profile` or the
+/// default profile, SSO, process credentials, instance metadata), with
+/// `region` overriding the chain's Region when given.
+pub async fn load_config(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    loader.load().await
+}
+
+/// Standard retries, [`MAX_ATTEMPTS`] attempts.
+pub(crate) fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
+/// `timeout` per attempt, at most 10 s to connect, and the read timeout of
+/// `base` kept when it sets one.
+pub(crate) fn timeouts(base: &SdkConfig, timeout: Duration) -> TimeoutConfig {
+    let mut timeouts = TimeoutConfig::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .operation_attempt_timeout(timeout);
+    if let Some(read) = base.timeout_config().and_then(|t| t.read_timeout()) {
+        timeouts = timeouts.read_timeout(read);
+    }
+    timeouts.build()
+}
+
+/// What went wrong with an AWS call, without SDK types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The error and its causes in words, shortened ([`crate::report::error_chain`]).
+    pub detail: String,
+}
+
+/// The kinds of [`Failure`], in the order they are recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The service answered with an error.
+    Service {
+        /// The HTTP status.
+        status: u16,
+        /// AWS's error code (`AccessDeniedException`), empty when it sent none.
+        code: String,
+        /// AWS's message, trimmed; may be empty.
+        message: String,
+    },
+    /// No credentials could be loaded from the chain.
+    NoCredentials,
+    /// No answer in time.
+    Timeout,
+    /// The endpoint could not be reached; `dns` when the name did not resolve.
+    Unreachable {
+        /// The host name did not resolve (a misspelt or unknown Region).
+        dns: bool,
+    },
+    /// The request could not be built for the Region.
+    BadRegion,
+    /// An answer arrived that could not be read.
+    Unreadable,
+    /// Anything else.
+    Other,
+}
+
+impl Failure {
+    /// Classifies an SDK error.
+    pub fn of<E>(err: &SdkError<E, HttpResponse>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let chain = DisplayErrorContext(err).to_string();
+        let kind = match err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                FailureKind::Service {
+                    status: service.raw().status().as_u16(),
+                    code: e.code().unwrap_or("").to_string(),
+                    message: e.message().unwrap_or("").trim().to_string(),
+                }
+            }
+            _ if is_credentials_error(&chain) => FailureKind::NoCredentials,
+            SdkError::TimeoutError(_) => FailureKind::Timeout,
+            SdkError::DispatchFailure(d) if d.is_timeout() => FailureKind::Timeout,
+            SdkError::DispatchFailure(_) => FailureKind::Unreachable {
+                dns: is_dns_error(&chain),
+            },
+            SdkError::ConstructionFailure(_) if chain.contains("region") => FailureKind::BadRegion,
+            SdkError::ResponseError(_) => FailureKind::Unreadable,
+            _ => FailureKind::Other,
+        };
+        Failure {
+            kind,
+            detail: crate::report::error_chain(err),
+        }
+    }
+
+    /// AWS's error code, for a service error that has one.
+    pub fn code(&self) -> Option<&str> {
+        match &self.kind {
+            FailureKind::Service { code, .. } if !code.is_empty() => Some(code),
+            _ => None,
+        }
+    }
+
+    /// `HTTP 400 Code: message` for a service error, else the detail.
+    pub fn answer(&self) -> String {
+        match &self.kind {
+            FailureKind::Service {
+                status,
+                code,
+                message,
+            } => {
+                let code = if code.is_empty() {
+                    "(no error code)"
+                } else {
+                    code
+                };
+                if message.is_empty() {
+                    format!("HTTP {status} {code}")
+                } else {
+                    format!("HTTP {status} {code}: {message}")
+                }
+            }
+            _ => self.detail.clone(),
+        }
+    }
+}
+
+/// Whether an SDK error chain says no AWS credentials could be found.
+pub(crate) fn is_credentials_error(chain: &str) -> bool {
+    let c = chain.to_ascii_lowercase();
+    c.contains("credential provider was not enabled")
+        || c.contains("error occurred while loading credentials")
+        || c.contains("credentials provider timed out")
+        || c.contains("credentials provider was not properly configured")
+        || c.contains("no credentials")
+        || c.contains("failed to load credentials")
+        || (c.contains("auth scheme") && c.contains("identity"))
+}
+
+fn is_dns_error(chain: &str) -> bool {
+    let c = chain.to_ascii_lowercase();
+    c.contains("dns error")
+        || c.contains("failed to lookup address")
+        || c.contains("name or service not known")
+        || c.contains("no such host")
+}
+
+/// Keeps the body of a successful answer (read fully by the SDK before
+/// deserialising, so `bytes()` is available after deserialisation): for
+/// answers kept byte for byte, or read where the SDK's shapes are too strict.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyCapture(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl BodyCapture {
+    pub(crate) fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok().and_then(|mut b| b.take())
+    }
+}
+
+impl Intercept for BodyCapture {
+    fn name(&self) -> &'static str {
+        "imgpin::aws::BodyCapture"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if response.status().is_success() {
+            if let (Some(bytes), Ok(mut slot)) = (response.body().bytes(), self.0.lock()) {
+                *slot = Some(bytes.to_vec());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_errors_are_recognised() {
+        assert!(is_credentials_error(
+            "dispatch failure: other: the credential provider was not enabled: no providers in chain provided credentials"
+        ));
+        assert!(!is_credentials_error(
+            "dispatch failure: io error: connection refused"
+        ));
+        assert!(is_dns_error(
+            "dispatch failure: io error: dns error: failed to lookup address information"
+        ));
+    }
+
+    #[test]
+    fn a_service_answer_reads_as_status_code_and_message() {
+        let failure = |code: &str, message: &str| Failure {
+            kind: FailureKind::Service {
+                status: 400,
+                code: code.into(),
+                message: message.into(),
+            },
+            detail: String::new(),
+        };
+        assert_eq!(failure("X", "no").answer(), "HTTP 400 X: no");
+        assert_eq!(failure("", "").answer(), "HTTP 400 (no error code)");
+        assert_eq!(failure("", "").code(), None);
+        assert_eq!(failure("X", "").code(), Some("X"));
+    }
+}

@@ -1,0 +1,372 @@
+//! The in-use model: one [`InUseEntry`] per use of an image, whatever the
+//! source, and the readers of every offline source: the scanned files,
+//! `--in-use` values (digests, references, JSON files including `imgpin ecs
+//! images` output). `lifecycle` and `verify` read entries the same way; a
+//! new source needs only an adapter to [`InUseEntry`]. No network: live
+//! sources (ECS clusters) are asked by the commands and adapted here
+//! ([`entries_from_ecs_rows`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use crate::reference::ImageRef;
+use crate::report::{Code, Finding, Severity};
+use crate::scan::{Scan, Value};
+
+/// One use of an image: where it is used and what names it.
+///
+/// Every source of in-use images produces these: files (with a place), `--in-use`
+/// values, and ECS rows ([`entries_from_ecs_rows`]); a new source needs only an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InUseEntry {
+    /// Where it is used, for people: `k8s/web.yaml:12:16`, `service web container app
+    /// (cluster prod)`, `--in-use`.
+    pub label: String,
+    /// The file it is used in, with 1-based line and column, when it comes from a file.
+    pub place: Option<(PathBuf, usize, usize)>,
+    /// The image reference, when there is one.
+    pub reference: Option<ImageRef>,
+    /// The digest in use, when known (pinned reference, a bare digest, an ECS digest).
+    pub digest: Option<String>,
+}
+
+impl InUseEntry {
+    /// The reference as written, else the digest.
+    pub fn written(&self) -> String {
+        match (&self.reference, &self.digest) {
+            (Some(r), _) => r.as_written().to_owned(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => self.label.clone(),
+        }
+    }
+
+    /// A finding placed where this entry is used.
+    pub(crate) fn finding(&self, code: Code, severity: Severity, message: String) -> Finding {
+        let mut f = Finding::new(code, severity, message).reference(self.written());
+        match &self.place {
+            Some((file, line, col)) => f = f.in_file(file).at((*line, *col)),
+            None => f = f.location(self.label.clone()),
+        }
+        f
+    }
+}
+
+/// Every literal image reference in the scanned files.
+pub fn entries_from_scan(scan: &Scan) -> Vec<InUseEntry> {
+    let mut out = Vec::new();
+    for file in &scan.files {
+        for item in &file.items {
+            if let Value::Reference(r) = &item.value {
+                let (line, col) = item.line_col;
+                out.push(InUseEntry {
+                    label: format!("{}:{line}:{col}", file.path.display()),
+                    place: Some((file.path.clone(), line, col)),
+                    digest: r.digest().map(ToString::to_string),
+                    reference: Some(r.clone()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One row of `imgpin ecs images --format json` (`{"images": [row…]}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EcsImageRow {
+    /// The cluster.
+    pub cluster: Option<String>,
+    /// The service.
+    pub service: Option<String>,
+    /// The task definition (ARN or family:revision).
+    pub task_definition: Option<String>,
+    /// The container name.
+    pub container: Option<String>,
+    /// The image as the task definition names it.
+    pub image: Option<String>,
+    /// The digest ECS resolved or a task runs, when known.
+    pub digest: Option<String>,
+    /// Where the row came from (deployment, task, …).
+    pub source: Option<String>,
+}
+
+/// The adapter from ECS rows to in-use entries: the digest when known, else the image
+/// reference; labelled `service S container C (cluster K)`.
+pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
+    rows.iter()
+        .filter(|row| row.image.is_some() || row.digest.is_some())
+        .map(|row| {
+            let unknown = || "?".to_owned();
+            let owner = match (&row.service, &row.task_definition) {
+                // `ecs images` writes `-` for a task no service started.
+                (Some(s), Some(t)) if s == "-" => format!("task of {t}"),
+                (Some(s), None) if s == "-" => "task".to_owned(),
+                (Some(s), _) => format!("service {s}"),
+                (None, Some(t)) => format!("task definition {t}"),
+                (None, None) => "task".to_owned(),
+            };
+            let label = format!(
+                "{owner} container {} (cluster {})",
+                row.container.clone().unwrap_or_else(unknown),
+                row.cluster.clone().unwrap_or_else(unknown)
+            );
+            let reference = row.image.as_deref().and_then(|i| ImageRef::parse(i).ok());
+            let digest = row
+                .digest
+                .clone()
+                .or_else(|| reference.as_ref()?.digest().map(ToString::to_string));
+            InUseEntry {
+                label,
+                place: None,
+                reference,
+                digest,
+            }
+        })
+        .collect()
+}
+
+/// Reads one `--in-use` value: a digest, a path to a JSON file (an array of references
+/// or digests, or `{"images": [ECS rows]}`), or an image reference.
+pub fn parse_in_use(value: &str) -> Result<Vec<InUseEntry>, String> {
+    let trimmed = value.trim();
+    if trimmed == "-" {
+        // `imgpin ecs images --format json | imgpin lifecycle --in-use -`
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("--in-use -: cannot read standard input: {e}"))?;
+        return parse_in_use_json(&text, Path::new("<stdin>"));
+    }
+    if is_digest_like(trimmed) {
+        return digest_or_reference(value).map(|e| vec![e]);
+    }
+    let path = Path::new(trimmed);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        return parse_in_use_json(&text, path);
+    }
+    if trimmed.ends_with(".json") && !trimmed.contains('@') && !trimmed.contains(':') {
+        return Err(format!("{trimmed}: no such file"));
+    }
+    digest_or_reference(value).map(|e| vec![e]).map_err(|e| {
+        e.replace(
+            "is not a digest or",
+            "is not a digest, an existing JSON file or",
+        )
+    })
+}
+
+fn is_digest_like(value: &str) -> bool {
+    value.starts_with("sha256:") || value.starts_with("sha512:")
+}
+
+/// One digest or image reference (never a file: the entries of a JSON list are read
+/// with this, so that a list cannot name itself).
+fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
+    let trimmed = value.trim();
+    if is_digest_like(trimmed) {
+        let digest = crate::digest::Digest::parse(trimmed)
+            .map_err(|e| format!("--in-use {value:?}: invalid digest: {e}"))?;
+        return Ok(InUseEntry {
+            label: format!("--in-use {digest}"),
+            place: None,
+            reference: None,
+            digest: Some(digest.to_string()),
+        });
+    }
+    let reference = ImageRef::parse(trimmed)
+        .map_err(|e| format!("--in-use {value:?} is not a digest or an image reference: {e}"))?;
+    Ok(InUseEntry {
+        label: format!("--in-use {trimmed}"),
+        place: None,
+        digest: reference.digest().map(ToString::to_string),
+        reference: Some(reference),
+    })
+}
+
+/// The JSON forms of `--in-use FILE`.
+pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, String> {
+    let shown = path.display();
+    let value: Json = serde_json::from_str(text)
+        .map_err(|e| format!("{shown}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+    match &value {
+        Json::Array(items) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let Some(s) = item.as_str() else {
+                    return Err(format!(
+                        "{shown}: entry {} must be a string (an image reference or a digest)",
+                        i + 1
+                    ));
+                };
+                let mut entry =
+                    digest_or_reference(s).map_err(|e| format!("{shown}: entry {}: {e}", i + 1))?;
+                entry.label = format!("{shown} entry {}", i + 1);
+                out.push(entry);
+            }
+            Ok(out)
+        }
+        Json::Object(obj) => {
+            let Some(images) = obj.get("images") else {
+                return Err(format!(
+                    "{shown}: expected a JSON array of references/digests or the output of \
+                     `imgpin ecs images --format json` ({{\"images\": [...]}})"
+                ));
+            };
+            let rows: Vec<EcsImageRow> = serde_json::from_value(images.clone())
+                .map_err(|e| format!("{shown}: \"images\": {e}"))?;
+            // A row that names no usable image would otherwise drop out silently, and
+            // with it an image in use: refuse the file instead, naming the row.
+            for (i, row) in rows.iter().enumerate() {
+                let n = i + 1;
+                if let Some(d) = &row.digest {
+                    crate::digest::Digest::parse(d).map_err(|e| {
+                        format!("{shown}: images[{n}]: digest {d:?} is not a digest: {e}")
+                    })?;
+                }
+                match &row.image {
+                    Some(image) => {
+                        if let Err(e) = ImageRef::parse(image) {
+                            if row.digest.is_none() {
+                                return Err(format!(
+                                    "{shown}: images[{n}]: image {image:?} is not an image reference ({e}) and the row has no digest"
+                                ));
+                            }
+                        }
+                    }
+                    None if row.digest.is_none() => {
+                        return Err(format!(
+                            "{shown}: images[{n}]: the row has neither \"image\" nor \"digest\""
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            Ok(entries_from_ecs_rows(&rows))
+        }
+        _ => Err(format!(
+            "{shown}: expected a JSON array or object, found {}",
+            match value {
+                Json::Null => "null",
+                Json::Bool(_) => "a boolean",
+                Json::Number(_) => "a number",
+                _ => "a string",
+            }
+        )),
+    }
+}
+
+/// The entries without repeats: a service's deployment and its running task
+/// name the same image in the same place; one finding is enough.
+pub fn dedup(entries: Vec<InUseEntry>) -> Vec<InUseEntry> {
+    let mut seen = std::collections::HashSet::new();
+    entries
+        .into_iter()
+        .filter(|e| {
+            seen.insert((
+                e.label.clone(),
+                e.reference.as_ref().map(|r| r.as_written().to_owned()),
+                e.digest.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// The entries of `--in-use` values (`ecs:NAME` values are clusters, asked live
+/// elsewhere); each value that cannot be read is an error finding.
+pub fn collect_in_use(values: &[String]) -> (Vec<InUseEntry>, Vec<Finding>) {
+    let mut entries = Vec::new();
+    let mut findings = Vec::new();
+    for v in values.iter().filter(|v| !v.starts_with("ecs:")) {
+        match parse_in_use(v) {
+            Ok(e) => entries.extend(e),
+            Err(message) => {
+                findings.push(Finding::new(Code::InUseInvalid, Severity::Error, message))
+            }
+        }
+    }
+    (entries, findings)
+}
+
+/// The `name@digest` of each entry that names both a repository and a
+/// digest (the digest in use, which for a running task may differ from the
+/// one written), for an existence check.
+pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
+    entries.iter().filter_map(pinned_ref).collect()
+}
+
+/// The `name@digest` of one entry, when it names a repository and a digest.
+pub fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
+    let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
+    ImageRef::parse(&crate::resolve::digest_key_at(reference, digest)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(service: &str, digest: Option<&str>) -> EcsImageRow {
+        EcsImageRow {
+            cluster: Some("prod".into()),
+            service: Some(service.into()),
+            task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:3".into()),
+            container: Some("app".into()),
+            image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1".into()),
+            digest: digest.map(str::to_owned),
+            source: Some("task".into()),
+        }
+    }
+
+    #[test]
+    fn standalone_tasks_are_labelled_as_tasks_and_repeats_are_dropped() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let entries = entries_from_ecs_rows(&[
+            row("-", Some(&d)),
+            row("web", Some(&d)),
+            row("web", Some(&d)),
+        ]);
+        assert_eq!(
+            entries[0].label,
+            "task of arn:aws:ecs:us-east-1:1:task-definition/web:3 container app (cluster prod)"
+        );
+        assert_eq!(entries[1].label, "service web container app (cluster prod)");
+        let unique = dedup(entries);
+        assert_eq!(unique.len(), 2, "the deployment and its task name one use");
+    }
+
+    #[test]
+    fn one_use_per_place_and_image() {
+        let row = |service: &str, digest: Option<&str>, source: &str| EcsImageRow {
+            cluster: Some("prod".into()),
+            service: Some(service.into()),
+            task_definition: Some("arn:aws:ecs:us-east-1:1:task-definition/web:1".into()),
+            container: Some("app".into()),
+            image: Some("shop/web:1".into()),
+            digest: digest.map(str::to_string),
+            source: Some(source.into()),
+        };
+        let d1 = format!("sha256:{}", "1".repeat(64));
+        let d2 = format!("sha256:{}", "2".repeat(64));
+        let entries = entries_from_ecs_rows(&[
+            row("web", Some(&d1), "deployment"),
+            row("web", Some(&d1), "task"),
+            row("web", Some(&d2), "task"),
+            row("api", Some(&d1), "deployment"),
+        ]);
+        let kept: Vec<(String, Option<String>)> = dedup(entries)
+            .into_iter()
+            .map(|e| (e.label, e.digest))
+            .collect();
+        let label = |s: &str| format!("service {s} container app (cluster prod)");
+        assert_eq!(
+            kept,
+            [
+                (label("web"), Some(d1.clone())),
+                (label("web"), Some(d2)),
+                (label("api"), Some(d1)),
+            ]
+        );
+    }
+}
