@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
 use super::{Failure, FailureKind};
-use crate::lifecycle::{ImageDetail, ImageStatus};
+use crate::lifecycle::{ImageDetail, ImageStatus, LivePolicy};
 use crate::reference::ecr::{EcrHost, Repo};
 
 /// The most image ids `BatchGetImage` takes in one call.
@@ -148,15 +148,6 @@ pub struct AwsError {
     pub repo: String,
     /// AWS's error code and message, or the transport failure.
     pub message: String,
-}
-
-/// A lifecycle policy as `GetLifecyclePolicy` returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LivePolicy {
-    /// `lifecyclePolicyText`, verbatim.
-    pub text: String,
-    /// `lastEvaluatedAt`: when ECR last ran the policy.
-    pub last_evaluated_at: Option<DateTime<Utc>>,
 }
 
 /// A manifest read back with `BatchGetImage`.

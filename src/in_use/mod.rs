@@ -306,6 +306,11 @@ pub fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::fixtures::{D1, D2, HOST};
+
+    fn entry(text: &str) -> InUseEntry {
+        parse_in_use(text).unwrap().remove(0)
+    }
 
     fn row(service: &str, digest: Option<&str>) -> EcsImageRow {
         EcsImageRow {
@@ -368,5 +373,76 @@ mod tests {
                 (label("api"), Some(d1)),
             ]
         );
+    }
+
+    #[test]
+    fn in_use_values_are_digests_references_or_files() {
+        let d = entry(D1);
+        assert_eq!(d.digest.as_deref(), Some(D1));
+        assert!(d.reference.is_none());
+        let r = entry(&format!("{HOST}/api:1.4"));
+        assert_eq!(r.reference.as_ref().unwrap().tag(), Some("1.4"));
+        assert!(r.digest.is_none());
+        let pinned = entry(&format!("{HOST}/api:1.4@{D2}"));
+        assert_eq!(pinned.digest.as_deref(), Some(D2));
+        assert!(parse_in_use("sha256:abc")
+            .unwrap_err()
+            .contains("invalid digest"));
+        assert!(parse_in_use("Not A Ref").is_err());
+        assert!(parse_in_use("missing.json")
+            .unwrap_err()
+            .contains("no such file"));
+    }
+
+    #[test]
+    fn in_use_json_array_and_ecs_document() {
+        let path = Path::new("in-use.json");
+        let list = parse_in_use_json(&format!(r#"["{HOST}/api:1", "{D1}"]"#), path).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].label, "in-use.json entry 1");
+        assert_eq!(list[1].digest.as_deref(), Some(D1));
+        let ecs = format!(
+            r#"{{"images":[
+              {{"cluster":"prod","service":"web","taskDefinition":"web:3","container":"app",
+                "image":"{HOST}/api:1.4","digest":"{D2}","source":"deployment"}},
+              {{"cluster":"prod","service":"jobs","taskDefinition":"jobs:1","container":"w",
+                "image":"{HOST}/api:2","digest":null,"source":"deployment"}}]}}"#
+        );
+        let rows = parse_in_use_json(&ecs, path).unwrap();
+        assert_eq!(rows[0].label, "service web container app (cluster prod)");
+        assert_eq!(rows[0].digest.as_deref(), Some(D2));
+        assert_eq!(rows[1].digest, None);
+        assert_eq!(rows[1].reference.as_ref().unwrap().tag(), Some("2"));
+        assert!(parse_in_use_json("[1]", path)
+            .unwrap_err()
+            .contains("entry 1"));
+        // A list's entries are digests or references, never files: a list that names
+        // itself (or a file next to it) is no endless recursion.
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("self.json");
+        std::fs::write(&own, format!(r#"["{}"]"#, own.display())).unwrap();
+        let err = parse_in_use(&own.display().to_string()).unwrap_err();
+        assert!(err.contains("entry 1"), "{err}");
+        // A row with no usable image is refused (it would drop an in-use image silently).
+        let bad_image = r#"{"images":[{"service":"a","image":"api:1"},{"service":"b","image":"${IMAGE}","digest":null}]}"#;
+        let err = parse_in_use_json(bad_image, path).unwrap_err();
+        assert!(
+            err.starts_with("in-use.json: images[2]: image \"${IMAGE}\""),
+            "{err}"
+        );
+        let bad_digest = r#"{"images":[{"service":"a","image":"api:1","digest":"sha256:zz"}]}"#;
+        assert!(parse_in_use_json(bad_digest, path)
+            .unwrap_err()
+            .contains("images[1]: digest"));
+        let empty_row = r#"{"images":[{"service":"a"}]}"#;
+        assert!(parse_in_use_json(empty_row, path)
+            .unwrap_err()
+            .contains("neither"));
+        assert!(parse_in_use_json("{}", path)
+            .unwrap_err()
+            .contains("ecs images"));
+        assert!(parse_in_use_json("[", path)
+            .unwrap_err()
+            .starts_with("in-use.json:1:"));
     }
 }

@@ -21,10 +21,16 @@
 //!    [`Evaluation::to_output`] builds the JSON document the CLI prints.
 
 mod eval;
+mod files;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod images;
 mod inuse;
 mod output;
 mod policy;
+pub mod protect;
+mod repos;
+pub(crate) mod repository;
 
 #[cfg(test)]
 mod prop_tests;
@@ -38,6 +44,9 @@ pub use eval::{
     evaluate, AtRiskEntry, Decision, EvalNote, Evaluation, Headroom, NextPassCause, NextPassEntry,
     Standing, TimeBasis, Verdict,
 };
+pub use files::{
+    live_policy_source, load_policy_file, read_images, ListOwner, LivePolicy, PolicySource,
+};
 pub use images::{parse_describe_images, ImageDetail, ImageStatus, ImagesError};
 pub use inuse::{Fate, InUseFinding, InUseReport};
 pub use output::{AtRiskResult, LifecycleOutput, PreviewResult, PreviewSummary, TransitionCount};
@@ -45,6 +54,8 @@ pub use policy::{
     glob_match, parse_policy, Check, CountType, Policy, PolicyError, PolicyNote, Rule, RuleRef,
     Severity, TagStatus, ValidationMode, MAX_POLICY_CHARS, MIN_POLICY_CHARS,
 };
+pub use repos::{group_by_repository, resolve_uses, Grouped, RepoGroup, Use};
+pub use repository::{evaluate_repository, RepoMeta, RepoOutcome};
 
 /// The storage class of an image, and the class a rule selects.
 ///
