@@ -3,11 +3,12 @@
 //! (`--ecs-cluster`, through [`crate::ecs`]), and `verify`'s findings for them.
 
 use crate::cli::InUseArgs;
-use crate::in_use::{collect_in_use, dedup, pinned_ref};
+use crate::in_use::{collect_in_use, dedup};
 pub use crate::in_use::{
-    entries_from_ecs_rows, entries_from_scan, parse_in_use, parse_in_use_json, pinned, EcsImageRow,
+    entries_from_ecs_rows, entries_from_scan, parse_in_use, parse_in_use_json, EcsImageRow,
     InUseEntry,
 };
+use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Printer, Severity};
 
 impl From<&crate::ecs::InUseImage> for EcsImageRow {
@@ -96,6 +97,19 @@ pub async fn collect(
         }
     }
     Ok(dedup(entries))
+}
+
+/// The `name@digest` of each entry that names both a repository and a
+/// digest (the digest in use, which for a running task may differ from the
+/// one written), for an existence check.
+pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
+    entries.iter().filter_map(pinned_ref).collect()
+}
+
+/// The `name@digest` of one entry, when it names a repository and a digest.
+fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
+    let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
+    ImageRef::parse(&crate::resolve::digest_key_at(reference, digest)).ok()
 }
 
 /// `verify`'s findings for images in use outside the files, and the counts

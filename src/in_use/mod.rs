@@ -290,23 +290,12 @@ pub fn collect_in_use(values: &[String]) -> (Vec<InUseEntry>, Vec<Finding>) {
     (entries, findings)
 }
 
-/// The `name@digest` of each entry that names both a repository and a
-/// digest (the digest in use, which for a running task may differ from the
-/// one written), for an existence check.
-pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
-    entries.iter().filter_map(pinned_ref).collect()
-}
-
-/// The `name@digest` of one entry, when it names a repository and a digest.
-pub fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
-    let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
-    ImageRef::parse(&crate::resolve::digest_key_at(reference, digest)).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::fixtures::{D1, D2, HOST};
+    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
     fn entry(text: &str) -> InUseEntry {
         parse_in_use(text).unwrap().remove(0)
