@@ -578,7 +578,7 @@ fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
             )
         }
         E::RequestError(e) => {
-            let chain = error_chain(&e);
+            let chain = innermost_cause(&e);
             // A refused certificate does not get better by retrying.
             let (kind, what) = if e.is_timeout() {
                 (ErrorKind::Network, "timed out".to_string())
@@ -660,7 +660,7 @@ fn is_certificate_error(chain: &str) -> bool {
 
 /// The innermost cause of a transport error, in words: "Connection refused
 /// (os error 111)", "invalid peer certificate: UnknownIssuer", …
-fn error_chain(e: &dyn std::error::Error) -> String {
+fn innermost_cause(e: &dyn std::error::Error) -> String {
     let mut innermost = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
