@@ -5,10 +5,21 @@
 //! The data flow follows the modules: [`scan`] walks the tree and reads
 //! files, [`locate`] finds image strings as byte spans (one module per
 //! format), [`mod@reference`] parses them, [`resolve`] turns tags into digests
-//! (each unique reference once, concurrently), [`plan`] decides the edits
-//! (pure), [`edit`] splices them into the original bytes and writes
-//! atomically, and [`report`] renders findings and decides the exit code.
-//! The library never prints outside [`report`].
+//! (each unique reference once, concurrently; ECR through [`aws`]), [`plan`]
+//! decides the edits (pure), [`edit`] splices them into the original bytes and
+//! writes atomically, and [`report`] renders findings and decides the exit
+//! code. Beside it, [`in_use`] and [`lifecycle`] model the images in use and
+//! simulate ECR lifecycle policies, and [`ecs`] reads and registers live task
+//! definitions. The library never prints outside [`report`], and only
+//! [`resolve`] and [`aws`] talk to the network.
+//!
+//! A module uses only modules before it in this order (checked by
+//! `tests/it/architecture.rs`, explained in `ARCHITECTURE.md`):
+//!
+//! ```text
+//! digest → reference → media → report → edit → locate → scan → in_use
+//!        → lifecycle → aws → resolve → plan → ecs → cli → commands
+//! ```
 #![deny(missing_docs)]
 
 pub mod aws;

@@ -1,7 +1,7 @@
 //! Amazon ECS through the SDK: the client (Region from `--region`, the ARN or
 //! the chain), the task-definition calls that keep bodies byte for byte
 //! (`DescribeTaskDefinition` read raw, `RegisterTaskDefinition` sent raw and
-//! signed), and the calls behind `ecs images` as the small [`EcsApi`] trait,
+//! signed), and the calls behind `ecs images` as the small `EcsApi` trait,
 //! so [`crate::ecs`]'s listing logic is unit-tested with fakes.
 //!
 //! Errors are [`EcsError`]: the action, its subject and ECS's answer, never

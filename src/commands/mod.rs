@@ -1,4 +1,6 @@
-//! One module per subcommand, gluing scan → resolve → plan → edit → report.
+//! One thin module per subcommand: read the arguments, call the library
+//! (scan → resolve → plan → edit, or in_use → lifecycle), hand results to
+//! report. Domain rules live in the library, not here.
 
 pub mod check;
 pub mod ecs;

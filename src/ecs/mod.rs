@@ -14,7 +14,7 @@
 //!   (cached per name), never by parsing the name.
 //!
 //! The SDK calls themselves are in [`crate::aws::ecs`]; the listing's sit
-//! behind its small [`crate::aws::ecs::EcsApi`] trait, so pagination,
+//! behind its small `aws::ecs::EcsApi` trait, so pagination,
 //! chunking and the deployment logic here are unit-tested with fakes.
 
 pub mod json;

@@ -2,7 +2,9 @@
 //! policy will expire or archive, and why.
 //!
 //! The rule of this module is that it is **pure**: policy text, an image list and a clock go
-//! in, decisions with plain-word reasons come out. No I/O, no AWS SDK types, no async. The
+//! in, decisions with plain-word reasons come out. No network, no AWS SDK types, no async,
+//! no printing; the one exception to "no I/O" is `files.rs`, which reads the policy and
+//! image-list files named on the command line and places their problems at `path:line:col`. The
 //! semantics follow `shared/ECR-LIFECYCLE.md` exactly (part 1 for validation, part 2.2 for
 //! the ten evaluation steps, part 2.4 for the defaults chosen where AWS is silent); every
 //! point that spec marks *assumed* is repeated in the doc comment of the code that
@@ -19,6 +21,12 @@
 //!    [`Verdict`] per image, the next-pass list, the images at risk from undocumented ties;
 //! 4. [`Evaluation::in_use_report`] intersects that with the digests a deployment uses, and
 //!    [`Evaluation::to_output`] builds the JSON document the CLI prints.
+//!
+//! For the commands, on top of that: [`load_policy_file`] and [`read_images`] read the
+//! input files, [`group_by_repository`] and [`resolve_uses`] sort in-use entries by ECR
+//! repository and resolve their tags in its image list, [`evaluate_repository`] produces
+//! one repository's findings and JSON, and [`protect`] holds the `lifecycle protect`
+//! edits (protecting tags, keep rules) and their check.
 
 mod eval;
 mod files;
