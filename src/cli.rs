@@ -511,9 +511,21 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "NAME")]
     pub aws_profile: Option<String>,
 
-    /// Seconds to wait for a registry answer.
+    /// Seconds one reference may take at a registry, every attempt and
+    /// retry wait included; a hung registry never holds a run longer.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+
+    /// Seconds one request may take (connect and answer), at most --timeout.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub request_timeout: u64,
+
+    /// Never pin from a HEAD answer: GET every manifest and pin the sha256
+    /// of its bytes, checked against Docker-Content-Digest. For registries
+    /// or caches not trusted to answer HEAD honestly; Docker Hub counts
+    /// each GET as a pull.
+    #[arg(long)]
+    pub paranoid: bool,
 }
 
 /// Arguments of `imgpin pin`.
@@ -588,6 +600,10 @@ impl RegistryArgs {
             insecure_registries: self.insecure_registry.clone(),
             ca_files: self.ca_file.clone(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            request_timeout: std::time::Duration::from_secs(
+                self.request_timeout.clamp(1, self.timeout.max(1)),
+            ),
+            paranoid: self.paranoid,
         }
     }
 }

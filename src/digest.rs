@@ -59,6 +59,16 @@ pub enum DigestError {
 }
 
 impl Digest {
+    /// The `sha256:` digest of `bytes`: what a manifest's digest must be.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(bytes);
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        Digest {
+            text: format!("sha256:{hex}"),
+        }
+    }
+
     /// Parses and validates `sha256:<64 lowercase hex>` or `sha512:<128 lowercase hex>`.
     pub fn parse(s: &str) -> Result<Digest, DigestError> {
         if s.is_empty() {
@@ -257,5 +267,14 @@ mod tests {
 
         let de: StrDeserializer<'_, DeError> = "sha256:nope".into_deserializer();
         assert!(Digest::deserialize(de).is_err());
+    }
+
+    #[test]
+    fn sha256_of_bytes() {
+        // sha256("") is the well-known e3b0c442… value.
+        assert_eq!(
+            Digest::sha256_of(b"").as_str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

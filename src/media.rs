@@ -95,6 +95,65 @@ impl std::fmt::Display for Platform {
     }
 }
 
+/// Checks that `bytes` are a manifest imgpin may pin: a JSON object with
+/// `schemaVersion` 2, a `mediaType` (when present) that imgpin accepts, and
+/// the shape of its kind (an index lists `manifests`; an image manifest has a
+/// `config` with a `digest` and a `layers` list). `content_type` is what the
+/// registry said the body is: when it names an accepted type, the body must be
+/// of the same kind. Anything else (an HTML page, `{"status":"ok"}`, a
+/// truncated body) is an error saying what is wrong.
+pub fn check_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<(), String> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        let start = String::from_utf8_lossy(&bytes[..bytes.len().min(1)]).into_owned();
+        if start == "<" {
+            "the body is an HTML page, not a manifest".to_string()
+        } else {
+            format!("the body is not a JSON manifest ({e})")
+        }
+    })?;
+    let Some(object) = doc.as_object() else {
+        return Err("the body is JSON but not a manifest object".to_string());
+    };
+    if object
+        .get("schemaVersion")
+        .and_then(serde_json::Value::as_u64)
+        != Some(2)
+    {
+        return Err("the body is JSON but not a manifest (no schemaVersion 2)".to_string());
+    }
+    let declared = object.get("mediaType").and_then(serde_json::Value::as_str);
+    if let Some(t) = declared {
+        if !ACCEPTED.contains(&t) {
+            return Err(format!("unsupported manifest type {t}"));
+        }
+    }
+    let served = content_type.filter(|t| ACCEPTED.contains(t));
+    let index = match (declared, served) {
+        (Some(t), _) | (None, Some(t)) => is_index(t),
+        (None, None) => object.contains_key("manifests"),
+    };
+    if let (Some(d), Some(s)) = (declared, served) {
+        if is_index(d) != is_index(s) {
+            return Err(format!("the registry said {s} but the body is a {d}"));
+        }
+    }
+    let has_list = |key: &str| object.get(key).is_some_and(serde_json::Value::is_array);
+    if index {
+        if !has_list("manifests") {
+            return Err("the index has no manifests list".to_string());
+        }
+    } else {
+        let config_digest = object
+            .get("config")
+            .and_then(|c| c.get("digest"))
+            .and_then(serde_json::Value::as_str);
+        if config_digest.is_none() || !has_list("layers") {
+            return Err("the image manifest has no config digest or no layers list".to_string());
+        }
+    }
+    Ok(())
+}
+
 /// What a manifest says about the platforms it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManifestFacts {
@@ -198,6 +257,32 @@ fn platform_of(value: &serde_json::Value) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_manifests_pass_the_check() {
+        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:aa"},"layers":[]}"#;
+        let index = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert_eq!(check_manifest(image, Some(OCI_MANIFEST)), Ok(()));
+        assert_eq!(check_manifest(image, None), Ok(()));
+        assert_eq!(check_manifest(index, Some(OCI_INDEX)), Ok(()));
+        assert_eq!(check_manifest(index, None), Ok(()));
+        let no_type = br#"{"schemaVersion":2,"config":{"digest":"sha256:aa"},"layers":[]}"#;
+        assert_eq!(check_manifest(no_type, Some(DOCKER_MANIFEST)), Ok(()));
+        for (body, content_type, why) in [
+            (&b"<html><title>Sign in</title></html>"[..], Some("text/html"), "HTML page"),
+            (br#"{"status":"ok"}"#, Some("application/json"), "no schemaVersion 2"),
+            (br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"dig"#, None, "not a JSON manifest"),
+            (br#"[1,2]"#, None, "not a manifest object"),
+            (br#"{"schemaVersion":1,"name":"x"}"#, None, "no schemaVersion 2"),
+            (br#"{"schemaVersion":2,"mediaType":"application/x-other"}"#, None, "unsupported manifest type"),
+            (index, Some(OCI_MANIFEST), "no config digest"),
+            (image, Some(OCI_INDEX), "the registry said"),
+            (br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"}"#, None, "no manifests list"),
+        ] {
+            let err = check_manifest(body, content_type).unwrap_err();
+            assert!(err.contains(why), "{why}: {err}");
+        }
+    }
 
     #[test]
     fn platform_parses() {

@@ -71,6 +71,8 @@ pub struct ResolveError {
     pub kind: ErrorKind,
     /// The registry's answer, in words.
     pub message: String,
+    /// How long the registry asked to wait before the next try (`Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ResolveError {
@@ -79,6 +81,7 @@ impl ResolveError {
         ResolveError {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -138,8 +141,27 @@ pub struct RegistryOptions {
     pub insecure_registries: Vec<String>,
     /// Extra CA certificates (PEM) to trust.
     pub ca_files: Vec<std::path::PathBuf>,
-    /// Per-request timeout.
+    /// How long one reference may take, every attempt and wait included.
     pub timeout: std::time::Duration,
+    /// How long one request may take (connect and answer); at most `timeout`.
+    pub request_timeout: std::time::Duration,
+    /// Never pin from a `HEAD`: fetch each manifest and pin the sha256 of its bytes.
+    pub paranoid: bool,
+}
+
+impl Default for RegistryOptions {
+    /// The command line's defaults: 16 jobs, 30 s per reference, 10 s per request.
+    fn default() -> RegistryOptions {
+        RegistryOptions {
+            platform: None,
+            jobs: 16,
+            insecure_registries: Vec::new(),
+            ca_files: Vec::new(),
+            timeout: std::time::Duration::from_secs(30),
+            request_timeout: std::time::Duration::from_secs(10),
+            paranoid: false,
+        }
+    }
 }
 
 /// Routes each reference to the right backend and resolves each key once, concurrently.

@@ -27,6 +27,7 @@ fn options(platform: Option<&str>) -> RegistryOptions {
         insecure_registries: Vec::new(),
         ca_files: Vec::new(),
         timeout: Duration::from_secs(30),
+        ..RegistryOptions::default()
     }
 }
 

@@ -386,6 +386,27 @@ impl EcrResolver {
         tag: &str,
         repo: &RepositoryKey,
     ) -> Result<Resolved, ResolveError> {
+        // The manifest ECR sent must be one, and hash to the digest it named.
+        if let Some(manifest) = manifest {
+            let bytes = manifest.as_bytes();
+            let why = crate::media::check_manifest(bytes, media_type)
+                .err()
+                .or_else(|| {
+                    let actual = Digest::sha256_of(bytes);
+                    (digest.starts_with("sha256:") && actual.as_str() != digest).then(|| {
+                        format!("its sha256 is {actual}, not the digest {digest} it was sent under")
+                    })
+                });
+            if let Some(why) = why {
+                return Err(ResolveError::new(
+                    ErrorKind::Other,
+                    format!(
+                        "ECR sent a manifest for {} that cannot be pinned: {why}",
+                        place(tag, repo)
+                    ),
+                ));
+            }
+        }
         let chosen = match (&self.platform, manifest) {
             (None, _) => digest.to_string(),
             (Some(platform), Some(manifest)) => {

@@ -16,24 +16,36 @@ use crate::digest::Digest;
 use crate::media::ManifestFacts;
 use crate::reference::ImageRef;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::{Client, Reference, RegistryOperation};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const RETRIES: u32 = 3;
+mod answers;
+mod limits;
+
+use answers::{head_verdict, is_certificate_error, map_error, HeadVerdict};
 
 /// Resolves references against registries that speak the distribution API.
 pub struct OciResolver {
     https: Client,
     http: Client,
+    /// For the manifest `HEAD`s imgpin checks itself (same roots and timeouts).
+    heads: reqwest::Client,
+    /// The pull token of each (registry, repository) for those `HEAD`s
+    /// (`None`: the registry wants none, or Basic credentials).
+    tokens: Mutex<HashMap<(String, String), Option<String>>>,
     credentials: Arc<CredentialStore>,
     insecure: Vec<String>,
     platform: Option<Platform>,
     plain_http_hosts: Mutex<HashMap<String, bool>>,
     auth: Mutex<HashMap<String, RegistryAuth>>,
+    /// Bounds one reference, every attempt and wait included.
+    timeout: Duration,
+    /// Pin only from fetched, hashed manifests (`--paranoid`).
+    paranoid: bool,
+    breakers: limits::Breakers,
 }
 
 impl OciResolver {
@@ -59,16 +71,35 @@ impl OciResolver {
                 data,
             });
         }
+        let request_timeout = options.request_timeout.min(options.timeout);
         let config = |protocol| ClientConfig {
             protocol,
             extra_root_certificates: roots.clone(),
-            read_timeout: Some(options.timeout),
-            connect_timeout: Some(options.timeout.min(Duration::from_secs(10))),
+            read_timeout: Some(request_timeout),
+            connect_timeout: Some(request_timeout),
             max_concurrent_download: options.jobs.max(1),
             user_agent: concat!("imgpin/", env!("CARGO_PKG_VERSION")),
             ..ClientConfig::default()
         };
+        let mut heads = reqwest::Client::builder()
+            .user_agent(concat!("imgpin/", env!("CARGO_PKG_VERSION")))
+            .timeout(request_timeout)
+            .connect_timeout(request_timeout);
+        for root in &roots {
+            let cert = reqwest::Certificate::from_pem(&root.data).map_err(|e| {
+                ResolveError::new(
+                    ErrorKind::Other,
+                    format!("cannot read a CA certificate: {e}"),
+                )
+            })?;
+            heads = heads.tls_certs_merge([cert]);
+        }
+        let heads = heads.build().map_err(|e| {
+            ResolveError::new(ErrorKind::Other, format!("cannot set up HTTPS: {e}"))
+        })?;
         Ok(OciResolver {
+            heads,
+            tokens: Mutex::new(HashMap::new()),
             https: Client::new(config(ClientProtocol::Https)),
             http: Client::new(config(ClientProtocol::Http)),
             credentials: Arc::new(store),
@@ -76,6 +107,9 @@ impl OciResolver {
             platform: options.platform.clone(),
             plain_http_hosts: Mutex::new(HashMap::new()),
             auth: Mutex::new(HashMap::new()),
+            timeout: options.timeout,
+            paranoid: options.paranoid,
+            breakers: limits::Breakers::default(),
         })
     }
 
@@ -207,26 +241,65 @@ impl OciResolver {
         })
     }
 
-    /// Runs `op` against the registry at `host` with its credentials,
-    /// retrying transient failures with backoff.
+    /// Runs `op` against the registry at `host` with its credentials:
+    /// transient failures are tried again ([`limits::ATTEMPTS`] in all)
+    /// after the registry's `Retry-After` or a backoff, all within
+    /// `--timeout`; a host whose breaker is open fails at once.
     async fn lookup(&self, host: &str, op: &Op<'_>) -> Result<Answer, ResolveError> {
         let auth = self.auth_for(host).await?;
-        let mut delay = Duration::from_millis(250);
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.resolve_once(host, &auth, op).await {
-                Err(e) if e.kind.is_transient() && attempt < RETRIES => {
-                    tokio::time::sleep(delay).await;
-                    delay *= 4;
-                }
-                Err(e) if e.kind.is_transient() && attempt > 1 => {
-                    return Err(ResolveError::new(
-                        e.kind,
-                        format!("{} (after {attempt} attempts)", e.message),
-                    ))
-                }
+            self.breakers.check(host)?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let outcome = match tokio::time::timeout(left, self.resolve_once(host, &auth, op)).await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(ResolveError::new(
+                    ErrorKind::Network,
+                    format!(
+                        "cannot reach registry {host}: timed out (--timeout {} s for the reference)",
+                        self.timeout.as_secs()
+                    ),
+                )),
+            };
+            self.breakers.record(host, &outcome);
+            let e = match outcome {
+                Err(e) if e.kind.is_transient() => e,
                 other => return other,
+            };
+            let wait = match e.retry_after {
+                Some(asked) if asked > limits::MAX_RETRY_AFTER => None,
+                Some(asked) => Some(asked),
+                None => Some(limits::backoff(attempt)),
+            };
+            let in_time = wait.filter(|w| tokio::time::Instant::now() + *w < deadline);
+            match in_time {
+                Some(wait) if attempt < limits::ATTEMPTS => tokio::time::sleep(wait).await,
+                _ => {
+                    let why = match (e.retry_after, wait) {
+                        (Some(asked), None) => format!(
+                            "; it asked to retry after {} s, more than imgpin waits",
+                            asked.as_secs()
+                        ),
+                        (_, Some(_)) if attempt < limits::ATTEMPTS => {
+                            "; --timeout leaves no time for another attempt".to_string()
+                        }
+                        _ => String::new(),
+                    };
+                    let attempts = if attempt > 1 {
+                        format!(" (after {attempt} attempts{why})")
+                    } else if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", &why[2..])
+                    };
+                    return Err(ResolveError {
+                        message: format!("{}{attempts}", e.message),
+                        ..e
+                    });
+                }
             }
         }
     }
@@ -300,11 +373,10 @@ impl OciResolver {
                 .fetch(client, host, target, auth, *platform)
                 .await
                 .map(Answer::Digest),
-            Op::Manifest(target) => client
-                .pull_manifest_raw(target, auth, &crate::media::ACCEPTED)
+            Op::Manifest(target) => self
+                .checked_manifest(client, host, target, auth)
                 .await
-                .map(|(bytes, _)| Answer::Bytes(bytes.to_vec()))
-                .map_err(|e| map_error(e, host)),
+                .map(|(bytes, _)| Answer::Bytes(bytes)),
             Op::Blob(target, digest) => {
                 // The manifest request before this one stored the token.
                 let mut bytes: Vec<u8> = Vec::new();
@@ -326,15 +398,9 @@ impl OciResolver {
         platform: Option<&Platform>,
     ) -> Result<Resolved, ResolveError> {
         let digest = match platform {
-            None => client
-                .fetch_manifest_digest(target, auth)
-                .await
-                .map_err(|e| map_error(e, host))?,
+            None => return self.checked_digest(client, host, target, auth).await,
             Some(platform) => {
-                let (bytes, digest) = client
-                    .pull_manifest_raw(target, auth, &crate::media::ACCEPTED)
-                    .await
-                    .map_err(|e| map_error(e, host))?;
+                let (bytes, digest) = self.checked_manifest(client, host, target, auth).await?;
                 match pick_platform(&bytes, platform)? {
                     Some(child) => child,
                     None => {
@@ -351,6 +417,139 @@ impl OciResolver {
             )
         })?;
         Ok(Resolved { digest })
+    }
+
+    /// The digest of `target`'s manifest, only from an answer that is
+    /// provably a manifest: a `HEAD` answered 200 with a manifest media type
+    /// and a valid `Docker-Content-Digest` (equal to the digest asked for,
+    /// when `target` is one), else a `GET` whose body passes
+    /// [`crate::media::check_manifest`] and whose hash is the digest (and
+    /// matches the header when there is one). An HTML page, a JSON body that
+    /// is not a manifest, a truncated body: an error, never a digest. A
+    /// 429 or 5xx to the `HEAD` ends the attempt (one request per attempt);
+    /// 401, 403 and 404 are worded from the `GET`'s error body.
+    async fn checked_digest(
+        &self,
+        client: &Client,
+        host: &str,
+        target: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Resolved, ResolveError> {
+        if !self.paranoid {
+            if let Some(resolved) = self.head_digest(client, host, target, auth).await? {
+                return Ok(resolved);
+            }
+        }
+        let (_, digest) = self.checked_manifest(client, host, target, auth).await?;
+        Digest::parse(&digest)
+            .map(|digest| Resolved { digest })
+            .map_err(|e| {
+                ResolveError::new(
+                    ErrorKind::Other,
+                    format!("registry {host} returned an invalid digest {digest:?}: {e}"),
+                )
+            })
+    }
+
+    /// A `HEAD` on `target`'s manifest: `Some` digest to pin, `None` when
+    /// only a `GET` can settle it, or the error that ends this attempt.
+    async fn head_digest(
+        &self,
+        client: &Client,
+        host: &str,
+        target: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Option<Resolved>, ResolveError> {
+        let scheme = if std::ptr::eq(client, &self.http) {
+            "http"
+        } else {
+            "https"
+        };
+        let scope = (host.to_string(), target.repository().to_string());
+        let cached = lock(&self.tokens).get(&scope).cloned();
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                let token = client
+                    .auth(target, auth, RegistryOperation::Pull)
+                    .await
+                    .map_err(|e| map_error(e, host))?;
+                lock(&self.tokens).insert(scope, token.clone());
+                token
+            }
+        };
+        let url = format!(
+            "{scheme}://{}/v2/{}/manifests/{}",
+            target.resolve_registry(),
+            target.repository(),
+            target.digest().or(target.tag()).unwrap_or("latest")
+        );
+        let mut request = self
+            .heads
+            .head(&url)
+            .header("Accept", crate::media::ACCEPTED.join(", "));
+        request = match (&token, auth) {
+            (Some(token), _) | (None, RegistryAuth::Bearer(token)) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, RegistryAuth::Anonymous) => request,
+        };
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| answers::transport_error(&e, host))?;
+        let header = |name: &str| {
+            answer
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        match answer.status().as_u16() {
+            200 => match head_verdict(
+                header("content-type").as_deref(),
+                header("docker-content-digest").as_deref(),
+                target.digest(),
+            ) {
+                HeadVerdict::Pin(digest) => Ok(Some(Resolved { digest })),
+                HeadVerdict::Fetch => Ok(None),
+                HeadVerdict::Refuse(why) => Err(ResolveError::new(
+                    ErrorKind::Other,
+                    format!("registry {host} {why}"),
+                )),
+            },
+            code @ (429 | 500..=599) => Err(answers::status_error(
+                code,
+                host,
+                header("retry-after").as_deref(),
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// `GET` of `target`'s manifest: its bytes and digest (checked against
+    /// `Docker-Content-Digest` and the digest asked for by oci-client), once
+    /// the body is shown to be a manifest.
+    async fn checked_manifest(
+        &self,
+        client: &Client,
+        host: &str,
+        target: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<(Vec<u8>, String), ResolveError> {
+        let (bytes, digest) = client
+            .pull_manifest_raw(target, auth, &crate::media::ACCEPTED)
+            .await
+            .map_err(|e| map_error(e, host))?;
+        crate::media::check_manifest(&bytes, None).map_err(|why| {
+            ResolveError::new(
+                ErrorKind::Other,
+                format!(
+                    "registry {host} answered the manifest request for {} with something that is not a manifest: {why}; nothing pinned",
+                    target.whole()
+                ),
+            )
+        })?;
+        Ok((bytes.to_vec(), digest))
     }
 }
 
@@ -511,233 +710,5 @@ pub fn pick_platform(bytes: &[u8], platform: &Platform) -> Result<Option<String>
     }
 }
 
-fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
-    use OciDistributionError as E;
-    match err {
-        E::RegistryError { envelope, .. } => {
-            let kind = envelope
-                .errors
-                .iter()
-                .map(|e| match e.code {
-                    OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound => ErrorKind::NotFound,
-                    OciErrorCode::Unauthorized | OciErrorCode::Denied => ErrorKind::Unauthorized,
-                    OciErrorCode::Toomanyrequests => ErrorKind::RateLimited,
-                    _ => ErrorKind::Other,
-                })
-                .next()
-                .unwrap_or(ErrorKind::Other);
-            let answers: Vec<String> = envelope
-                .errors
-                .iter()
-                .map(|e| {
-                    let code = serde_json::to_value(&e.code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_else(|| format!("{:?}", e.code));
-                    if e.message.is_empty() {
-                        code
-                    } else {
-                        format!("{code} ({})", e.message)
-                    }
-                })
-                .collect();
-            ResolveError::new(kind, format!("registry {host} answered {}", answers.join("; ")))
-        }
-        E::ServerError { code, message, .. } => {
-            let kind = match code {
-                404 => ErrorKind::NotFound,
-                401 | 403 => ErrorKind::Unauthorized,
-                429 => ErrorKind::RateLimited,
-                500..=599 => ErrorKind::Server,
-                _ => ErrorKind::Other,
-            };
-            let status = reqwest_status_text(code);
-            let body = answer_text(&message);
-            let text = if body.is_empty() {
-                format!("registry {host} answered HTTP {code} {status}")
-            } else {
-                format!("registry {host} answered HTTP {code} {status}: {body}")
-            };
-            ResolveError::new(kind, text)
-        }
-        E::UnauthorizedError { .. } => ResolveError::new(
-            ErrorKind::Unauthorized,
-            format!("registry {host} answered HTTP 401 Unauthorized (log in with `docker login {host}` or check DOCKER_CONFIG)"),
-        ),
-        E::AuthenticationFailure(msg) => ResolveError::new(
-            ErrorKind::Unauthorized,
-            format!("authentication with registry {host} failed: {msg}"),
-        ),
-        E::ImageManifestNotFoundError(msg) => {
-            ResolveError::new(ErrorKind::NotFound, format!("registry {host}: manifest not found: {msg}"))
-        }
-        E::DigestError(oci_client::errors::DigestError::VerificationError { expected, actual }) => {
-            ResolveError::new(
-                ErrorKind::Other,
-                format!("registry {host} sent a manifest that does not match its digest (expected {expected}, got {actual}; a proxy or cache may be altering answers)"),
-            )
-        }
-        E::RequestError(e) => {
-            let chain = innermost_cause(&e);
-            // A refused certificate does not get better by retrying.
-            let (kind, what) = if e.is_timeout() {
-                (ErrorKind::Network, "timed out".to_string())
-            } else if is_certificate_error(&chain) {
-                (ErrorKind::Other, format!("{chain} (trust its CA with --ca-file or SSL_CERT_FILE)"))
-            } else {
-                (ErrorKind::Network, chain)
-            };
-            ResolveError::new(kind, format!("cannot reach registry {host}: {what}"))
-        }
-        other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
-    }
-}
-
-/// A registry's error body as one short line: the `<title>` (or the text)
-/// of an HTML page from a proxy or firewall, whitespace collapsed, at most
-/// 200 characters.
-fn answer_text(body: &str) -> String {
-    let body = body.trim();
-    let text = if body.starts_with('<') {
-        let lower = body.to_ascii_lowercase();
-        let title = lower.find("<title>").and_then(|start| {
-            let from = start + "<title>".len();
-            let len = lower[from..].find("</title>")?;
-            body.get(from..from + len)
-        });
-        match title.filter(|t| !t.trim().is_empty()) {
-            Some(title) => title.to_string(),
-            None => {
-                let mut text = String::new();
-                let mut in_tag = false;
-                for c in body.chars() {
-                    match c {
-                        '<' => {
-                            in_tag = true;
-                            text.push(' ');
-                        }
-                        '>' => in_tag = false,
-                        c if !in_tag => text.push(c),
-                        _ => {}
-                    }
-                }
-                text
-            }
-        }
-    } else {
-        body.to_string()
-    };
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let line = words.join(" ");
-    if line.chars().count() > 200 {
-        let cut: String = line.chars().take(200).collect();
-        format!("{cut}…")
-    } else {
-        line
-    }
-}
-
-fn reqwest_status_text(code: u16) -> &'static str {
-    match code {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "",
-    }
-}
-
-/// Whether a transport error is the registry's certificate being refused
-/// (rustls: "invalid peer certificate: UnknownIssuer", …).
-fn is_certificate_error(chain: &str) -> bool {
-    chain.contains("certificate")
-}
-
-/// The innermost cause of a transport error, in words: "Connection refused
-/// (os error 111)", "invalid peer certificate: UnknownIssuer", …
-fn innermost_cause(e: &dyn std::error::Error) -> String {
-    let mut innermost = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        innermost = s.to_string();
-        source = s.source();
-    }
-    innermost
-        .strip_prefix("tcp connect error: ")
-        .unwrap_or(&innermost)
-        .to_string()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(s: &str) -> Platform {
-        s.parse().unwrap()
-    }
-
-    const INDEX: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
-      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":1,"platform":{"os":"linux","architecture":"amd64"}},
-      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
-      {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:cc","size":1,"platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#;
-
-    #[test]
-    fn picks_the_platform_from_an_index() {
-        let b = INDEX.as_bytes();
-        assert_eq!(
-            pick_platform(b, &p("linux/amd64")).unwrap().as_deref(),
-            Some("sha256:aa")
-        );
-        assert_eq!(
-            pick_platform(b, &p("linux/arm64")).unwrap().as_deref(),
-            Some("sha256:bb")
-        );
-        assert_eq!(
-            pick_platform(b, &p("linux/arm64/v8")).unwrap().as_deref(),
-            Some("sha256:bb")
-        );
-        assert_eq!(
-            pick_platform(b, &p("linux/arm/v7")).unwrap().as_deref(),
-            Some("sha256:cc")
-        );
-        let err = pick_platform(b, &p("windows/amd64")).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::NotFound);
-        assert!(err.message.contains("linux/arm/v7"), "{}", err.message);
-    }
-
-    #[test]
-    fn single_manifest_is_not_an_index() {
-        let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
-        assert_eq!(pick_platform(m, &p("linux/amd64")).unwrap(), None);
-    }
-
-    /// Regression: a proxy's HTML error page was printed as is, one
-    /// finding spread over many lines of text output.
-    #[test]
-    fn error_pages_become_one_short_line() {
-        let page = "<html>\n<head><title>403 Forbidden</title></head>\n<body>\n<center><h1>403 Forbidden</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n";
-        assert_eq!(answer_text(page), "403 Forbidden");
-        assert_eq!(
-            answer_text("<html><body><p>Blocked\nby policy</p></body></html>"),
-            "Blocked by policy"
-        );
-        assert_eq!(answer_text("  upstream\r\n down \n"), "upstream down");
-        let long = answer_text(&"x".repeat(300));
-        assert_eq!(long.chars().count(), 201);
-        assert!(long.ends_with('…'));
-        assert_eq!(answer_text("é".repeat(250).as_str()).chars().count(), 201);
-        assert_eq!(answer_text(""), "");
-    }
-
-    #[test]
-    fn host_port_split() {
-        assert_eq!(host_without_port("127.0.0.1:5000"), "127.0.0.1");
-        assert_eq!(host_without_port("[::1]:5000"), "[::1]");
-        assert_eq!(host_without_port("localhost"), "localhost");
-    }
-}
+mod tests;

@@ -1,0 +1,273 @@
+//! What a registry's answer means: whether a `HEAD` may be pinned, and
+//! every failure (oci-client's and our own requests') in the user's words.
+
+use super::super::{ErrorKind, ResolveError};
+use crate::digest::Digest;
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+
+/// What a `HEAD` answered 200 allows.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum HeadVerdict {
+    /// A manifest type and a valid digest header: pin this digest.
+    Pin(Digest),
+    /// No digest header, or a type that only the body can settle
+    /// (`application/json`, none): `GET` the manifest and check it.
+    Fetch,
+    /// Not a manifest answer (an HTML page, a wrong digest): what the
+    /// registry did, worded to follow "registry HOST ".
+    Refuse(String),
+}
+
+/// Judges a `HEAD` 200 by its `Content-Type` and `Docker-Content-Digest`,
+/// for a reference asked by tag or by `asked` digest.
+pub(super) fn head_verdict(
+    content_type: Option<&str>,
+    digest: Option<&str>,
+    asked: Option<&str>,
+) -> HeadVerdict {
+    let media_type = content_type
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|t| !t.is_empty());
+    match media_type.as_deref() {
+        Some(t) if crate::media::ACCEPTED.contains(&t) => {}
+        None | Some("application/json") => return HeadVerdict::Fetch,
+        Some(other) => {
+            return HeadVerdict::Refuse(format!(
+                "answered HTTP 200 with Content-Type {other}, which is not a manifest (a login page, a proxy or a captive portal?)"
+            ))
+        }
+    }
+    let Some(header) = digest.map(str::trim) else {
+        return HeadVerdict::Fetch;
+    };
+    let parsed = match Digest::parse(header) {
+        Ok(d) => d,
+        Err(e) => {
+            return HeadVerdict::Refuse(format!(
+                "sent an invalid Docker-Content-Digest {header:?} ({e})"
+            ))
+        }
+    };
+    match asked {
+        Some(asked)
+            if parsed.algorithm() == asked.split(':').next().unwrap_or("")
+                && parsed.as_str() != asked =>
+        {
+            HeadVerdict::Refuse(format!(
+                "sent a manifest that does not match its digest (expected {asked}, got {parsed}; a proxy or cache may be altering answers)"
+            ))
+        }
+        _ => HeadVerdict::Pin(parsed),
+    }
+}
+
+/// A non-200 answer to one of our own requests, worded like oci-client's
+/// [`map_error`] words a `GET`'s, with the `Retry-After` it asked for.
+pub(super) fn status_error(code: u16, host: &str, retry_after: Option<&str>) -> ResolveError {
+    let mut error = ResolveError::new(
+        status_kind(code),
+        format!(
+            "registry {host} answered HTTP {code} {}",
+            reqwest_status_text(code)
+        )
+        .trim_end()
+        .to_string(),
+    );
+    error.retry_after =
+        retry_after.and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+    error
+}
+
+fn status_kind(code: u16) -> ErrorKind {
+    match code {
+        404 => ErrorKind::NotFound,
+        401 | 403 => ErrorKind::Unauthorized,
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Server,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// `Retry-After` as a wait from `now`: delay-seconds or an HTTP date
+/// (RFC 9110 §10.2.3); `None` when it is neither.
+pub(super) fn parse_retry_after(
+    value: &str,
+    now: std::time::SystemTime,
+) -> Option<std::time::Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let at = std::time::SystemTime::from(at);
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
+/// A transport failure of a request to `host`: a timeout, a refused or
+/// reset connection (worth retrying), or a refused certificate (not).
+pub(super) fn transport_error(e: &reqwest::Error, host: &str) -> ResolveError {
+    let chain = innermost_cause(e);
+    // A refused certificate does not get better by retrying.
+    let (kind, what) = if e.is_timeout() {
+        (ErrorKind::Network, "timed out".to_string())
+    } else if is_certificate_error(&chain) {
+        (
+            ErrorKind::Other,
+            format!("{chain} (trust its CA with --ca-file or SSL_CERT_FILE)"),
+        )
+    } else {
+        (ErrorKind::Network, chain)
+    };
+    ResolveError::new(kind, format!("cannot reach registry {host}: {what}"))
+}
+
+pub(super) fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
+    use OciDistributionError as E;
+    match err {
+        E::RegistryError { envelope, .. } => {
+            let kind = envelope
+                .errors
+                .iter()
+                .map(|e| match e.code {
+                    OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound => ErrorKind::NotFound,
+                    OciErrorCode::Unauthorized | OciErrorCode::Denied => ErrorKind::Unauthorized,
+                    OciErrorCode::Toomanyrequests => ErrorKind::RateLimited,
+                    _ => ErrorKind::Other,
+                })
+                .next()
+                .unwrap_or(ErrorKind::Other);
+            let answers: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|e| {
+                    let code = serde_json::to_value(&e.code)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| format!("{:?}", e.code));
+                    if e.message.is_empty() {
+                        code
+                    } else {
+                        format!("{code} ({})", e.message)
+                    }
+                })
+                .collect();
+            ResolveError::new(kind, format!("registry {host} answered {}", answers.join("; ")))
+        }
+        E::ServerError { code, message, .. } => {
+            let kind = status_kind(code);
+            let status = reqwest_status_text(code);
+            let body = answer_text(&message);
+            let text = if body.is_empty() {
+                format!("registry {host} answered HTTP {code} {status}")
+            } else {
+                format!("registry {host} answered HTTP {code} {status}: {body}")
+            };
+            ResolveError::new(kind, text)
+        }
+        E::UnauthorizedError { .. } => ResolveError::new(
+            ErrorKind::Unauthorized,
+            format!("registry {host} answered HTTP 401 Unauthorized (log in with `docker login {host}` or check DOCKER_CONFIG)"),
+        ),
+        E::AuthenticationFailure(msg) => ResolveError::new(
+            ErrorKind::Unauthorized,
+            format!("authentication with registry {host} failed: {msg}"),
+        ),
+        E::ImageManifestNotFoundError(msg) => {
+            ResolveError::new(ErrorKind::NotFound, format!("registry {host}: manifest not found: {msg}"))
+        }
+        E::DigestError(oci_client::errors::DigestError::VerificationError { expected, actual }) => {
+            ResolveError::new(
+                ErrorKind::Other,
+                format!("registry {host} sent a manifest that does not match its digest (expected {expected}, got {actual}; a proxy or cache may be altering answers)"),
+            )
+        }
+        E::RequestError(e) => transport_error(&e, host),
+        other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
+    }
+}
+
+/// A registry's error body as one short line: the `<title>` (or the text)
+/// of an HTML page from a proxy or firewall, whitespace collapsed, at most
+/// 200 characters.
+pub(super) fn answer_text(body: &str) -> String {
+    let body = body.trim();
+    let text = if body.starts_with('<') {
+        let lower = body.to_ascii_lowercase();
+        let title = lower.find("<title>").and_then(|start| {
+            let from = start + "<title>".len();
+            let len = lower[from..].find("</title>")?;
+            body.get(from..from + len)
+        });
+        match title.filter(|t| !t.trim().is_empty()) {
+            Some(title) => title.to_string(),
+            None => {
+                let mut text = String::new();
+                let mut in_tag = false;
+                for c in body.chars() {
+                    match c {
+                        '<' => {
+                            in_tag = true;
+                            text.push(' ');
+                        }
+                        '>' => in_tag = false,
+                        c if !in_tag => text.push(c),
+                        _ => {}
+                    }
+                }
+                text
+            }
+        }
+    } else {
+        body.to_string()
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() > 200 {
+        let cut: String = line.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        line
+    }
+}
+
+fn reqwest_status_text(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// Whether a transport error is the registry's certificate being refused
+/// (rustls: "invalid peer certificate: UnknownIssuer", …).
+pub(super) fn is_certificate_error(chain: &str) -> bool {
+    chain.contains("certificate")
+}
+
+/// The innermost cause of a transport error, in words: "Connection refused
+/// (os error 111)", "invalid peer certificate: UnknownIssuer", …
+fn innermost_cause(e: &dyn std::error::Error) -> String {
+    let mut innermost = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        innermost = s.to_string();
+        source = s.source();
+    }
+    innermost
+        .strip_prefix("tcp connect error: ")
+        .unwrap_or(&innermost)
+        .to_string()
+}
