@@ -1,169 +1,306 @@
-//! A misbehaving registry: a tiny HTTP server on 127.0.0.1 that answers
-//! every request with one fault (429, 503, or silence), to check that imgpin
-//! retries, gives up with the registry's answer, and never hangs.
+//! Misbehaving registries: Debian's docker-registry behind the fault proxy
+//! (`support::fault_proxy`). For every fault, imgpin either pins the digest
+//! the registry really holds or fails the reference with a clear message
+//! and leaves the file's bytes alone, within its timeout.
 
 use crate::cli::text;
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::{Registry, LINUX_AMD64};
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy)]
-enum Fault {
-    TooManyRequests,
-    Unavailable,
-    Silent,
-    /// A manifest under a `Docker-Content-Digest` that is not its sha256.
-    WrongDigest,
+/// A registry holding `team/app:1.0` behind a proxy with `fault`.
+struct Setup {
+    proxy: FaultProxy,
+    digest: String,
+    _registry: Registry,
 }
 
-const WRONG_DIGEST_MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":2},"layers":[]}"#;
+fn setup(fault: Fault) -> Setup {
+    let registry = Registry::start_plain();
+    let digest = registry.push_image("team/app", "1.0", LINUX_AMD64);
+    let proxy = FaultProxy::start(&registry.host(), fault);
+    Setup {
+        proxy,
+        digest,
+        _registry: registry,
+    }
+}
 
-/// Serve `fault` on a free port until the test ends; counts HTTP requests.
-fn serve(fault: Fault) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let host = listener.local_addr().unwrap().to_string();
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&count);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let seen = Arc::clone(&seen);
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = &buf[..n];
-                if !(request.starts_with(b"GET ") || request.starts_with(b"HEAD ")) {
-                    return; // a TLS hello: hang up, as a plain-HTTP server would
-                }
-                seen.fetch_add(1, Ordering::SeqCst);
-                let head = request.starts_with(b"HEAD ");
-                let answer = match fault {
-                    Fault::TooManyRequests => {
-                        let body =
-                            r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#;
-                        format!("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), if head { "" } else { body })
-                    }
-                    Fault::Unavailable => {
-                        let body = "upstream down";
-                        format!("HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), if head { "" } else { body })
-                    }
-                    Fault::WrongDigest => {
-                        let body = WRONG_DIGEST_MANIFEST;
-                        format!("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nDocker-Content-Digest: sha256:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", "e".repeat(64), body.len(), if head { "" } else { body })
-                    }
-                    Fault::Silent => {
-                        std::thread::sleep(Duration::from_secs(20));
-                        return;
-                    }
-                };
-                let _ = stream.write_all(answer.as_bytes());
-            });
+/// What one run did: its output, the file before and after, and how long it took.
+struct Run {
+    out: Output,
+    before: String,
+    after: String,
+    took: Duration,
+}
+
+impl Run {
+    fn err(&self) -> String {
+        text(&self.out.stderr)
+    }
+
+    /// Exit 2, the file untouched, and stderr containing each of `needles`.
+    fn assert_failed_with(&self, needles: &[&str]) {
+        let err = self.err();
+        assert_eq!(self.out.status.code(), Some(2), "{err}");
+        assert_eq!(self.before, self.after, "the file must not change");
+        for needle in needles {
+            assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
         }
-    });
-    (host, count)
+        assert!(!err.contains("panicked"), "{err}");
+    }
+
+    /// Exit 0 and the file pinned to `digest`.
+    fn assert_pinned(&self, host: &str, digest: &str) {
+        assert_eq!(self.out.status.code(), Some(0), "{}", self.err());
+        assert!(
+            self.after
+                .contains(&format!("image: {host}/team/app:1.0@{digest}\n")),
+            "{}\n{}",
+            self.after,
+            self.err()
+        );
+    }
 }
 
-fn pin_against(host: &str, extra: &[&str]) -> std::process::Output {
+/// `imgpin <command> --write`-style run over one compose file naming `images`.
+fn run_on(command: &str, images: &[String], extra: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        format!("services:\n  app:\n    image: {host}/team/app:1.0\n"),
-    )
-    .unwrap();
+    let mut body = String::from("services:\n");
+    for (i, image) in images.iter().enumerate() {
+        body.push_str(&format!("  app{i}:\n    image: {image}\n"));
+    }
+    let file: PathBuf = dir.path().join("compose.yaml");
+    std::fs::write(&file, &body).unwrap();
     let empty = tempfile::tempdir().unwrap();
+    let started = Instant::now();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"))
-        .arg("pin")
+        .arg(command)
         .args(extra)
         .current_dir(dir.path())
         .env("DOCKER_CONFIG", empty.path())
         .env("NO_COLOR", "1")
+        .env_remove("SSL_CERT_FILE")
         .output()
         .unwrap();
-    let after = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
-    assert!(!after.contains("@sha256"), "nothing may be written");
-    out
+    let took = started.elapsed();
+    Run {
+        out,
+        before: body,
+        after: std::fs::read_to_string(&file).unwrap(),
+        took,
+    }
 }
 
-#[test]
-fn rate_limited_registry_is_retried_then_reported() {
-    let (host, count) = serve(Fault::TooManyRequests);
-    let out = pin_against(&host, &["--write"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("{host}/team/app:1.0: registry {host} answered")),
-        "{err}"
-    );
-    assert!(
-        err.contains("429") || err.contains("TOOMANYREQUESTS"),
-        "{err}"
-    );
-    assert!(err.contains("(after 3 attempts)"), "{err}");
-    assert!(
-        count.load(Ordering::SeqCst) >= 3,
-        "retried: {} requests",
-        count.load(Ordering::SeqCst)
-    );
-}
-
-#[test]
-fn unavailable_registry_is_reported_with_its_answer() {
-    let (host, _) = serve(Fault::Unavailable);
-    let out = pin_against(&host, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(err.contains("503"), "{err}");
-    assert!(err.contains("(after 3 attempts)"), "{err}");
-}
-
-#[test]
-fn silent_registry_times_out() {
-    let (host, _) = serve(Fault::Silent);
-    let out = pin_against(&host, &["--timeout", "1"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("cannot reach registry {host}")),
-        "{err}"
-    );
-    assert!(
-        err.contains("timed out") || err.contains("timeout"),
-        "{err}"
-    );
-}
-
-/// A registry (or a cache in front of it) answering a pinned digest with a
-/// `Docker-Content-Digest` of another manifest: `verify` must not call the
-/// digest present or missing; it is an error (exit 2) that says so.
-#[test]
-fn wrong_docker_content_digest_is_an_error_for_verify() {
-    let (host, _) = serve(Fault::WrongDigest);
-    let dir = tempfile::tempdir().unwrap();
-    let pinned = format!("{host}/team/app@sha256:{}", "a".repeat(64));
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        format!("services:\n  app:\n    image: {pinned}\n"),
+fn pin(setup: &Setup, extra: &[&str]) -> Run {
+    let mut args = vec!["--write"];
+    args.extend_from_slice(extra);
+    run_on(
+        "pin",
+        &[format!("{}/team/app:1.0", setup.proxy.host())],
+        &args,
     )
-    .unwrap();
-    let empty = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"))
-        .arg("verify")
-        .current_dir(dir.path())
-        .env("DOCKER_CONFIG", empty.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "compose.yaml:3:12: error: {pinned}: registry {host} sent a manifest that does not match its digest (expected sha256:{}, got sha256:{}",
-            "a".repeat(64),
-            "e".repeat(64)
-        )),
-        "{err}"
-    );
+}
+
+fn manifest_methods(proxy: &FaultProxy) -> Vec<String> {
+    proxy
+        .manifest_requests()
+        .into_iter()
+        .map(|s| s.method)
+        .collect()
+}
+
+#[test]
+fn an_honest_registry_behind_the_proxy_is_pinned_with_one_head() {
+    let s = setup(Fault::Pass);
+    let run = pin(&s, &[]);
+    run.assert_pinned(s.proxy.host(), &s.digest);
+    assert_eq!(manifest_methods(&s.proxy), ["HEAD"]);
+}
+
+#[test]
+fn head_without_digest_then_an_html_page_is_never_pinned() {
+    let s = setup(Fault::HeadNoDigestGetHtml);
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&[
+        &format!(
+            "{}/team/app:1.0: registry {}",
+            s.proxy.host(),
+            s.proxy.host()
+        ),
+        "not a manifest",
+        "nothing pinned",
+    ]);
+    // The GET came after the HEAD: a missing header falls back to a checked GET.
+    let methods = manifest_methods(&s.proxy);
+    assert_eq!(methods[..2], ["HEAD", "GET"], "{methods:?}");
+}
+
+#[test]
+fn an_html_portal_answering_everything_is_never_pinned() {
+    let s = setup(Fault::HtmlEverything);
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&["Content-Type text/html", "which is not a manifest"]);
+}
+
+#[test]
+fn json_that_is_not_a_manifest_is_never_pinned() {
+    let s = setup(Fault::NotAManifest);
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&[
+        "HTTP 200 (Content-Type application/json, 15 bytes)",
+        "not a manifest",
+        "team/app:1.0",
+    ]);
+}
+
+#[test]
+fn a_truncated_manifest_is_never_pinned() {
+    let s = setup(Fault::Truncated);
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&["not a manifest", "nothing pinned"]);
+}
+
+#[test]
+fn a_body_cut_off_before_its_length_is_never_pinned() {
+    let s = setup(Fault::CutOff);
+    let run = pin(&s, &["--paranoid"]);
+    run.assert_failed_with(&[&format!("registry {}", s.proxy.host())]);
+}
+
+#[test]
+fn a_wrong_digest_header_on_get_is_an_error() {
+    let s = setup(Fault::WrongDigest);
+    let run = pin(&s, &["--paranoid"]);
+    run.assert_failed_with(&["does not match its Docker-Content-Digest"]);
+    assert!(!run.after.contains("eeeeeeee"));
+}
+
+#[test]
+fn paranoid_pins_from_the_hashed_body_and_never_trusts_head() {
+    let s = setup(Fault::HeadWrongDigest);
+    let run = pin(&s, &["--paranoid"]);
+    run.assert_pinned(s.proxy.host(), &s.digest);
+    let methods = manifest_methods(&s.proxy);
+    assert!(!methods.contains(&"HEAD".to_string()), "{methods:?}");
+}
+
+/// `verify` asks for a digest: a `HEAD` naming another digest is an error
+/// (exit 2) that says so, not "present" and not "missing".
+#[test]
+fn verify_refuses_a_head_naming_another_digest() {
+    let s = setup(Fault::HeadWrongDigest);
+    let pinned = format!("{}/team/app:1.0@{}", s.proxy.host(), s.digest);
+    let run = run_on("verify", std::slice::from_ref(&pinned), &[]);
+    run.assert_failed_with(&[&format!(
+        "compose.yaml:3:12: error: {pinned}: registry {} sent a manifest that does not match its digest (expected {}, got sha256:{}",
+        s.proxy.host(),
+        s.digest,
+        "e".repeat(64)
+    )]);
+}
+
+#[test]
+fn retry_after_is_honoured_with_one_request_per_attempt() {
+    let s = setup(Fault::RetryAfter {
+        times: 1,
+        seconds: 2,
+    });
+    let run = pin(&s, &[]);
+    run.assert_pinned(s.proxy.host(), &s.digest);
+    let seen = s.proxy.manifest_requests();
+    let methods: Vec<_> = seen.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["HEAD", "HEAD"], "one request per attempt");
+    let gap = seen[1].at - seen[0].at;
+    assert!(gap >= Duration::from_secs(2), "waited only {gap:?}");
+}
+
+#[test]
+fn a_retry_after_longer_than_the_cap_fails_saying_so() {
+    let s = setup(Fault::RetryAfter {
+        times: 10,
+        seconds: 3600,
+    });
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&["429", "asked to retry after 3600 s"]);
+    assert_eq!(manifest_methods(&s.proxy), ["HEAD"]);
+}
+
+#[test]
+fn a_rate_limit_that_never_lifts_is_tried_three_times_then_reported() {
+    let s = setup(Fault::RateLimited);
+    let run = pin(&s, &[]);
+    let host = s.proxy.host();
+    run.assert_failed_with(&[
+        &format!("{host}/team/app:1.0: registry {host} answered"),
+        "HTTP 429 Too Many Requests (after 3 attempts)",
+    ]);
+    assert_eq!(manifest_methods(&s.proxy), ["HEAD", "HEAD", "HEAD"]);
+}
+
+#[test]
+fn an_unavailable_registry_is_reported_with_its_answer() {
+    let s = setup(Fault::Unavailable);
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&["503", "(after 3 attempts)"]);
+    assert_eq!(s.proxy.manifest_requests().len(), 3);
+}
+
+#[test]
+fn reset_connections_are_retried_then_reported() {
+    let s = setup(Fault::Reset);
+    let run = pin(&s, &[]);
+    run.assert_failed_with(&[&format!("cannot reach registry {}", s.proxy.host())]);
+    assert!(s.proxy.manifest_requests().len() <= 3);
+}
+
+#[test]
+fn a_hung_registry_is_bounded_by_timeout_for_the_whole_reference() {
+    let s = setup(Fault::Hang);
+    let run = pin(&s, &["--timeout", "2"]);
+    run.assert_failed_with(&["timed out", "--timeout 2 s for the reference"]);
+    assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
+}
+
+#[test]
+fn a_hung_host_trips_its_breaker_instead_of_timing_out_every_reference() {
+    let s = setup(Fault::Hang);
+    let images: Vec<String> = (0..40)
+        .map(|i| format!("{}/team/app{i}:1.0", s.proxy.host()))
+        .collect();
+    let run = run_on("pin", &images, &["--write", "--timeout", "2"]);
+    run.assert_failed_with(&["not tried", "timed out"]);
+    let manifests = s.proxy.manifest_requests().len();
+    // At most the first wave of --jobs (16) reached the registry.
+    assert!(manifests <= 20, "{manifests} manifest requests");
+    assert!(run.took < Duration::from_secs(30), "took {:?}", run.took);
+    // Every reference is counted as failed.
+    let err = run.err();
+    assert_eq!(err.matches(": error: ").count(), 40, "{err}");
+}
+
+#[test]
+fn redirects_to_blob_storage_are_followed() {
+    let s = setup(Fault::Redirect);
+    // --platform reads the config blob: it comes through a redirect too.
+    let run = pin(&s, &["--paranoid", "--platform", "linux/amd64"]);
+    run.assert_pinned(s.proxy.host(), &s.digest);
+    let log = s.proxy.log();
+    assert!(log
+        .iter()
+        .any(|r| r.path.starts_with("/_moved/v2/team/app/blobs/")));
+}
+
+#[test]
+fn a_slow_body_within_the_timeout_is_pinned_and_beyond_it_fails() {
+    let s = setup(Fault::SlowBody { pause_ms: 100 });
+    let run = pin(&s, &["--paranoid"]);
+    run.assert_pinned(s.proxy.host(), &s.digest);
+
+    let s = setup(Fault::SlowBody { pause_ms: 600 });
+    let run = pin(&s, &["--paranoid", "--timeout", "2"]);
+    run.assert_failed_with(&["timed out"]);
+    assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
 }

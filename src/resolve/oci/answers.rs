@@ -25,16 +25,7 @@ pub(super) fn head_verdict(
     digest: Option<&str>,
     asked: Option<&str>,
 ) -> HeadVerdict {
-    let media_type = content_type
-        .map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .filter(|t| !t.is_empty());
-    match media_type.as_deref() {
+    match media_type(content_type).as_deref() {
         Some(t) if crate::media::ACCEPTED.contains(&t) => {}
         None | Some("application/json") => return HeadVerdict::Fetch,
         Some(other) => {
@@ -65,6 +56,131 @@ pub(super) fn head_verdict(
         }
         _ => HeadVerdict::Pin(parsed),
     }
+}
+
+/// The media type of a `Content-Type` header: lower case, parameters cut.
+fn media_type(content_type: Option<&str>) -> Option<String> {
+    content_type
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// Judges a manifest `GET` answered 200: the digest to pin only when the
+/// `Content-Type` allows a manifest, the `body` is one
+/// ([`crate::media::check_manifest`]), and its sha256 equals the digest
+/// `asked` for and the `Docker-Content-Digest` header when they are given.
+/// Otherwise what was wrong, worded to follow "registry HOST ".
+pub(super) fn body_verdict(
+    content_type: Option<&str>,
+    header: Option<&str>,
+    asked: Option<&str>,
+    body: &[u8],
+) -> Result<Digest, String> {
+    let media = media_type(content_type);
+    let shown = media.as_deref().unwrap_or("none");
+    match media.as_deref() {
+        Some(t) if crate::media::ACCEPTED.contains(&t) => {}
+        None | Some("application/json") => {}
+        Some(other) => {
+            return Err(format!(
+                "answered HTTP 200 with Content-Type {other}, which is not a manifest (a login page, a proxy or a captive portal?); nothing pinned"
+            ))
+        }
+    }
+    let served = media
+        .as_deref()
+        .filter(|t| crate::media::ACCEPTED.contains(t));
+    crate::media::check_manifest(body, served).map_err(|why| {
+        format!(
+            "answered HTTP 200 (Content-Type {shown}, {} bytes) with something that is not a manifest: {why}; nothing pinned",
+            body.len()
+        )
+    })?;
+    let hashed = Digest::sha256_of(body);
+    let mismatch = |expected: &str| {
+        format!(
+            "sent a manifest that does not match its digest (expected {expected}, got {hashed}; a proxy or cache may be altering answers)"
+        )
+    };
+    if let Some(asked) = asked.filter(|a| a.starts_with("sha256:")) {
+        if asked != hashed.as_str() {
+            return Err(mismatch(asked));
+        }
+    }
+    if let Some(header) = header.map(str::trim) {
+        let parsed = Digest::parse(header)
+            .map_err(|e| format!("sent an invalid Docker-Content-Digest {header:?} ({e})"))?;
+        if parsed.algorithm() == "sha256" && parsed != hashed {
+            return Err(format!(
+                "sent a manifest that does not match its Docker-Content-Digest (the header says {parsed}, the body hashes to {hashed}; a proxy or cache may be altering answers)"
+            ));
+        }
+    }
+    Ok(hashed)
+}
+
+/// A non-200 answer to a manifest `GET` of ours: the registry's error
+/// codes (`MANIFEST_UNKNOWN (manifest unknown)`) when the body carries the
+/// distribution error envelope, else the status and a line of the body.
+pub(super) fn error_answer(
+    code: u16,
+    host: &str,
+    body: &[u8],
+    retry_after: Option<&str>,
+) -> ResolveError {
+    let mut error = status_error(code, host, retry_after);
+    let envelope: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let errors = envelope
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(|e| e.as_array())
+        .filter(|e| !e.is_empty());
+    if let Some(errors) = errors {
+        let field = |e: &serde_json::Value, k: &str| {
+            e.get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .unwrap_or_default()
+        };
+        let words: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                let (code, message) = (field(e, "code"), field(e, "message"));
+                if message.is_empty() {
+                    code
+                } else {
+                    format!("{code} ({})", answer_text(&message))
+                }
+            })
+            .collect();
+        if let Some(first) = errors.first() {
+            error.kind = match field(first, "code").as_str() {
+                "MANIFEST_UNKNOWN" | "NAME_UNKNOWN" | "NOT_FOUND" => ErrorKind::NotFound,
+                "UNAUTHORIZED" | "DENIED" => ErrorKind::Unauthorized,
+                "TOOMANYREQUESTS" => ErrorKind::RateLimited,
+                _ => error.kind,
+            };
+        }
+        error.message = format!("registry {host} answered {}, HTTP {code}", words.join("; "));
+    } else {
+        let text = answer_text(&String::from_utf8_lossy(body));
+        if !text.is_empty() {
+            error.message = format!("{}: {text}", error.message);
+        }
+    }
+    if code == 401 {
+        error.message = format!(
+            "{} (log in with `docker login {host}` or check DOCKER_CONFIG)",
+            error.message
+        );
+    }
+    error
 }
 
 /// A non-200 answer to one of our own requests, worded like oci-client's

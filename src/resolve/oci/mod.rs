@@ -460,50 +460,10 @@ impl OciResolver {
         target: &Reference,
         auth: &RegistryAuth,
     ) -> Result<Option<Resolved>, ResolveError> {
-        let scheme = if std::ptr::eq(client, &self.http) {
-            "http"
-        } else {
-            "https"
-        };
-        let scope = (host.to_string(), target.repository().to_string());
-        let cached = lock(&self.tokens).get(&scope).cloned();
-        let token = match cached {
-            Some(token) => token,
-            None => {
-                let token = client
-                    .auth(target, auth, RegistryOperation::Pull)
-                    .await
-                    .map_err(|e| map_error(e, host))?;
-                lock(&self.tokens).insert(scope, token.clone());
-                token
-            }
-        };
-        let url = format!(
-            "{scheme}://{}/v2/{}/manifests/{}",
-            target.resolve_registry(),
-            target.repository(),
-            target.digest().or(target.tag()).unwrap_or("latest")
-        );
-        let mut request = self
-            .heads
-            .head(&url)
-            .header("Accept", crate::media::ACCEPTED.join(", "));
-        request = match (&token, auth) {
-            (Some(token), _) | (None, RegistryAuth::Bearer(token)) => request.bearer_auth(token),
-            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
-            (None, RegistryAuth::Anonymous) => request,
-        };
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| answers::transport_error(&e, host))?;
-        let header = |name: &str| {
-            answer
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let answer = self
+            .manifest_request(client, host, target, auth, reqwest::Method::HEAD)
+            .await?;
+        let header = |name: &str| header(&answer, name);
         match answer.status().as_u16() {
             200 => match head_verdict(
                 header("content-type").as_deref(),
@@ -522,13 +482,14 @@ impl OciResolver {
                 host,
                 header("retry-after").as_deref(),
             )),
+            // 401, 403, 404…: the GET's error body says why.
             _ => Ok(None),
         }
     }
 
-    /// `GET` of `target`'s manifest: its bytes and digest (checked against
-    /// `Docker-Content-Digest` and the digest asked for by oci-client), once
-    /// the body is shown to be a manifest.
+    /// `GET` of `target`'s manifest: its bytes and digest, once the answer
+    /// is shown to be a manifest whose sha256 matches what was asked and
+    /// what the registry said ([`answers::body_verdict`]).
     async fn checked_manifest(
         &self,
         client: &Client,
@@ -536,21 +497,108 @@ impl OciResolver {
         target: &Reference,
         auth: &RegistryAuth,
     ) -> Result<(Vec<u8>, String), ResolveError> {
-        let (bytes, digest) = client
-            .pull_manifest_raw(target, auth, &crate::media::ACCEPTED)
+        let answer = self
+            .manifest_request(client, host, target, auth, reqwest::Method::GET)
+            .await?;
+        let status = answer.status().as_u16();
+        let content_type = header(&answer, "content-type");
+        let digest = header(&answer, "docker-content-digest");
+        let retry_after = header(&answer, "retry-after");
+        let body = answer
+            .bytes()
             .await
-            .map_err(|e| map_error(e, host))?;
-        crate::media::check_manifest(&bytes, None).map_err(|why| {
-            ResolveError::new(
-                ErrorKind::Other,
-                format!(
-                    "registry {host} answered the manifest request for {} with something that is not a manifest: {why}; nothing pinned",
-                    target.whole()
-                ),
-            )
-        })?;
-        Ok((bytes.to_vec(), digest))
+            .map_err(|e| answers::transport_error(&e, host))?;
+        if status != 200 {
+            return Err(answers::error_answer(
+                status,
+                host,
+                &body,
+                retry_after.as_deref(),
+            ));
+        }
+        let digest = answers::body_verdict(
+            content_type.as_deref(),
+            digest.as_deref(),
+            target.digest(),
+            &body,
+        )
+        .map_err(|why| ResolveError::new(ErrorKind::Other, format!("registry {host} {why}")))?;
+        Ok((body.to_vec(), digest.to_string()))
     }
+
+    /// One manifest request of imgpin's own (`HEAD` or `GET`, every
+    /// manifest type accepted) with the pull token of (registry,
+    /// repository), fetched once through oci-client's challenge handling
+    /// and fetched again once when the registry no longer takes it.
+    async fn manifest_request(
+        &self,
+        client: &Client,
+        host: &str,
+        target: &Reference,
+        auth: &RegistryAuth,
+        method: reqwest::Method,
+    ) -> Result<reqwest::Response, ResolveError> {
+        let scheme = if std::ptr::eq(client, &self.http) {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!(
+            "{scheme}://{}/v2/{}/manifests/{}",
+            target.resolve_registry(),
+            target.repository(),
+            target.digest().or(target.tag()).unwrap_or("latest")
+        );
+        let scope = (host.to_string(), target.repository().to_string());
+        let mut fresh = false;
+        loop {
+            let cached = lock(&self.tokens).get(&scope).cloned();
+            let token = match cached {
+                Some(token) => token,
+                None => {
+                    fresh = true;
+                    let token = client
+                        .auth(target, auth, RegistryOperation::Pull)
+                        .await
+                        .map_err(|e| map_error(e, host))?;
+                    lock(&self.tokens).insert(scope.clone(), token.clone());
+                    token
+                }
+            };
+            let mut request = self
+                .heads
+                .request(method.clone(), &url)
+                .header("Accept", crate::media::ACCEPTED.join(", "));
+            request = match (&token, auth) {
+                (Some(token), _) | (None, RegistryAuth::Bearer(token)) => {
+                    request.bearer_auth(token)
+                }
+                (None, RegistryAuth::Basic(user, password)) => {
+                    request.basic_auth(user, Some(password))
+                }
+                (None, RegistryAuth::Anonymous) => request,
+            };
+            let answer = request
+                .send()
+                .await
+                .map_err(|e| answers::transport_error(&e, host))?;
+            if answer.status().as_u16() == 401 && token.is_some() && !fresh {
+                // The cached token expired during a long run: ask again once.
+                lock(&self.tokens).remove(&scope);
+                continue;
+            }
+            return Ok(answer);
+        }
+    }
+}
+
+/// A response header as text, when present and readable.
+fn header(answer: &reqwest::Response, name: &str) -> Option<String> {
+    answer
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// With `--platform`, a tag that serves a single image manifest is pinned

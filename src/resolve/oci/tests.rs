@@ -153,3 +153,99 @@ fn a_rate_limit_answer_keeps_its_retry_after() {
     assert_eq!(e.kind, ErrorKind::Server);
     assert_eq!(e.retry_after, None);
 }
+
+#[test]
+fn a_get_is_pinned_only_from_a_hashed_manifest_body() {
+    let oci = "application/vnd.oci.image.manifest.v1+json";
+    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":2},"layers":[]}"#;
+    let hashed = Digest::sha256_of(body);
+    let other = format!("sha256:{}", "b".repeat(64));
+    // Header present or not, type a manifest type or plain JSON: the hash.
+    assert_eq!(
+        body_verdict(Some(oci), Some(hashed.as_str()), None, body),
+        Ok(hashed.clone())
+    );
+    assert_eq!(
+        body_verdict(Some("application/json"), None, None, body),
+        Ok(hashed.clone())
+    );
+    assert_eq!(
+        body_verdict(None, None, Some(hashed.as_str()), body),
+        Ok(hashed.clone())
+    );
+    // An HTML page, half a body, JSON that is not a manifest: refused.
+    let why = body_verdict(Some("text/html"), None, None, b"<html></html>").unwrap_err();
+    assert!(
+        why.contains("Content-Type text/html, which is not a manifest"),
+        "{why}"
+    );
+    let why = body_verdict(Some(oci), None, None, &body[..body.len() / 2]).unwrap_err();
+    assert!(
+        why.contains(&format!("Content-Type {oci}, {} bytes", body.len() / 2)),
+        "{why}"
+    );
+    assert!(why.contains("nothing pinned"), "{why}");
+    let why =
+        body_verdict(Some("application/json"), None, None, br#"{"status":"ok"}"#).unwrap_err();
+    assert!(why.contains("not a manifest"), "{why}");
+    // The body hashes to something else than the digest asked or the header.
+    let why = body_verdict(Some(oci), None, Some(&other), body).unwrap_err();
+    assert!(
+        why.starts_with(&format!(
+            "sent a manifest that does not match its digest (expected {other}, got {hashed}"
+        )),
+        "{why}"
+    );
+    let why = body_verdict(Some(oci), Some(&other), None, body).unwrap_err();
+    assert!(
+        why.contains(&format!(
+            "the header says {other}, the body hashes to {hashed}"
+        )),
+        "{why}"
+    );
+    let why = body_verdict(Some(oci), Some("sha256:zz"), None, body).unwrap_err();
+    assert!(
+        why.starts_with("sent an invalid Docker-Content-Digest"),
+        "{why}"
+    );
+}
+
+#[test]
+fn error_answers_name_the_registry_code_and_status() {
+    let e = error_answer(
+        404,
+        "r.example",
+        br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        None,
+    );
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(
+        e.message,
+        "registry r.example answered MANIFEST_UNKNOWN (manifest unknown), HTTP 404"
+    );
+    let e = error_answer(
+        401,
+        "r.example",
+        br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        None,
+    );
+    assert_eq!(e.kind, ErrorKind::Unauthorized);
+    assert!(
+        e.message
+            .ends_with("HTTP 401 (log in with `docker login r.example` or check DOCKER_CONFIG)"),
+        "{}",
+        e.message
+    );
+    let e = error_answer(
+        502,
+        "r.example",
+        b"<html><title>Bad gateway</title></html>",
+        Some("3"),
+    );
+    assert_eq!(e.kind, ErrorKind::Server);
+    assert_eq!(
+        e.message,
+        "registry r.example answered HTTP 502 Bad Gateway: Bad gateway"
+    );
+    assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
+}

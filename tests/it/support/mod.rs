@@ -4,6 +4,8 @@
 //!   HTTP or HTTPS + htpasswd basic auth, with helpers that push images
 //!   through the distribution API.
 //! - [`Moto`]: `moto_server`, the AWS endpoint for ECR and ECS.
+//! - [`fault_proxy::FaultProxy`]: a proxy in front of a [`Registry`] that bends
+//!   its answers (HTML pages, truncated bodies, wrong digests, 429s, hangs).
 //! - [`skopeo_digest`]: an independent witness of a tag's digest.
 //!
 //! Each component is started by the test that needs it, on a free port,
@@ -12,6 +14,7 @@
 //! The helpers use blocking HTTP: call them from plain `#[test]` functions,
 //! not inside an async runtime.
 
+pub mod fault_proxy;
 pub mod images;
 pub mod moto;
 pub mod proc;
