@@ -13,6 +13,8 @@ pub fn unified_diff(label: &str, old: &[u8], new: &[u8]) -> String {
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
     let diff = TextDiff::from_lines(old.as_ref(), new.as_ref());
+    // A newline in a file name must not end the header line.
+    let label = crate::report::escape_controls(label, &[]);
     diff.unified_diff()
         .context_radius(3)
         .header(&format!("a/{label}"), &format!("b/{label}"))

@@ -10,6 +10,28 @@ mod render;
 
 pub use render::{Color, Format, Printer};
 
+/// `s` with every control character (C0, DEL, C1) except those in `keep`
+/// written as an escape (`\n`, `\r`, `\t`, `\x1b`, `\u{9b}`), so a file
+/// name or value can neither start a line of its own (a forged GitHub
+/// workflow command) nor drive the terminal.
+pub fn escape_controls<'a>(s: &'a str, keep: &[char]) -> std::borrow::Cow<'a, str> {
+    if !s.chars().any(|c| c.is_control() && !keep.contains(&c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            c if keep.contains(&c) || !c.is_control() => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 use serde::Serialize;
 use std::path::PathBuf;
 

@@ -197,7 +197,7 @@ impl Printer {
     /// A line for `-v` output (credential sources, fallbacks); text only, on stderr.
     pub fn info(&mut self, text: &str) -> io::Result<()> {
         if self.verbose && self.format == Format::Text {
-            writeln!(self.err, "imgpin: {text}")?;
+            writeln!(self.err, "imgpin: {}", super::escape_controls(text, &[]))?;
         }
         Ok(())
     }
@@ -239,7 +239,11 @@ impl Printer {
             label.to_string()
         };
         let w = if to_out { &mut self.out } else { &mut self.err };
-        writeln!(w, "{place}{label}: {}", finding.message)
+        writeln!(
+            w,
+            "{place}{label}: {}",
+            super::escape_controls(&finding.message, &[])
+        )
     }
 
     fn github(&mut self, finding: &Finding) -> io::Result<()> {
@@ -253,7 +257,9 @@ impl Printer {
         }
         let mut props = Vec::new();
         if let Some(file) = &finding.file {
-            props.push(format!("file={}", gh_property(&file.display().to_string())));
+            let file = file.display().to_string();
+            let file = super::escape_controls(&file, &['\r', '\n']);
+            props.push(format!("file={}", gh_property(&file)));
         }
         if let Some(line) = finding.line {
             props.push(format!("line={line}"));
@@ -266,7 +272,8 @@ impl Printer {
         } else {
             format!(" {}", props.join(","))
         };
-        let line = format!("::{level}{props}::{}", gh_data(&finding.message));
+        let message = super::escape_controls(&finding.message, &['\r', '\n']);
+        let line = format!("::{level}{props}::{}", gh_data(&message));
         if self.annotations_on_stderr {
             writeln!(self.err, "{line}")
         } else {
@@ -413,6 +420,8 @@ fn sarif_log(findings: &[&Finding]) -> serde_json::Value {
 
 /// Write a unified diff, coloured line by line when `color` (CRLF kept).
 fn write_diff(w: &mut dyn Write, color: bool, diff: &str) -> io::Result<()> {
+    // A file's own bytes may hold terminal escapes: shown, not obeyed.
+    let diff = super::escape_controls(diff, &['\t', '\r', '\n']);
     if !color {
         return w.write_all(diff.as_bytes());
     }
@@ -440,11 +449,15 @@ fn write_diff(w: &mut dyn Write, color: bool, diff: &str) -> io::Result<()> {
 }
 
 fn place(f: &Finding) -> String {
-    match (&f.file, f.line, f.column) {
-        (Some(file), Some(line), Some(col)) => format!("{}:{line}:{col}: ", file.display()),
-        (Some(file), Some(line), None) => format!("{}:{line}: ", file.display()),
-        (Some(file), None, _) => format!("{}: ", file.display()),
-        _ => String::new(),
+    let Some(file) = &f.file else {
+        return String::new();
+    };
+    let file = file.display().to_string();
+    let file = super::escape_controls(&file, &[]);
+    match (f.line, f.column) {
+        (Some(line), Some(col)) => format!("{file}:{line}:{col}: "),
+        (Some(line), None) => format!("{file}:{line}: "),
+        (None, _) => format!("{file}: "),
     }
 }
 
@@ -527,6 +540,37 @@ mod tests {
         p.answer("{}\n").unwrap();
         assert_eq!(o.text(), "{}\n");
         assert!(e.text().starts_with("::error file="), "{}", e.text());
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal_raw() {
+        let evil = Finding::new(
+            Code::ReadError,
+            Severity::Error,
+            "value\u{1b}[2J\n::error::forged",
+        )
+        .in_file("dir/a\u{1b}]8;;x\u{7}\n::error file=x::forged.yaml")
+        .at((3, 5));
+        let (mut p, out, err) = printer(Format::Text);
+        p.finding(evil.clone()).unwrap();
+        let (mut g, gout, _) = printer(Format::Github);
+        g.finding(evil).unwrap();
+        for shown in [out.text() + &err.text(), gout.text()] {
+            assert!(
+                !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+                "{shown:?}"
+            );
+            assert_eq!(shown.lines().count(), 1, "{shown:?}");
+            assert!(
+                !shown.lines().any(|l| l.starts_with("::error file=x")),
+                "{shown:?}"
+            );
+        }
+        assert!(err.text().starts_with("dir/a\\x1b]8;;x\\x07\\n::error file=x::forged.yaml:3:5: error: value\\x1b[2J\\n::error::forged"), "{}", err.text());
+        assert_eq!(
+            crate::report::escape_controls("caf\u{e9}\u{9b}", &[]),
+            "caf\u{e9}\\u{9b}"
+        );
     }
 
     #[test]
