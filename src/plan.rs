@@ -245,6 +245,7 @@ impl std::ops::AddAssign<&Summary> for Summary {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.files_changed += other.files_changed;
+        self.files_failed += other.files_failed;
         self.missing += other.missing;
         self.drifted += other.drifted;
     }

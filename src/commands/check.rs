@@ -10,6 +10,7 @@ pub fn run(args: &CheckArgs, printer: &mut Printer) -> anyhow::Result<Status> {
     printer.findings(std::mem::take(&mut scan.findings))?;
     let mut summary = Summary {
         files_scanned: scan.files_scanned,
+        files_failed: scan.files_failed,
         ..Summary::default()
     };
     for file in &scan.files {

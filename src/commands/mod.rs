@@ -39,7 +39,7 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 /// The summary line for text output.
 pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
     format!(
-        "{} scanned, {} with images: {}, {} pinned, {} already pinned, {} unpinned, {} skipped, {} failed{tail}",
+        "{} scanned, {} with images: {}, {} pinned, {} already pinned, {} unpinned, {} skipped, {} failed{tail}{}",
         count(s.files_scanned, "file"),
         s.files_with_images,
         count(s.references, "reference"),
@@ -47,6 +47,19 @@ pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
         s.already_pinned,
         s.unpinned,
         s.skipped,
-        s.failed
+        s.failed,
+        files_failed(s)
     )
+}
+
+/// `; N files failed` (not read, not parsed or not written), when any did.
+pub(crate) fn files_failed(s: &Summary) -> String {
+    if s.files_failed == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {} failed (not read, not parsed or not written)",
+            count(s.files_failed, "file")
+        )
+    }
 }

@@ -49,6 +49,33 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
     pin_scanned(scan, &resolutions, options, mode, printer)
 }
 
+/// Removes the `.imgpin-XXXXXX.tmp` files an interrupted `pin --write` left
+/// (older than this run, so a concurrent run's are spared), each with a note.
+fn remove_stale_temp_files(scan: &Scan, printer: &mut Printer) -> anyhow::Result<()> {
+    let Some(started) = scan.started else {
+        return Ok(());
+    };
+    for (path, modified) in &scan.temp_files {
+        if *modified >= started {
+            continue;
+        }
+        let finding = match std::fs::remove_file(path) {
+            Ok(()) => Finding::new(
+                Code::FileSkipped,
+                Severity::Note,
+                "removed: a temporary file left by an interrupted `imgpin pin --write`",
+            ),
+            Err(e) => Finding::new(
+                Code::FileSkipped,
+                Severity::Warning,
+                format!("a temporary file left by an interrupted run could not be removed: {e}"),
+            ),
+        };
+        printer.finding(finding.in_file(path))?;
+    }
+    Ok(())
+}
+
 /// Plan, apply and report `pin` for files already scanned and resolved.
 /// Offline tests drive this with a [`crate::resolve::StaticResolver`].
 pub async fn run_with<R: Resolve>(
@@ -70,8 +97,12 @@ fn pin_scanned(
     printer: &mut Printer,
 ) -> anyhow::Result<Status> {
     printer.findings(std::mem::take(&mut scan.findings))?;
+    if mode == Mode::Write {
+        remove_stale_temp_files(&scan, printer)?;
+    }
     let mut summary = Summary {
         files_scanned: scan.files_scanned,
+        files_failed: scan.files_failed,
         ..Summary::default()
     };
     for file in &scan.files {
@@ -91,20 +122,20 @@ fn pin_scanned(
                 )
                 .in_file(&file.path),
             );
+            // Resolved but not written: they stay unpinned, so the counts add up.
+            plan.summary.unpinned += plan.summary.pinned;
             plan.summary.pinned = 0;
             plan.summary.files_changed = 0;
+            plan.findings.retain(|f| f.code != Code::Pinned);
             plan.edits.clear();
         }
-        summary += &plan.summary;
+        let mut failed_write = None;
         if !plan.edits.is_empty() {
             match apply(&file.bytes, &plan.edits) {
                 Ok(new) => {
                     if mode == Mode::Write {
                         if let Err(err) = write_atomic(&file.path, &file.bytes, &new) {
-                            plan.findings.push(
-                                Finding::new(Code::WriteError, Severity::Error, err.to_string())
-                                    .in_file(&file.path),
-                            );
+                            failed_write = Some(err.to_string());
                         }
                     } else {
                         let label = file.path.display().to_string();
@@ -112,16 +143,20 @@ fn pin_scanned(
                         printer.diff(file.path.clone(), unified_diff(label, &file.bytes, &new))?;
                     }
                 }
-                Err(err) => plan.findings.push(
-                    Finding::new(
-                        Code::WriteError,
-                        Severity::Error,
-                        format!("cannot apply edits: {err}"),
-                    )
-                    .in_file(&file.path),
-                ),
+                Err(err) => failed_write = Some(format!("cannot apply edits: {err}")),
             }
         }
+        if let Some(why) = failed_write {
+            // Nothing of this file was pinned: its references count as failed.
+            plan.findings
+                .push(Finding::new(Code::WriteError, Severity::Error, why).in_file(&file.path));
+            plan.findings.retain(|f| f.code != Code::Pinned);
+            plan.summary.failed += plan.summary.pinned;
+            plan.summary.pinned = 0;
+            plan.summary.files_changed = 0;
+            plan.summary.files_failed += 1;
+        }
+        summary += &plan.summary;
         printer.findings(plan.findings)?;
     }
     let tail = match mode {

@@ -60,6 +60,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     let plan = plan_verify(&scan.files, &existence, &tags, &facts, options);
     let mut summary = Summary {
         files_scanned: scan.files_scanned,
+        files_failed: scan.files_failed,
         ..Summary::default()
     };
     summary += &plan.summary;
@@ -68,13 +69,14 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     summary += &counts;
     printer.findings(findings)?;
     let line = format!(
-        "{} scanned: {}, {} missing, {} moved, {} unpinned, {} failed",
+        "{} scanned: {}, {} missing, {} moved, {} unpinned, {} failed{}",
         super::count(summary.files_scanned, "file"),
         super::count(summary.already_pinned + summary.missing, "pinned reference"),
         super::count(summary.missing, "digest"),
         super::count(summary.drifted, "tag"),
         summary.unpinned,
-        summary.failed
+        summary.failed,
+        super::files_failed(&summary)
     );
     printer.finish("verify", &summary, &line)?;
     Ok(printer.status())

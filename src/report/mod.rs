@@ -279,6 +279,8 @@ pub struct Summary {
     pub failed: usize,
     /// Files changed (or that would change).
     pub files_changed: usize,
+    /// Files that could not be read, parsed or written.
+    pub files_failed: usize,
     /// Pinned digests that no longer exist (`verify`).
     pub missing: usize,
     /// Pinned references whose tag moved (`verify`).

@@ -2,8 +2,10 @@
 //!
 //! Paths default to `.`; directories recurse with `.gitignore`/`.ignore`
 //! respected (also outside a git checkout), `.git` never entered, `--exclude`
-//! globs applied to files and whole directories, symbolic links never
-//! followed, and files over the size limit passed over with a note. Each file
+//! globs applied to files and whole directories, symbolic links inside a
+//! directory not followed (with a note; a link named on the command line is
+//! read), imgpin's own temporary files set aside (never scanned), and files
+//! over the size limit passed over with a note. Each file
 //! read is handed to [`crate::locate`], and each image value it finds is
 //! parsed into an [`ImageRef`].
 
@@ -69,6 +71,13 @@ pub struct Scan {
     pub files: Vec<ScannedFile>,
     /// Files looked at (recognised or not).
     pub files_scanned: usize,
+    /// Files that could not be read or parsed (each has an error finding).
+    pub files_failed: usize,
+    /// `.imgpin-XXXXXX.tmp` files met on the way (never scanned), with
+    /// their modification times: what an interrupted `pin --write` left.
+    pub temp_files: Vec<(PathBuf, std::time::SystemTime)>,
+    /// When the scan began: temporary files older than this are stale.
+    pub started: Option<std::time::SystemTime>,
     /// Problems met on the way: unreadable or malformed files, files passed over.
     pub findings: Vec<Finding>,
 }
@@ -84,7 +93,10 @@ pub struct ExcludeError {
 /// Walk `options.paths` and locate image values in every candidate file.
 pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
     let exclude = exclude_set(&options.exclude)?;
-    let mut scan = Scan::default();
+    let mut scan = Scan {
+        started: Some(std::time::SystemTime::now()),
+        ..Scan::default()
+    };
     let roots: Vec<PathBuf> = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -114,6 +126,12 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             );
         }
         for path in walk(root, &exclude, &mut scan.findings) {
+            if is_temp_file(&path) {
+                if let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) {
+                    scan.temp_files.push((path, modified));
+                }
+                continue;
+            }
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if seen.insert(key) {
                 read_one(&path, options.max_file_size, &mut scan);
@@ -121,6 +139,41 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
         }
     }
     Ok(scan)
+}
+
+/// Why `bytes` cannot be read as a UTF-8 text file, if they cannot: a
+/// UTF-16 or UTF-32 byte-order mark (editing would have to keep the
+/// encoding), or NUL bytes (binary content).
+fn not_text(bytes: &[u8]) -> Option<String> {
+    let encoding = match bytes {
+        [0xFF, 0xFE, 0, 0, ..] => Some("UTF-32LE"),
+        [0, 0, 0xFE, 0xFF, ..] => Some("UTF-32BE"),
+        [0xFF, 0xFE, ..] => Some("UTF-16LE"),
+        [0xFE, 0xFF, ..] => Some("UTF-16BE"),
+        _ => None,
+    };
+    if let Some(encoding) = encoding {
+        return Some(format!(
+            "encoded as {encoding} (byte-order mark); imgpin reads UTF-8 files (convert it: iconv -f {encoding} -t UTF-8)"
+        ));
+    }
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    head.contains(&0).then(|| {
+        "contains NUL bytes: a binary file, or text in an encoding other than UTF-8".to_string()
+    })
+}
+
+/// A temporary file of [`crate::edit::write_atomic`]: `.imgpin-` and six
+/// letters or digits, then `.tmp`.
+pub fn is_temp_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.strip_prefix(".imgpin-")
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|middle| {
+            middle.len() == 6 && middle.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
 fn exclude_set(globs: &[String]) -> Result<GlobSet, ExcludeError> {
@@ -170,6 +223,17 @@ fn walk(root: &Path, exclude: &GlobSet, findings: &mut Vec<Finding>) -> Vec<Path
     for entry in walker {
         match entry {
             Ok(entry) => {
+                if entry.file_type().is_some_and(|t| t.is_symlink()) && entry.depth() > 0 {
+                    findings.push(
+                        Finding::new(
+                            Code::FileSkipped,
+                            Severity::Note,
+                            "symbolic link: not followed inside a directory (name it on the command line to read it)",
+                        )
+                        .in_file(entry.path()),
+                    );
+                    continue;
+                }
                 if entry.file_type().is_some_and(|t| t.is_file()) {
                     let path = entry.into_path();
                     // `./k8s/web.yaml` is shown as `k8s/web.yaml`.
@@ -213,6 +277,7 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
         }
         Ok(_) => {}
         Err(err) => {
+            scan.files_failed += 1;
             scan.findings
                 .push(error(Code::ReadError, format!("cannot read: {err}")));
             return;
@@ -221,11 +286,23 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => {
+            scan.files_failed += 1;
             scan.findings
                 .push(error(Code::ReadError, format!("cannot read: {err}")));
             return;
         }
     };
+    if let Some(why) = not_text(&bytes) {
+        scan.findings.push(
+            Finding::new(
+                Code::FileSkipped,
+                Severity::Warning,
+                format!("{why}; not scanned"),
+            )
+            .in_file(path),
+        );
+        return;
+    }
     match ScannedFile::from_bytes(path, bytes) {
         Ok(None) => {}
         Ok(Some((file, note))) => {
@@ -235,7 +312,10 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
             }
             scan.files.push(file);
         }
-        Err(finding) => scan.findings.push(*finding),
+        Err(finding) => {
+            scan.files_failed += 1;
+            scan.findings.push(*finding);
+        }
     }
 }
 
@@ -302,6 +382,37 @@ mod tests {
         assert!(excluded(&set, Path::new("a/b/c.json")));
         assert!(excluded(&set, Path::new("deploy/old/x.yaml")));
         assert!(!excluded(&set, Path::new("deploy/new/x.yaml")));
+    }
+
+    #[test]
+    fn utf16_utf32_and_binary_files_get_a_reason() {
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("{\"image\":1}".bytes().flat_map(|b| [b, 0]))
+            .collect();
+        assert!(not_text(&utf16).unwrap().starts_with("encoded as UTF-16LE"));
+        assert!(not_text(&[0xFF, 0xFE, 0, 0, b'{', 0, 0, 0])
+            .unwrap()
+            .starts_with("encoded as UTF-32LE"));
+        assert!(not_text(&[0xFE, 0xFF, 0, b'{'])
+            .unwrap()
+            .starts_with("encoded as UTF-16BE"));
+        assert!(not_text(b"image: a\0b").unwrap().contains("NUL bytes"));
+        assert_eq!(not_text("\u{feff}image: nginx # café\n".as_bytes()), None);
+    }
+
+    #[test]
+    fn temp_files_are_recognised_by_their_exact_pattern() {
+        assert!(is_temp_file(Path::new("k8s/.imgpin-a1B2c3.tmp")));
+        for other in [
+            ".imgpin-a1B2c.tmp",
+            ".imgpin-a1B2c3.tmp.bak",
+            "imgpin-a1B2c3.tmp",
+            ".imgpin-a1-2c3.tmp",
+            ".imgpin-a1B2c3.yaml",
+        ] {
+            assert!(!is_temp_file(Path::new(other)), "{other}");
+        }
     }
 
     #[test]

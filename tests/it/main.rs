@@ -8,6 +8,7 @@ mod ecr;
 mod ecr_fallback;
 mod ecs;
 mod faults;
+mod hostile_files;
 mod infra;
 mod lifecycle;
 mod pipeline;
