@@ -14,5 +14,6 @@ mod lifecycle;
 mod pipeline;
 mod registry;
 mod schema;
+mod secrets;
 mod support;
 mod verify;
