@@ -3,6 +3,7 @@
 //! (Debian's docker-registry) or moto on free 127.0.0.1 ports.
 
 mod architecture;
+mod bad_input;
 mod cli;
 mod ecr;
 mod ecr_fallback;

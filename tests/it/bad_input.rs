@@ -1,0 +1,124 @@
+//! The bad-input corpus (`testdata/bad/`, plus deep nesting generated here):
+//! every file gives a `path:line:col` message or a skip reason, never a
+//! panic, and `pin --write` never changes its bytes. References in the
+//! corpus point at 127.0.0.1:9 (nothing listens), so resolution fails fast.
+
+use crate::cli::text;
+use std::path::Path;
+use std::process::Command;
+
+/// File, `check`'s exit code, and what its output must say.
+const EXPECTED: &[(&str, i32, &str)] = &[
+    ("Dockerfile.broken", 1, "Dockerfile.broken:4:6: note: \"${UNCLOSED\" cannot be checked: templated value"),
+    ("absurd-reference.compose.yaml", 2, "absurd-reference.compose.yaml:3:12: error: invalid image reference"),
+    ("alias-bomb.compose.yaml", 2, "alias-bomb.compose.yaml:6:36: error: invalid YAML: too many nodes"),
+    ("control-chars.compose.yaml", 0, "control-chars.compose.yaml:3:13: note: \"127.0.0.1:9/a:1\\u{1b}[2J\\u{7}\" cannot be checked"),
+    ("double-bom.compose.yaml", 1, "1 unpinned"),
+    // Duplicate keys: the last value is the one YAML and JSON readers keep.
+    ("duplicate-keys.compose.yaml", 1, "duplicate-keys.compose.yaml:4:12: problem: 127.0.0.1:9/b:2"),
+    ("duplicate-keys.task-definition.json", 1, "duplicate-keys.task-definition.json:1:81: problem: 127.0.0.1:9/b:2"),
+    ("empty-array.json", 0, "0 references"),
+    ("empty.compose.yaml", 0, "0 references"),
+    ("no-final-brace.json", 2, "no-final-brace.json:1:1: error: invalid JSON: unterminated object"),
+    ("odd-characters.compose.yaml", 2, "odd-characters.compose.yaml:3:13: error: invalid image reference \"127.0.0.1:9/ünïcödé:1\": invalid character 'ü'"),
+    ("tabs.compose.yaml", 2, "tabs.compose.yaml:2:2: error: invalid YAML: tabs disallowed"),
+    ("truncated.task-definition.json", 2, "truncated.task-definition.json:1:26: error: invalid JSON: unterminated array"),
+    ("unclosed-flow.compose.yaml", 2, "unclosed-flow.compose.yaml:4:1: error: invalid YAML: while parsing a flow sequence"),
+    ("undefined-alias.pod.yaml", 2, "undefined-alias.pod.yaml:6:12: error: invalid YAML: while parsing node, found unknown anchor"),
+    ("unterminated-quote.compose.yaml", 2, "unterminated-quote.compose.yaml:3:12: error: invalid YAML: while scanning a quoted scalar"),
+    ("deep-nesting.task-definition.json", 2, "deep-nesting.task-definition.json:1:"),
+    ("deep-flow.compose.yaml", 2, "deep-flow.compose.yaml:1:"),
+    ("deep-block.pod.yaml", 2, "deep-block.pod.yaml:"),
+];
+
+/// 10,000-deep JSON objects, YAML flow sequences and 2,000-deep block
+/// mappings: too big to keep in the repository, cheap to make.
+fn generate(dir: &Path) {
+    let deep_json = "{\"image\":".repeat(10_000) + "\"127.0.0.1:9/a:1\"" + &"}".repeat(10_000);
+    std::fs::write(dir.join("deep-nesting.task-definition.json"), deep_json).unwrap();
+    let deep_flow = "image: ".to_string() + &"[".repeat(10_000) + &"]".repeat(10_000) + "\n";
+    std::fs::write(dir.join("deep-flow.compose.yaml"), deep_flow).unwrap();
+    let mut block = String::from("spec:\n");
+    for depth in 1..=2_000 {
+        block.push_str(&" ".repeat(depth));
+        block.push_str("a:\n");
+    }
+    block.push_str(&" ".repeat(2_001));
+    block.push_str("image: 127.0.0.1:9/a:1\n");
+    std::fs::write(dir.join("deep-block.pod.yaml"), block).unwrap();
+}
+
+fn run(args: &[&str], cwd: &Path, config: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("DOCKER_CONFIG", config)
+        .args(["--timeout", "5"].iter().filter(|_| args[0] == "pin"))
+        .output()
+        .expect("run imgpin");
+    let all = text(&out.stdout) + &text(&out.stderr);
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {all}"));
+    assert!(!all.contains("panicked"), "{args:?}: {all}");
+    assert!((0..=2).contains(&code), "{args:?}: exit {code}: {all}");
+    (code, all)
+}
+
+#[test]
+fn every_bad_input_gets_a_place_or_a_reason_and_keeps_its_bytes() {
+    let work = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let bad = work.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/bad");
+    let mut listed: Vec<String> = EXPECTED.iter().map(|(f, _, _)| f.to_string()).collect();
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            listed.contains(&name),
+            "testdata/bad/{name} has no expectation here"
+        );
+        std::fs::copy(entry.path(), bad.join(&name)).unwrap();
+    }
+    generate(&bad);
+    listed.sort();
+    for (name, want, needle) in EXPECTED {
+        let path = format!("bad/{name}");
+        let before = std::fs::read(bad.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (code, all) = run(&["check", &path], work.path(), config.path());
+        assert_eq!(code, *want, "{name}: {all}");
+        assert!(
+            all.contains(needle),
+            "{name}: missing {needle:?} in:\n{all}"
+        );
+        let (_, all) = run(&["pin", "--write", &path], work.path(), config.path());
+        assert_eq!(
+            std::fs::read(bad.join(name)).unwrap(),
+            before,
+            "{name} changed: {all}"
+        );
+    }
+    // The whole directory at once: each file on its own, all of them counted.
+    let (code, all) = run(&["check", "bad"], work.path(), config.path());
+    assert_eq!(code, 2, "{all}");
+    assert!(
+        all.contains(&format!("imgpin: {} files scanned", listed.len())),
+        "{all}"
+    );
+    let failed = EXPECTED
+        .iter()
+        .filter(|(_, _, n)| {
+            n.contains(": error: invalid YAML")
+                || n.contains(": error: invalid JSON")
+                || n.starts_with("deep-")
+        })
+        .count();
+    assert!(
+        all.contains(&format!("; {failed} files failed")),
+        "{failed} files failed expected:\n{all}"
+    );
+}
