@@ -11,6 +11,7 @@ mod ecs;
 mod faults;
 mod hostile_files;
 mod infra;
+mod kill;
 mod lifecycle;
 mod pipeline;
 mod registry;
