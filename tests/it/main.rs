@@ -14,6 +14,7 @@ mod infra;
 mod kill;
 mod lifecycle;
 mod pipeline;
+mod properties;
 mod registry;
 mod schema;
 mod secrets;
