@@ -130,17 +130,29 @@ fn pin_scanned(
             plan.edits.clear();
         }
         let mut failed_write = None;
-        if !plan.edits.is_empty() {
-            match apply(&file.bytes, &plan.edits) {
+        // The bytes again (a scan keeps only their fingerprint), unchanged since.
+        let original = if plan.edits.is_empty() {
+            None
+        } else {
+            match file.content() {
+                Ok(bytes) => Some(bytes),
+                Err(err) => {
+                    failed_write = Some(err.to_string());
+                    None
+                }
+            }
+        };
+        if let Some(original) = original {
+            match apply(&original, &plan.edits) {
                 Ok(new) => {
                     if mode == Mode::Write {
-                        if let Err(err) = write_atomic(&file.path, &file.bytes, &new) {
+                        if let Err(err) = write_atomic(&file.path, &original, &new) {
                             failed_write = Some(err.to_string());
                         }
                     } else {
                         let label = file.path.display().to_string();
                         let label = label.trim_start_matches('/');
-                        printer.diff(file.path.clone(), unified_diff(label, &file.bytes, &new))?;
+                        printer.diff(file.path.clone(), unified_diff(label, &original, &new))?;
                     }
                 }
                 Err(err) => failed_write = Some(format!("cannot apply edits: {err}")),

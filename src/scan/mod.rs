@@ -51,13 +51,18 @@ pub struct Item {
     pub line_col: (usize, usize),
 }
 
-/// A deploy file with its original bytes and the image values in it.
+/// A deploy file with the image values in it, and its bytes or their
+/// fingerprint.
 #[derive(Debug, Clone)]
 pub struct ScannedFile {
     /// The path as given or walked (used for messages and writing).
     pub path: PathBuf,
-    /// The bytes as read.
+    /// The bytes as read; [`scan`] lets them go once the file is located
+    /// (memory follows the largest file, not the tree), and
+    /// [`ScannedFile::content`] reads them again.
     pub bytes: Vec<u8>,
+    /// sha256 and length of the bytes as read, once they were let go.
+    pub fingerprint: Option<(crate::digest::Digest, usize)>,
     /// The format the locator recognised.
     pub format: Format,
     /// Image values in file order.
@@ -310,7 +315,7 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
                 scan.findings
                     .push(Finding::new(Code::FileSkipped, Severity::Note, note).in_file(path));
             }
-            scan.files.push(file);
+            scan.files.push(file.released());
         }
         Err(finding) => {
             scan.files_failed += 1;
@@ -320,6 +325,33 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
 }
 
 impl ScannedFile {
+    /// The file without its bytes: only their fingerprint is kept, for
+    /// [`ScannedFile::content`] to check against when they are read again.
+    pub fn released(mut self) -> ScannedFile {
+        let bytes = std::mem::take(&mut self.bytes);
+        self.fingerprint = Some((crate::digest::Digest::sha256_of(&bytes), bytes.len()));
+        self
+    }
+
+    /// The bytes the file was located in: kept ones, or read again from
+    /// disk and checked against their fingerprint, so edits planned
+    /// against them are never spliced into other bytes.
+    pub fn content(&self) -> Result<std::borrow::Cow<'_, [u8]>, crate::edit::WriteError> {
+        let Some((hash, len)) = &self.fingerprint else {
+            return Ok(std::borrow::Cow::Borrowed(&self.bytes));
+        };
+        let bytes = std::fs::read(&self.path).map_err(|source| crate::edit::WriteError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        if bytes.len() != *len || crate::digest::Digest::sha256_of(&bytes) != *hash {
+            return Err(crate::edit::WriteError::Changed {
+                path: self.path.clone(),
+            });
+        }
+        Ok(std::borrow::Cow::Owned(bytes))
+    }
+
     /// Locates and parses the image references in `bytes`, read from
     /// `path`: `None` for a file without a recognised format, the file and
     /// its file-level note otherwise, or the parse error as a finding at
@@ -363,6 +395,7 @@ impl ScannedFile {
         let file = ScannedFile {
             path: path.to_path_buf(),
             bytes,
+            fingerprint: None,
             format: located.format,
             items,
         };
