@@ -418,6 +418,38 @@ mod tests {
     }
 
     #[test]
+    fn a_released_file_is_read_again_only_if_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("compose.yaml");
+        let text = b"services:\n  a:\n    image: nginx:1.27\n".to_vec();
+        std::fs::write(&path, &text).unwrap();
+        let (file, _) = ScannedFile::from_bytes(&path, text.clone())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            file.content().unwrap().as_ref(),
+            text.as_slice(),
+            "kept bytes"
+        );
+        let file = file.released();
+        assert!(file.bytes.is_empty());
+        assert_eq!(
+            file.content().unwrap().as_ref(),
+            text.as_slice(),
+            "read again"
+        );
+        // Same length, other bytes: refused, as a changed file.
+        std::fs::write(&path, b"services:\n  a:\n    image: nginx:1.28\n").unwrap();
+        let err = file.content().unwrap_err();
+        assert!(
+            matches!(err, crate::edit::WriteError::Changed { .. }),
+            "{err}"
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert!(file.content().is_err());
+    }
+
+    #[test]
     fn utf16_utf32_and_binary_files_get_a_reason() {
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()

@@ -168,3 +168,44 @@ fn utf16_and_binary_files_are_skipped_with_a_reason() {
         utf16
     );
 }
+
+/// A file edited while its reference is being resolved (a slow registry):
+/// the run refuses to write over the edit and says so.
+#[test]
+fn a_file_changed_during_the_run_is_not_overwritten() {
+    use crate::support::fault_proxy::{Fault, FaultProxy};
+    let reg = Registry::start_plain();
+    reg.push_image("team/app", "1.0", LINUX_AMD64);
+    let proxy = FaultProxy::start(&reg.host(), Fault::SlowBody { pause_ms: 400 });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    fs::write(&file, compose(&format!("{}/team/app:1.0", proxy.host()))).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(["pin", "--write", "--paranoid"])
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", empty.path())
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The manifest body takes 8 × 400 ms: edit the file meanwhile.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while proxy.manifest_requests().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let edited = compose("edited-by-someone:2");
+    fs::write(&file, &edited).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("compose.yaml: file changed on disk since it was read; not written"),
+        "{err}"
+    );
+    assert!(
+        err.contains("0 pinned") && err.contains("1 file failed"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), edited);
+}
