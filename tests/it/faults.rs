@@ -304,3 +304,24 @@ fn a_slow_body_within_the_timeout_is_pinned_and_beyond_it_fails() {
     run.assert_failed_with(&["timed out"]);
     assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
 }
+
+/// One failed reference leaves its whole file alone; the reference that
+/// resolved is counted unpinned (still a tag), so the counts add up.
+#[test]
+fn a_file_with_a_failed_reference_is_left_whole_and_counted() {
+    let s = setup(Fault::Pass);
+    let host = s.proxy.host().to_string();
+    let run = run_on(
+        "pin",
+        &[
+            format!("{host}/team/app:1.0"),
+            format!("{host}/team/app:no-such-tag"),
+        ],
+        &["--write"],
+    );
+    run.assert_failed_with(&[
+        "left unchanged: 1 reference(s) in this file failed",
+        "2 references, 0 pinned, 0 already pinned, 1 unpinned, 0 skipped, 1 failed; 0 files written",
+        "MANIFEST_UNKNOWN",
+    ]);
+}
