@@ -1,4 +1,5 @@
-//! The bad-input corpus (`testdata/bad/`, plus deep nesting generated here):
+//! The bad-input corpus (`testdata/bad/`, plus deep nesting and a 5 MB line
+//! generated here):
 //! every file gives a `path:line:col` message or a skip reason, never a
 //! panic, and `pin --write` never changes its bytes. References in the
 //! corpus point at 127.0.0.1:9 (nothing listens), so resolution fails fast.
@@ -29,6 +30,8 @@ const EXPECTED: &[(&str, i32, &str)] = &[
     ("deep-nesting.task-definition.json", 2, "deep-nesting.task-definition.json:1:"),
     ("deep-flow.compose.yaml", 2, "deep-flow.compose.yaml:1:"),
     ("deep-block.pod.yaml", 2, "deep-block.pod.yaml:"),
+    // A 5 MB line (minified JSON) is a valid file: located, not skipped.
+    ("huge-line.task-definition.json", 1, "huge-line.task-definition.json:1:5000069: problem: 127.0.0.1:9/a:1 is not pinned"),
 ];
 
 /// 10,000-deep JSON objects, YAML flow sequences and 2,000-deep block
@@ -38,6 +41,11 @@ fn generate(dir: &Path) {
     std::fs::write(dir.join("deep-nesting.task-definition.json"), deep_json).unwrap();
     let deep_flow = "image: ".to_string() + &"[".repeat(10_000) + &"]".repeat(10_000) + "\n";
     std::fs::write(dir.join("deep-flow.compose.yaml"), deep_flow).unwrap();
+    let huge = format!(
+        "{{\"family\":\"web\",\"x\":\"{}\",\"containerDefinitions\":[{{\"name\":\"c\",\"image\":\"127.0.0.1:9/a:1\"}}]}}",
+        "y".repeat(5_000_000)
+    );
+    std::fs::write(dir.join("huge-line.task-definition.json"), huge).unwrap();
     let mut block = String::from("spec:\n");
     for depth in 1..=2_000 {
         block.push_str(&" ".repeat(depth));
