@@ -325,3 +325,14 @@ fn a_file_with_a_failed_reference_is_left_whole_and_counted() {
         "MANIFEST_UNKNOWN",
     ]);
 }
+
+#[test]
+fn an_endless_body_is_cut_off_at_the_manifest_limit() {
+    let s = setup(Fault::EndlessBody);
+    let run = pin(&s, &["--paranoid"]);
+    run.assert_failed_with(&[
+        "sent a body over 8 MiB to a manifest request",
+        "nothing pinned",
+    ]);
+    assert!(run.took < Duration::from_secs(30), "took {:?}", run.took);
+}

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The largest manifest body read: the distribution spec has registries
+/// accept manifests of at least 4 MiB; twice that leaves room.
+pub(super) const MAX_MANIFEST: usize = 8 * 1024 * 1024;
+
 /// Attempts per request, the first included.
 pub(super) const ATTEMPTS: u32 = 3;
 

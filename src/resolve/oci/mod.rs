@@ -504,10 +504,7 @@ impl OciResolver {
         let content_type = header(&answer, "content-type");
         let digest = header(&answer, "docker-content-digest");
         let retry_after = header(&answer, "retry-after");
-        let body = answer
-            .bytes()
-            .await
-            .map_err(|e| answers::transport_error(&e, host))?;
+        let body = limited_body(answer, host).await?;
         if status != 200 {
             return Err(answers::error_answer(
                 status,
@@ -590,6 +587,38 @@ impl OciResolver {
             return Ok(answer);
         }
     }
+}
+
+/// A response body of at most [`limits::MAX_MANIFEST`] bytes: a registry
+/// (or a portal) streaming more is refused before it fills memory.
+async fn limited_body(mut answer: reqwest::Response, host: &str) -> Result<Vec<u8>, ResolveError> {
+    let too_big = || {
+        ResolveError::new(
+            ErrorKind::Other,
+            format!(
+                "registry {host} sent a body over {} MiB to a manifest request, which no manifest is; nothing pinned",
+                limits::MAX_MANIFEST / (1024 * 1024)
+            ),
+        )
+    };
+    if answer
+        .content_length()
+        .is_some_and(|n| n > limits::MAX_MANIFEST as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|e| answers::transport_error(&e, host))?
+    {
+        if body.len() + chunk.len() > limits::MAX_MANIFEST {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A response header as text, when present and readable.

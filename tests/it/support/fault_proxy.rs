@@ -57,6 +57,9 @@ pub enum Fault {
     Redirect,
     /// Manifest `GET`s: the body in 8 pieces, `pause_ms` apart.
     SlowBody { pause_ms: u64 },
+    /// Manifest `GET`s: 200 with a manifest type and an endless body
+    /// (`chunked`), until the client hangs up.
+    EndlessBody,
 }
 
 /// One request the proxy saw.
@@ -324,6 +327,15 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
             return Ok(());
         }
         Fault::Reset if manifest => return Ok(()),
+        Fault::EndlessBody if manifest && !head => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
+            let chunk = format!("10000\r\n{}\r\n", "{".repeat(0x10000));
+            let until = Instant::now() + Duration::from_secs(60);
+            while !shared.stop.load(Ordering::SeqCst) && Instant::now() < until {
+                stream.write_all(chunk.as_bytes())?;
+            }
+            return Ok(());
+        }
         Fault::Redirect if manifest || blob => {
             let mut a = Answer::new(307, "Temporary Redirect", "text/plain", b"");
             a.set_header("Location", &format!("http://{}/_moved{path}", shared_host(&stream)));
