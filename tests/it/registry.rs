@@ -308,6 +308,41 @@ fn pin_writes_dockerfiles_and_ci_files() {
     assert!(again.stdout.is_empty());
 }
 
+/// YAML that kubectl accepts and a spec-strict parser refused (a flow
+/// sequence closed at its key's indentation), a folded block scalar as the
+/// image and a file without a final line break: pinned in place, every other
+/// byte kept (the `>-` style too), a second run a no-op.
+#[test]
+fn pin_writes_yaml_shapes_real_repositories_use() {
+    let reg = Registry::start_plain();
+    let api = reg.push_image("team/api", "2.1", LINUX_AMD64);
+    let side = reg.push_image("team/side", "0.9", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let (api_ref, side_ref) = (reg.image("team/api", "2.1"), reg.image("team/side", "0.9"));
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: {api_ref}\n          command: [\n            \"/bin/api\",\n            \"--port=8080\"\n          ]\n        - name: side\n          image: >-\n            {side_ref}\n          args: [\"-v\"]"
+    );
+    std::fs::write(dir.path().join("deploy.yaml"), &deployment).unwrap();
+    let out = run(&reg, &["pin", "--write", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(dir.path().join("deploy.yaml")).unwrap();
+    assert_eq!(
+        written,
+        deployment
+            .replace(
+                &format!("image: {api_ref}\n"),
+                &format!("image: {api_ref}@{api}\n")
+            )
+            .replace(
+                &format!("  {side_ref}\n"),
+                &format!("  {side_ref}@{side}\n")
+            )
+    );
+    let again = run(&reg, &["pin", "--check", "."], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(again.stdout.is_empty());
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.
