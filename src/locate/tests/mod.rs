@@ -126,3 +126,4 @@ mod ecs;
 mod kubernetes;
 mod others;
 mod properties;
+mod yaml_suite;
