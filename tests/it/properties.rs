@@ -111,8 +111,15 @@ struct Slot {
 
 fn slot() -> impl Strategy<Value = Slot> {
     (reference(), prop_oneof![Just(""), Just("'"), Just("\"")]).prop_map(|((text, ..), quote)| {
-        // A plain YAML scalar cannot start with `[` (`[::1]:5000/…` needs quotes).
-        let quote = if quote.is_empty() && text.starts_with('[') {
+        // A plain YAML scalar cannot start with `[` (`[::1]:5000/…` needs
+        // quotes), and `0`, `1.5`, `0x1f`, `true` or `null` plain are not
+        // strings: an image written so is not an image to YAML readers.
+        let not_a_string = text.parse::<f64>().is_ok()
+            || text.starts_with("0x")
+            || text.starts_with("0o")
+            || text.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+            || ["true", "false", "null", "yes", "no", "on", "off"].contains(&text.as_str());
+        let quote = if quote.is_empty() && (text.starts_with('[') || not_a_string) {
             "\""
         } else {
             quote
