@@ -28,7 +28,8 @@ const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
 const OFFICIAL_PREFIX: &str = "library/";
 /// The tag a reference without one means.
 const DEFAULT_TAG: &str = "latest";
-/// Longest allowed `domain/path`, as distribution's `NameTotalLengthMax`.
+/// Longest allowed repository path (`library/nginx`, without the domain),
+/// as distribution/reference v0.6 applies `NameTotalLengthMax`.
 const NAME_TOTAL_MAX: usize = 255;
 /// Longest allowed tag.
 const TAG_MAX: usize = 128;
@@ -167,10 +168,11 @@ pub enum RefErrorKind {
         /// The text after `:`.
         port: String,
     },
-    /// `domain/path` is longer than 255 characters.
-    #[error("repository name must not be more than 255 characters, got {len}")]
+    /// The repository path (without the domain) is longer than 255
+    /// characters.
+    #[error("repository path must not be more than 255 characters, got {len}")]
     NameTooLong {
-        /// Length of the normalised `domain/path`.
+        /// Length of the normalised path (`library/…` on Docker Hub).
         len: usize,
     },
     /// `name:` with nothing after the colon.
@@ -310,7 +312,8 @@ fn parse_parts(s: &str) -> Result<ImageRef, RefErrorKind> {
     }
 
     let (domain, repository) = parse_name(name)?;
-    let len = domain.len() + 1 + repository.len();
+    // Since distribution/reference v0.6 the domain does not count.
+    let len = repository.len();
     if len > NAME_TOTAL_MAX {
         return Err(K::NameTooLong { len });
     }

@@ -18,8 +18,11 @@ fn digest(s: &str) -> Digest {
 #[test]
 fn valid_references() {
     let long_tag = format!("nginx:{}", "t".repeat(128));
-    let name_255 = "a".repeat(255 - "docker.io/library/".len());
+    let name_255 = "a".repeat(255 - "library/".len());
     let library_255 = format!("library/{name_255}");
+    // The domain does not count (distribution/reference v0.6).
+    let b_255 = "b".repeat(255);
+    let path_255 = format!("registry.example.com:5000/{b_255}");
     let sha512 = format!("nginx:1.27@sha512:{}", "ab".repeat(64));
     // (input, domain, repository, tag, has digest)
     let cases: Vec<(&str, &str, &str, Option<&str>, bool)> = vec![
@@ -192,6 +195,7 @@ fn valid_references() {
             false,
         ),
         (&name_255, "docker.io", &library_255, None, false),
+        (&path_255, "registry.example.com:5000", &b_255, None, false),
         (&sha512, "docker.io", "library/nginx", Some("1.27"), true),
     ];
     for (input, domain, repository, tag, has_digest) in cases {
@@ -238,7 +242,7 @@ fn invalid_references() {
     let host_label = "a host name label must start and end with a letter or digit";
 
     let long_tag = format!("nginx:{}", "t".repeat(129));
-    let name_256 = format!("example.com/{}", "a".repeat(244));
+    let name_256 = format!("example.com/{}", "a".repeat(256));
     let name_long = "a".repeat(250);
     let upper_hex = format!("name@sha256:{}", "A".repeat(64));
     let hex_id = "0123456789abcdef".repeat(4);
@@ -307,7 +311,7 @@ fn invalid_references() {
         ("name@sha256", K::InvalidDigest(DigestError::MissingColon)),
         ("name@{D}@x", K::ExtraAt { column: 77 }),
         ("name@sha256:/x", char_at('/', 13)),
-        (&name_long, K::NameTooLong { len: 268 }),
+        (&name_long, K::NameTooLong { len: 258 }),
         (&name_256, K::NameTooLong { len: 256 }),
         ("nginx:1.27:extra", K::ExtraColon { column: 11 }),
         ("a:b:c", K::ExtraColon { column: 4 }),
