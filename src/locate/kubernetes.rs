@@ -7,7 +7,10 @@
 //! value is a sequence holds containers, and each container mapping's `image`
 //! is an occurrence, and so are the `image` of Tekton `steps`/`sidecars` and of
 //! a single-container mapping under `container`, `script` (Argo Workflows)
-//! or `stepTemplate`. Being structural, the rule needs no list of kinds.
+//! or `stepTemplate`. Image volumes' `volumes[].image.reference`, a Tekton
+//! StepAction's `spec.image` and Tekton bundles (`taskRef`/`pipelineRef`
+//! `bundle:` or the bundles resolver's `bundle` parameter) are images too.
+//! Being structural, the rule needs no list of kinds.
 //! The pod spec holding the containers may pin them to architectures with a
 //! `nodeSelector` on `kubernetes.io/arch` (or `kubernetes.io/os`) or a
 //! required node affinity `In` those labels; every image must serve each
@@ -34,6 +37,9 @@ const CONTAINER_LISTS: [&str; 5] = [
 /// `script` templates, Tekton's `stepTemplate`.
 const CONTAINER_KEYS: [&str; 3] = ["container", "script", "stepTemplate"];
 
+/// Keys whose value may name a Tekton bundle (an OCI image of tasks).
+const BUNDLE_REFS: [&str; 2] = ["taskRef", "pipelineRef"];
+
 /// Whether `root` is a Kubernetes object.
 pub(crate) fn detect(root: &Node) -> bool {
     root.get("apiVersion").is_some() && root.get("kind").is_some()
@@ -42,8 +48,41 @@ pub(crate) fn detect(root: &Node) -> bool {
 /// Every container image in the object, in file order.
 pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
     let mut out = Vec::new();
+    // A Tekton StepAction is one step: its image is `spec.image`.
+    if string(root.get("kind")) == Some("StepAction")
+        && string(root.get("apiVersion")).is_some_and(|v| v.starts_with("tekton.dev/"))
+    {
+        if let Some(image) = root.get("spec").and_then(|s| s.get("image")) {
+            out.push(occurrence(image, "spec.image".to_string()));
+        }
+    }
     walk(root, "", &mut out);
     out
+}
+
+/// A Tekton bundle named by a `taskRef`/`pipelineRef`: the old `bundle:`
+/// field, or the bundles resolver's `bundle` parameter.
+fn bundle(reference: &Node, path: &str, out: &mut Vec<Occurrence>) {
+    if let Some(image) = reference.get("bundle") {
+        out.push(occurrence(image, join_key(path, "bundle")));
+    }
+    if string(reference.get("resolver")) != Some("bundles") {
+        return;
+    }
+    let params = reference
+        .get("params")
+        .and_then(Node::items)
+        .unwrap_or_default();
+    for (i, param) in params.iter().enumerate() {
+        if string(param.get("name")) == Some("bundle") {
+            if let Some(value) = param.get("value") {
+                out.push(occurrence(
+                    value,
+                    join_key(&join_index(&join_key(path, "params"), i), "value"),
+                ));
+            }
+        }
+    }
 }
 
 fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
@@ -62,6 +101,24 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
                             out.push(found);
                         }
                     }
+                }
+                if key == "volumes" {
+                    // Image volumes (Kubernetes 1.31+): `image.reference`.
+                    for (i, volume) in value.items().unwrap_or_default().iter().enumerate() {
+                        if let Some(reference) =
+                            volume.get("image").and_then(|v| v.get("reference"))
+                        {
+                            let platform = platform.get_or_insert_with(|| pod_platform(node));
+                            let at =
+                                join_key(&join_key(&join_index(&path, i), "image"), "reference");
+                            let mut found = occurrence(reference, at);
+                            found.platform = platform.clone();
+                            out.push(found);
+                        }
+                    }
+                }
+                if BUNDLE_REFS.contains(&key.as_str()) {
+                    bundle(value, &path, out);
                 }
                 if CONTAINER_KEYS.contains(&key.as_str()) {
                     if let Some(image) = value.get("image") {

@@ -152,3 +152,43 @@ fn helm_template_is_a_note_not_an_error() {
         Some("looks like a Helm/Go template; not parsed")
     );
 }
+
+#[test]
+fn kubernetes_image_volumes_step_actions_and_tekton_bundles() {
+    check(
+        fixture!("k8s-volumes-tekton.yaml"),
+        Format::Kubernetes,
+        &[
+            (
+                "spec.containers[0].image",
+                "registry.example.com/ml/server:3.2",
+                (9, 14),
+                None,
+            ),
+            (
+                "spec.volumes[0].image.reference",
+                "registry.example.com/ml/weights:2026-11",
+                (15, 20),
+                None,
+            ),
+            (
+                "document 2: spec.image",
+                "ghcr.io/example/git-init:v0.40.2",
+                (25, 12),
+                None,
+            ),
+            (
+                "document 3: spec.tasks[0].taskRef.params[0].value",
+                "registry.example.com/tekton/catalog:0.7",
+                (40, 21),
+                None,
+            ),
+            (
+                "document 3: spec.tasks[1].taskRef.bundle",
+                "registry.example.com/tekton/legacy:0.1",
+                (48, 17),
+                None,
+            ),
+        ],
+    );
+}
