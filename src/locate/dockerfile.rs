@@ -1,5 +1,6 @@
-//! Dockerfiles and Containerfiles: the base image of every `FROM`, and the
-//! image of `COPY --from=…` and `RUN --mount=…,from=…`.
+//! Dockerfiles and Containerfiles: the base image of every `FROM`, the
+//! image of `COPY --from=…` and `RUN --mount=…,from=…`, and the frontend a
+//! `# syntax=` parser directive names.
 //!
 //! Rule: a line parser, as BuildKit reads the file: instructions are
 //! case-insensitive, a line ending in the escape character (`\`, or the one
@@ -111,6 +112,12 @@ struct Word<'a> {
 pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
     let escape = escape_char(text);
     let mut out = Vec::new();
+    // `# syntax=docker/dockerfile:1` names the frontend image BuildKit pulls.
+    for (key, value) in directives(text) {
+        if key.eq_ignore_ascii_case("syntax") && !value.text.is_empty() {
+            out.push(literal(&value, "# syntax".to_string()));
+        }
+    }
     let mut stages: Vec<String> = Vec::new();
     let mut lines = physical_lines(text).peekable();
     let mut heredoc: Vec<String> = Vec::new();
@@ -309,10 +316,21 @@ fn literal(word: &Word<'_>, location: String) -> Occurrence {
 }
 
 /// The escape character a `# escape=` parser directive sets (default `\`).
-/// Directives are only read at the very top of the file.
 fn escape_char(text: &str) -> char {
-    for line in text.trim_start_matches('\u{feff}').lines() {
-        let Some(directive) = line.trim().strip_prefix('#') else {
+    directives(text)
+        .into_iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("escape"))
+        .and_then(|(_, value)| value.text.chars().next())
+        .unwrap_or('\\')
+}
+
+/// The parser directives at the very top of the file (`# key=value` lines
+/// before anything else): each key with its value and where that starts.
+fn directives(text: &str) -> Vec<(&str, Word<'_>)> {
+    let mut out = Vec::new();
+    for (at, line) in physical_lines(text) {
+        let line = line.trim_end_matches('\r');
+        let Some(directive) = line.trim_start().strip_prefix('#') else {
             break;
         };
         let Some((key, value)) = directive.split_once('=') else {
@@ -326,13 +344,17 @@ fn escape_char(text: &str) -> char {
         {
             break;
         }
-        if key.eq_ignore_ascii_case("escape") {
-            if let Some(c) = value.trim().chars().next() {
-                return c;
-            }
-        }
+        let trimmed = value.trim();
+        let start = at + (line.len() - value.len()) + (value.len() - value.trim_start().len());
+        out.push((
+            key,
+            Word {
+                text: trimmed,
+                at: start,
+            },
+        ));
     }
-    '\\'
+    out
 }
 
 /// Lines with the byte offset of their first character (a BOM skipped).

@@ -268,7 +268,7 @@ fn platform_tree_with_dockerfile_compose_build_composite_action_and_batch() {
     let files: [(&str, String); 4] = [
         (
             "Dockerfile",
-            "# syntax=docker/dockerfile:1\r\nFROM localhost:5000/shop/api:1.4 AS build\r\nRUN echo 'x<<END' && \\\r\n\r\n    echo done\r\nFROM localhost:5000/shop/web:2.0\r\nCOPY --chown=app:app --from=build /out /app\r\nCOPY --from=localhost:5000/shop/envoy:v1.31 /usr/local/bin/envoy /bin/".to_string(),
+            "# syntax=localhost:5000/shop/web:2.0\r\nFROM localhost:5000/shop/api:1.4 AS build\r\nRUN echo 'x<<END' && \\\r\n\r\n    echo done\r\nFROM localhost:5000/shop/web:2.0\r\nCOPY --chown=app:app --from=build /out /app\r\nCOPY --from=localhost:5000/shop/envoy:v1.31 /usr/local/bin/envoy /bin/".to_string(),
         ),
         (
             "compose.yaml",

@@ -274,7 +274,7 @@ fn pin_writes_dockerfiles_and_ci_files() {
     let golang = reg.image("base/golang", "1.23");
     let uv = reg.image("tools/uv", "0.4");
     let dockerfile = format!(
-        "# syntax=docker/dockerfile:1\r\nFROM {golang} AS build\r\nCOPY --from={uv} /uv /bin/uv\r\nFROM build\r\nFROM ${{BASE}}\r\n"
+        "# syntax={uv}\r\nFROM {golang} AS build\r\nCOPY --from={uv} /uv /bin/uv\r\nFROM build\r\nFROM ${{BASE}}\r\n"
     );
     let workflow = format!(
         "on: push\njobs:\n  t:\n    runs-on: ubuntu-24.04\n    container: {golang}  # build image\n    steps:\n      - uses: 'docker://{uv}'\n"
@@ -293,6 +293,7 @@ fn pin_writes_dockerfiles_and_ci_files() {
                 &format!("FROM {golang}@{base} ")
             )
             .replace(&format!("={uv} "), &format!("={uv}@{tool} "))
+            .replace(&format!("syntax={uv}\r"), &format!("syntax={uv}@{tool}\r"))
     );
     assert_eq!(
         read(".github/workflows/ci.yml"),

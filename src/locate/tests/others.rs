@@ -48,6 +48,8 @@ fn dockerfile_stages_copy_from_mounts_heredocs_and_continuations() {
         fixture!("Dockerfile"),
         Format::Dockerfile,
         &[
+            // The frontend BuildKit pulls is an image too.
+            ("# syntax", "docker/dockerfile:1.7", (1, 10), None),
             // `from ${BASE}` is the global ARG's default, pinned where it is set.
             (
                 "ARG BASE (FROM (stage 2 runtime))",
@@ -81,8 +83,32 @@ fn dockerfile_stages_copy_from_mounts_heredocs_and_continuations() {
     // `--platform=$BUILDPLATFORM` declares nothing; `linux/arm64` does.
     assert_eq!(
         platforms,
-        [None, None, None, None, Some("FROM --platform=linux/arm64")]
+        [
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some("FROM --platform=linux/arm64")
+        ]
     );
+    // `# syntax = …` with spaces, after a BOM, CRLF: the value's own span.
+    // A directive after a comment or an instruction is a comment.
+    let text = "\u{feff}# syntax = docker/dockerfile:1 \r\n# escape=\\\r\nFROM alpine:3.20\r\n# syntax=late:1\r\n";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    let found: Vec<_> = located
+        .occurrences
+        .iter()
+        .map(|o| (o.text.as_str(), o.span.start))
+        .collect();
+    assert_eq!(found, [("docker/dockerfile:1", 14), ("alpine:3.20", 53)]);
+    let text = "# a comment\n# syntax=docker/dockerfile:1\nFROM alpine:3.20\n";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(located.occurrences.len(), 1);
     // A `# escape=` directive changes the continuation character.
     let windows =
         "# escape=`\nFROM `\n  mcr.microsoft.com/windows/servercore:ltsc2022\nRUN dir c:\\\n";
@@ -245,6 +271,7 @@ fn dockerfile_heredocs_open_only_on_a_heredoc_word_and_blank_continuation_lines_
         fixture!("Dockerfile.heredocs"),
         Format::Dockerfile,
         &[
+            ("# syntax", "docker/dockerfile:1.7", (1, 10), None),
             ("FROM (stage 1 build)", "golang:1.23", (2, 6), None),
             ("COPY --from", "busybox:1.36", (17, 10), None),
             (
