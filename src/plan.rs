@@ -100,6 +100,14 @@ impl FilePlan {
                 let message = format!("invalid image reference {text:?}: {}", err.kind());
                 self.push(file, item, Code::InvalidReference, Severity::Error, message);
             }
+            Value::Skipped(SkipReason::BuildOutput(service)) => {
+                self.summary.skipped += 1;
+                self.summary.built += 1;
+                let message = format!(
+                    "{text:?} is not {verb}: {service} builds it (it has `build:`); Compose tags the image it builds with this name"
+                );
+                self.push(file, item, Code::BuiltHere, Severity::Note, message);
+            }
             Value::Skipped(reason) => {
                 self.summary.skipped += 1;
                 let message = format!("{text:?} cannot be {verb}: {reason}");
@@ -236,18 +244,35 @@ pub fn plan_check(file: &ScannedFile, strict: bool) -> FilePlan {
 
 impl std::ops::AddAssign<&Summary> for Summary {
     fn add_assign(&mut self, other: &Summary) {
-        self.files_scanned += other.files_scanned;
-        self.files_with_images += other.files_with_images;
-        self.references += other.references;
-        self.pinned += other.pinned;
-        self.already_pinned += other.already_pinned;
-        self.unpinned += other.unpinned;
-        self.skipped += other.skipped;
-        self.failed += other.failed;
-        self.files_changed += other.files_changed;
-        self.files_failed += other.files_failed;
-        self.missing += other.missing;
-        self.drifted += other.drifted;
+        // Destructured, so a new count cannot be forgotten here.
+        let Summary {
+            files_scanned,
+            files_with_images,
+            references,
+            pinned,
+            already_pinned,
+            unpinned,
+            skipped,
+            built,
+            failed,
+            files_changed,
+            files_failed,
+            missing,
+            drifted,
+        } = other;
+        self.files_scanned += files_scanned;
+        self.files_with_images += files_with_images;
+        self.references += references;
+        self.pinned += pinned;
+        self.already_pinned += already_pinned;
+        self.unpinned += unpinned;
+        self.skipped += skipped;
+        self.built += built;
+        self.failed += failed;
+        self.files_changed += files_changed;
+        self.files_failed += files_failed;
+        self.missing += missing;
+        self.drifted += drifted;
     }
 }
 

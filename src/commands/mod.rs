@@ -39,7 +39,7 @@ pub(crate) fn count(n: usize, noun: &str) -> String {
 /// The summary line for text output.
 pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
     format!(
-        "{} scanned, {} with images: {}, {} pinned, {} already pinned, {} unpinned, {} skipped, {} failed{tail}{}",
+        "{} scanned, {} with images: {}, {} pinned, {} already pinned, {} unpinned, {} skipped{}, {} failed{tail}{}",
         count(s.files_scanned, "file"),
         s.files_with_images,
         count(s.references, "reference"),
@@ -47,9 +47,19 @@ pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
         s.already_pinned,
         s.unpinned,
         s.skipped,
+        built(s),
         s.failed,
         files_failed(s)
     )
+}
+
+/// ` (N built here)`: the skipped names Compose services build, when any.
+fn built(s: &Summary) -> String {
+    if s.built == 0 {
+        String::new()
+    } else {
+        format!(" ({} built here)", s.built)
+    }
 }
 
 /// `; N files failed` (not read, not parsed or not written), when any did.

@@ -2,16 +2,19 @@
 //! `docker-compose.prod.yml`, overrides).
 //!
 //! Rule: a top-level mapping with a `services` mapping is a Compose file. Each
-//! `services.<name>.image` is an occurrence (a service with `build:` has
-//! none: its `image` is the tag Compose gives the image it builds), and so is an `image` in a top-level `x-*` extension used as a
-//! service template (`x-foo.image` or `x-foo.<name>.image`). A template merged
-//! into services with `<<: *anchor` shares the anchor's span, so the caller's
-//! de-duplication reports it once, at the template. A service's `platform`
+//! `services.<name>.image` is an occurrence, and so is an `image` in a
+//! top-level `x-*` extension used as a service template (`x-foo.image` or
+//! `x-foo.<name>.image`). A service (or template) with `build:` names the
+//! image Compose *builds* with `image`: that occurrence is skipped as a
+//! build output, never pinned. A template merged into services with
+//! `<<: *anchor` shares the anchor's span, so the caller's de-duplication
+//! reports it once, at the template, and a build output wins: a template
+//! that any building service merges is never pinned. A service's `platform`
 //! (`linux/arm64`) is the platform its image must serve.
 
 use super::classify::occurrence;
 use super::tree::{join_index, join_key, Node};
-use super::{DeclaredPlatform, Occurrence};
+use super::{DeclaredPlatform, Occurrence, SkipReason};
 
 /// Whether `root` is a Compose file.
 pub(crate) fn detect(root: &Node) -> bool {
@@ -26,11 +29,12 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
             images_of_children(key, value, &mut out);
         } else if key.starts_with("x-") {
             if let Some(image) = value.get("image") {
-                out.push(with_platform(
-                    occurrence(image, join_key(key, "image")),
-                    value,
-                    key,
-                ));
+                let found = occurrence(image, join_key(key, "image"));
+                out.push(if value.get("build").is_some() {
+                    built(found, key)
+                } else {
+                    with_platform(found, value, key)
+                });
             }
             images_of_children(key, value, &mut out);
         }
@@ -44,7 +48,11 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
 fn images_of_children(path: &str, node: &Node, out: &mut Vec<Occurrence>) {
     for (name, child) in node.entries().unwrap_or_default() {
         if let Some(build) = child.get("build") {
-            build_contexts(&join_key(&join_key(path, name), "build"), build, out);
+            let path = join_key(path, name);
+            build_contexts(&join_key(&path, "build"), build, out);
+            if let Some(image) = child.get("image") {
+                out.push(built(occurrence(image, join_key(&path, "image")), &path));
+            }
             continue;
         }
         if let Some(image) = child.get("image") {
@@ -56,6 +64,16 @@ fn images_of_children(path: &str, node: &Node, out: &mut Vec<Occurrence>) {
             ));
         }
     }
+}
+
+/// The occurrence as the name the service at `path` builds: never pinned
+/// (a template it merges shares the span, and this skip wins over the
+/// template's own occurrence).
+fn built(mut found: Occurrence, path: &str) -> Occurrence {
+    if found.skip.is_none() {
+        found.skip = Some(SkipReason::BuildOutput(path.to_string()));
+    }
+    found
 }
 
 /// The occurrence with the `platform` its service at `path` declares.

@@ -172,6 +172,10 @@ pub enum SkipReason {
     /// engines write them (Kyverno's `image: "!*:latest"`). No reference
     /// contains these characters.
     Pattern,
+    /// The name a Compose service with `build:` gives the image it builds
+    /// (the service's path, e.g. `services.api`): pinning it would write a
+    /// digest into a build target.
+    BuildOutput(String),
 }
 
 impl fmt::Display for SkipReason {
@@ -184,6 +188,10 @@ impl fmt::Display for SkipReason {
             SkipReason::Pattern => {
                 f.write_str("a match pattern (wildcard, `|` or `!`), not a reference")
             }
+            SkipReason::BuildOutput(service) => write!(
+                f,
+                "the name {service} gives the image it builds (it has `build:`), not an image it pulls"
+            ),
         }
     }
 }
@@ -368,8 +376,13 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
         }));
     }
     // Aliases and merged templates repeat the anchor's span: keep the first
-    // occurrence found for each span (the stable sort keeps discovery order).
-    occurrences.sort_by_key(|o| (o.span.start, o.span.end));
+    // occurrence found for each span (the stable sort keeps discovery order),
+    // except that a build output wins: a template a building service merges
+    // is never pinned, whoever else uses it.
+    occurrences.sort_by_key(|o| {
+        let pulled = !matches!(o.skip, Some(SkipReason::BuildOutput(_)));
+        (o.span.start, o.span.end, pulled)
+    });
     occurrences.dedup_by(|a, b| a.span == b.span);
     Ok(Some(Located {
         format,

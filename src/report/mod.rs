@@ -75,6 +75,8 @@ pub enum Code {
     NotUpdatable,
     /// A value is not a literal reference (template, empty, …) and was left alone.
     Skipped,
+    /// A Compose service with `build:` names the image it builds: never pinned.
+    BuiltHere,
     /// A value does not follow the reference grammar.
     InvalidReference,
     /// The registry could not resolve a reference.
@@ -135,12 +137,13 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 33] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
         Code::NotUpdatable,
         Code::Skipped,
+        Code::BuiltHere,
         Code::InvalidReference,
         Code::ResolveFailed,
         Code::ParseError,
@@ -275,6 +278,8 @@ pub struct Summary {
     pub unpinned: usize,
     /// Values that are not literal references.
     pub skipped: usize,
+    /// Of `skipped`: images Compose services build (`build:`), not pull.
+    pub built: usize,
     /// References that could not be resolved or parsed.
     pub failed: usize,
     /// Files changed (or that would change).

@@ -210,7 +210,10 @@ impl Printer {
             }
             Severity::Warning => !self.quiet,
             Severity::Note => {
-                let chatty = matches!(finding.code, Code::AlreadyPinned | Code::Pinned);
+                let chatty = matches!(
+                    finding.code,
+                    Code::AlreadyPinned | Code::Pinned | Code::BuiltHere
+                );
                 !self.quiet && (self.verbose || !chatty)
             }
         }

@@ -344,6 +344,48 @@ fn pin_writes_yaml_shapes_real_repositories_use() {
     assert!(again.stdout.is_empty());
 }
 
+/// A Compose service with `build:` names the image it builds: that name is
+/// never pinned, also through an `x-` template merged with `<<:`, while
+/// the images services pull are; the summary says how many were built and
+/// `-v` names them.
+#[test]
+fn pin_never_writes_a_digest_into_a_compose_build_target() {
+    let reg = Registry::start_plain();
+    let base = reg.push_image("shop/base", "3", LINUX_AMD64);
+    // Pushed too, so a wrong pin would succeed: only the rule stops it.
+    reg.push_image("shop/app", "dev", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let (app, base_ref) = (reg.image("shop/app", "dev"), reg.image("shop/base", "3"));
+    let compose = format!(
+        "x-app: &app\n  build: ./app\n  image: {app}\nx-base: &base\n  image: {base_ref}\nservices:\n  web:\n    <<: *app\n  api:\n    <<: *base\n    build: .\n  db:\n    image: {base_ref}\n"
+    );
+    std::fs::write(dir.path().join("compose.yaml"), &compose).unwrap();
+    let out = run(&reg, &["pin", "--write", "-v", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+    assert_eq!(
+        written,
+        compose.replace(
+            &format!("    image: {base_ref}\n"),
+            &format!("    image: {base_ref}@{base}\n")
+        )
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("3 references, 1 pinned, 0 already pinned, 0 unpinned, 2 skipped (2 built here), 0 failed"), "{err}");
+    assert!(
+        err.contains("compose.yaml:3:10: note:") && err.contains("x-app builds it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("compose.yaml:5:10: note:") && err.contains("services.api builds it"),
+        "{err}"
+    );
+    let json = run(&reg, &["check", "--format", "json", "."], dir.path());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["summary"]["built"], 2);
+    assert_eq!(doc["summary"]["skipped"], 2);
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.

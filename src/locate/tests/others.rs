@@ -290,27 +290,64 @@ fn compose_build_services_keep_their_image_and_pin_docker_image_contexts() {
         fixture!("compose.build.yaml"),
         Format::Compose,
         &[
+            // A template with `build:` names a build output.
+            (
+                "x-app.image",
+                "registry.example.com/shop/app:dev",
+                (4, 10),
+                built("x-app"),
+            ),
+            // Image and `build:` merged from two templates: built here.
+            (
+                "services.jobs.image",
+                "registry.example.com/shop/jobs:1.2",
+                (6, 10),
+                built("services.jobs"),
+            ),
+            // Pulled by `cron`, built by `tools`: the build output wins.
+            (
+                "services.tools.image",
+                "registry.example.com/shop/base:3",
+                (10, 10),
+                built("services.tools"),
+            ),
             (
                 "services.api.build.additional_contexts.base",
                 "alpine:3.20",
-                (7, 30),
+                (16, 30),
                 None,
+            ),
+            (
+                "services.api.image",
+                "registry.example.com/shop/api:dev",
+                (18, 12),
+                built("services.api"),
             ),
             (
                 "services.worker.build.additional_contexts[0]",
                 "python:3.12-slim",
-                (14, 32),
+                (23, 32),
                 None,
             ),
             (
                 "services.worker.build.additional_contexts[2]",
                 "python:${PY}",
-                (16, 11),
+                (25, 11),
                 templated("${PY}"),
             ),
-            ("services.db.image", "postgres:16", (19, 12), None),
+            (
+                "services.worker.image",
+                "shop/worker",
+                (26, 12),
+                built("services.worker"),
+            ),
+            ("services.db.image", "postgres:16", (28, 12), None),
         ],
     );
+}
+
+fn built(service: &str) -> Option<SkipReason> {
+    Some(SkipReason::BuildOutput(service.to_owned()))
 }
 
 #[test]
