@@ -208,7 +208,7 @@ fn gitlab_images(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
 }
 
 /// A string value, or the `name` of a mapping (`{name: …, entrypoint: …}`).
-fn name_or_string(node: &Node, at: String) -> Option<Occurrence> {
+pub(super) fn name_or_string(node: &Node, at: String) -> Option<Occurrence> {
     match node.get("name") {
         Some(name) => Some(occurrence(name, join_key(&at, "name"))),
         None if node.entries().is_none() => Some(occurrence(node, at)),

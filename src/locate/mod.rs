@@ -7,9 +7,10 @@
 //! splices new text into those spans. Comments, quoting, key order, CRLF, a
 //! BOM and the final newline are therefore never touched.
 //!
-//! The file name only chooses the syntax (`.json` → JSON, `.yaml`/`.yml` →
-//! YAML, anything else is not a candidate); the format is recognised by
-//! content: ECS task definitions (`ecs.rs`), CodePipeline image files
+//! The file name chooses the syntax (`.json` → JSON, `.yaml`/`.yml` →
+//! YAML, anything else is not a candidate); where a CI system or dev
+//! containers read a fixed path, the place decides the format (`place.rs`);
+//! otherwise the format is recognised by content: ECS task definitions (`ecs.rs`), CodePipeline image files
 //! (`codepipeline.rs`), Docker Compose (`compose.rs`) and Kubernetes
 //! manifests (`kubernetes.rs`). Both parsers (`json.rs`, `yaml.rs`) build the
 //! same span-annotated tree (`tree.rs`); `classify.rs` decides which values are
@@ -25,6 +26,8 @@ mod ecs;
 pub(crate) mod json;
 mod kubernetes;
 mod lines;
+mod pipelines;
+mod place;
 pub(crate) mod tree;
 mod yaml;
 
@@ -63,12 +66,21 @@ pub enum Format {
     GitlabCi,
     /// A CircleCI configuration.
     CircleCi,
+    /// A Bitbucket Pipelines file (`bitbucket-pipelines.yml`).
+    BitbucketPipelines,
+    /// A Drone or Woodpecker CI pipeline (`.drone.yml`, `.woodpecker.yml`).
+    Drone,
+    /// A Google Cloud Build configuration (`cloudbuild.yaml`).
+    CloudBuild,
+    /// A dev container configuration (`.devcontainer/devcontainer.json`).
+    DevContainer,
 }
 
 impl Format {
     /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
     /// `imagedetail`, `compose`, `kubernetes`, `cloudformation`,
-    /// `github-actions`, `gitlab-ci`, `circleci` or `dockerfile`.
+    /// `github-actions`, `gitlab-ci`, `circleci`, `bitbucket-pipelines`,
+    /// `drone`, `cloudbuild`, `devcontainer` or `dockerfile`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
@@ -81,6 +93,10 @@ impl Format {
             Format::GithubActions => "github-actions",
             Format::GitlabCi => "gitlab-ci",
             Format::CircleCi => "circleci",
+            Format::BitbucketPipelines => "bitbucket-pipelines",
+            Format::Drone => "drone",
+            Format::CloudBuild => "cloudbuild",
+            Format::DevContainer => "devcontainer",
         }
     }
 }
@@ -302,6 +318,10 @@ fn collect(root: &Node, format: Format) -> Vec<Occurrence> {
         Format::GithubActions => ci::collect_github(root),
         Format::GitlabCi => ci::collect_gitlab(root),
         Format::CircleCi => ci::collect_circleci(root),
+        Format::BitbucketPipelines => pipelines::collect_bitbucket(root),
+        Format::Drone => pipelines::collect_drone(root),
+        Format::CloudBuild => pipelines::collect_cloudbuild(root),
+        Format::DevContainer => pipelines::collect_devcontainer(root),
         // Dockerfiles have no tree; `locate` reads them line by line.
         Format::Dockerfile => Vec::new(),
     }
@@ -339,7 +359,10 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
             note: None,
         }));
     }
-    if !mentions_image(bytes) {
+    // A file whose place decides its format is always parsed (Cloud Build
+    // names its images `name:`); others must mention an image key.
+    let placed = place::format_of(file_name);
+    if placed.is_none() && !mentions_image(bytes) {
         return Ok(None);
     }
     let documents = match syntax {
@@ -357,12 +380,19 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
             Err(e) => return Err(e),
         },
     };
-    let Some(format) = documents.iter().find_map(|d| detect(d, syntax)) else {
+    // A placed file is its place's format, every document of it; a
+    // Kubernetes object there (a manifest kept under `.github/`) is still one.
+    let detect = |d: &Node| match placed {
+        Some(_) if kubernetes::detect(d) => Some(Format::Kubernetes),
+        Some(format) => Some(format),
+        None => detect(d, syntax),
+    };
+    let Some(format) = documents.iter().find_map(detect) else {
         return Ok(None);
     };
     let mut occurrences = Vec::new();
     for (index, document) in documents.iter().enumerate() {
-        if detect(document, syntax) != Some(format) {
+        if detect(document) != Some(format) {
             continue;
         }
         let prefix = if index > 0 {

@@ -386,6 +386,46 @@ fn pin_never_writes_a_digest_into_a_compose_build_target() {
     assert_eq!(doc["summary"]["skipped"], 2);
 }
 
+/// Files found by their place (CI systems, dev containers) are pinned like
+/// any other: byte-exact (JSONC comments and trailing commas kept), a second
+/// run a no-op.
+#[test]
+fn pin_writes_ci_and_dev_container_files_found_by_their_place() {
+    let reg = Registry::start_plain();
+    let tool = reg.push_image("ci/tool", "1.0", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let t = reg.image("ci/tool", "1.0");
+    let files = [
+        ("bitbucket-pipelines.yml", format!("image: {t}\npipelines:\n  default:\n    - step:\n        image:\n          name: {t}\n        script: [make]\n")),
+        (".devcontainer/devcontainer.json", format!("// dev\n{{\n  \"image\": \"{t}\", /* pulled */\n  \"features\": {{}},\n}}\n")),
+        ("cloudbuild.yaml", format!("steps:\n  - name: {t}\n    args: [build]\nimages: ['{t}']\n")),
+        (".woodpecker/ci.yaml", format!("steps:\n  build:\n    image: {t}\n")),
+        (".gitlab-ci.yml", format!("image: {t}\ninclude: {{project: x/y, file: /a.yml}}\n")),
+        (".github/workflows/call.yml", format!("on: workflow_call\njobs:\n  j:\n    container: {t}\n")),
+    ];
+    for (path, text) in &files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = run(&reg, &["pin", "--write", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pinned = format!("{t}@{tool}");
+    for (path, before) in &files {
+        let after = std::fs::read_to_string(dir.path().join(path)).unwrap();
+        let want = if *path == "cloudbuild.yaml" {
+            // `images:` is what the build pushes: left alone.
+            before.replacen(&t, &pinned, 1)
+        } else {
+            before.replace(&t, &pinned)
+        };
+        assert_eq!(after, want, "{path}");
+    }
+    let again = run(&reg, &["pin", "--check", "."], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(again.stdout.is_empty());
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.

@@ -19,6 +19,17 @@ macro_rules! fixture {
     };
 }
 
+/// `(path, bytes)` of a fixture under `testdata/locate/places/`, whose path
+/// (relative to that directory) decides its format.
+macro_rules! placed {
+    ($path:literal) => {
+        (
+            $path,
+            include_bytes!(concat!("../../../testdata/locate/places/", $path)) as &[u8],
+        )
+    };
+}
+
 /// Every fixture, for the sweeps.
 const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("Containerfile.crlf"),
@@ -58,6 +69,13 @@ const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("package.json"),
     fixture!("tsconfig.json"),
     fixture!("workflows-crds.yaml"),
+    placed!(".devcontainer/devcontainer.json"),
+    placed!(".drone.yml"),
+    placed!(".github/workflows/reusable.yml"),
+    placed!(".gitlab-ci.yml"),
+    placed!(".woodpecker/build.yaml"),
+    placed!("bitbucket-pipelines.yml"),
+    placed!("cloudbuild.yaml"),
 ];
 
 /// One expected occurrence: location, text, line:col of the span start, skip.
@@ -126,5 +144,6 @@ mod compose;
 mod ecs;
 mod kubernetes;
 mod others;
+mod places;
 mod properties;
 mod yaml_suite;

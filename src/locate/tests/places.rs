@@ -1,0 +1,164 @@
+//! Files whose place decides their format: CI systems and dev containers.
+
+use super::*;
+
+#[test]
+fn a_workflow_without_runs_on_is_read_by_its_place() {
+    check(
+        placed!(".github/workflows/reusable.yml"),
+        Format::GithubActions,
+        &[
+            (
+                "jobs.integration.container.image",
+                "ghcr.io/example/ci-runner:2024.11",
+                (8, 14),
+                None,
+            ),
+            (
+                "jobs.integration.services.db.image",
+                "postgres:16.4",
+                (11, 16),
+                None,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_gitlab_file_with_only_top_level_keys_is_read_by_its_place() {
+    check(
+        placed!(".gitlab-ci.yml"),
+        Format::GitlabCi,
+        &[
+            (
+                "image",
+                "registry.gitlab.com/example/build-image:1.8",
+                (2, 8),
+                None,
+            ),
+            ("services[0]", "docker:27.3-dind", (4, 5), None),
+            ("services[1].name", "redis:7.4", (5, 11), None),
+        ],
+    );
+}
+
+#[test]
+fn bitbucket_images_services_and_steps_at_any_depth() {
+    check(
+        placed!("bitbucket-pipelines.yml"),
+        Format::BitbucketPipelines,
+        &[
+            ("image", "node:20.18", (1, 8), None),
+            (
+                "definitions.services.postgres.image",
+                "postgres:16.4",
+                (6, 14),
+                None,
+            ),
+            (
+                "definitions.services.private.image.name",
+                "registry.example.com/team/mock:3",
+                (11, 15),
+                None,
+            ),
+            // The anchored step, reported once where it is written.
+            (
+                "definitions.steps[0].step.image",
+                "golangci/golangci-lint:v1.62.0",
+                (17, 17),
+                None,
+            ),
+            (
+                "pipelines.default[1].parallel[1].step.image.name",
+                "registry.example.com/team/builder:5.1",
+                (32, 21),
+                None,
+            ),
+            (
+                "pipelines.branches.main[0].step.image",
+                "${DEPLOY_IMAGE}",
+                (40, 18),
+                templated("${DEPLOY_IMAGE}"),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn drone_steps_and_services_in_every_pipeline_document() {
+    check(
+        placed!(".drone.yml"),
+        Format::Drone,
+        &[
+            ("steps[0].image", "golang:1.23", (7, 12), None),
+            ("steps[1].image", "plugins/docker:20.18", (11, 12), None),
+            ("services[0].image", "redis:7.4", (17, 12), None),
+        ],
+    );
+}
+
+#[test]
+fn woodpecker_named_steps_services_and_clone() {
+    check(
+        placed!(".woodpecker/build.yaml"),
+        Format::Drone,
+        &[
+            (
+                "clone.git.image",
+                "woodpeckerci/plugin-git:2.6.0",
+                (3, 12),
+                None,
+            ),
+            ("steps.build.image", "rust:1.83-slim", (6, 12), None),
+            (
+                "steps.notify.image",
+                "quay.io/example/notify:0.3",
+                (9, 13),
+                None,
+            ),
+            ("services.database.image", "mariadb:11.4", (12, 12), None),
+        ],
+    );
+}
+
+#[test]
+fn cloud_build_step_names_are_images_and_pushed_images_are_not() {
+    check(
+        placed!("cloudbuild.yaml"),
+        Format::CloudBuild,
+        &[
+            (
+                "steps[0].name",
+                "gcr.io/cloud-builders/docker:24.0.9",
+                (2, 11),
+                None,
+            ),
+            (
+                "steps[1].name",
+                "gcr.io/google.com/cloudsdktool/cloud-sdk:502.0.0-slim",
+                (4, 12),
+                None,
+            ),
+            (
+                "steps[2].name",
+                "$_TOOLS_IMAGE",
+                (7, 11),
+                templated("$_TOOLS_IMAGE"),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_dev_container_with_comments_and_trailing_commas() {
+    check(
+        placed!(".devcontainer/devcontainer.json"),
+        Format::DevContainer,
+        &[(
+            "image",
+            "mcr.microsoft.com/devcontainers/go:1-1.23-bookworm",
+            (5, 13),
+            None,
+        )],
+    );
+}
