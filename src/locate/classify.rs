@@ -9,16 +9,24 @@
 //! `#{…}` (Octopus and others), `%{…}`, `<…>` placeholders (CodeDeploy's
 //! `<IMAGE1_NAME>`; `<` and `>` never occur in a reference), match
 //! patterns (`*`, `?`, `|`, a leading `!`: policy engines such as Kyverno),
-//! empty values, non-strings, and escaped or multi-line strings.
+//! empty values, non-strings, and escaped or multi-line strings. A
+//! CloudFormation `!Sub`/`Fn::Sub` whose text has no `$` substitutes
+//! nothing: its text is read as a literal.
 
 use super::tree::Node;
 use super::{Occurrence, SkipReason};
 
 /// The occurrence for the value `node` found at `location`.
 pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
+    if let Some(literal) = literal_sub(node) {
+        return occurrence(literal, location);
+    }
     match node {
         Node::Scalar(s) => {
-            let skip = if let Some(tag) = &s.custom_tag {
+            // `!Sub text` without a `$` substitutes nothing: the text is
+            // the value (any `$` leaves it to the template marker rule).
+            let literal_tag = s.custom_tag.as_deref() == Some("!Sub") && !s.value.contains('$');
+            let skip = if let Some(tag) = s.custom_tag.as_ref().filter(|_| !literal_tag) {
                 Some(SkipReason::Templated(format!("{tag} {}", s.value)))
             } else if s.value.trim().is_empty() {
                 Some(SkipReason::Empty)
@@ -53,6 +61,23 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
             platform: None,
         },
     }
+}
+
+/// The string of `{"Fn::Sub": "text"}` (or `["text", {…}]`) when the text
+/// has no `$`: CloudFormation substitutes nothing, so it is a literal.
+fn literal_sub(node: &Node) -> Option<&Node> {
+    let [(name, value)] = node.entries()? else {
+        return None;
+    };
+    if name != "Fn::Sub" {
+        return None;
+    }
+    let text = match value {
+        Node::Seq { items, .. } => items.first()?,
+        other => other,
+    };
+    let s = text.scalar()?;
+    (s.custom_tag.is_none() && !s.value.contains('$')).then_some(text)
 }
 
 /// The name of a CloudFormation intrinsic function written as a JSON

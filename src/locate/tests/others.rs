@@ -231,6 +231,12 @@ fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
                 (26, 19),
                 None,
             ),
+            (
+                "Resources.Job.Properties.ContainerProperties.Image",
+                "public.ecr.aws/docker/library/busybox:1.36",
+                (34, 21),
+                None,
+            ),
         ],
     );
     check(
@@ -244,9 +250,15 @@ fn cloudformation_task_definitions_lambda_batch_and_intrinsics() {
                 None,
             ),
             (
+                "Resources.Fn.Properties.Code.ImageUri",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fn:3",
+                (12, 80),
+                None,
+            ),
+            (
                 "Resources.Sam.Properties.ImageUri",
                 "",
-                (12, 58),
+                (16, 58),
                 templated("Fn::Join"),
             ),
         ],
