@@ -192,6 +192,7 @@ fn pin_one(
         return;
     }
     let replacement = r.pinned_text(digest);
+    let spliced = item.occurrence.pinned_text(r, digest);
     let verb = if r.is_pinned() {
         "tag moved; repin"
     } else {
@@ -210,7 +211,7 @@ fn pin_one(
     );
     plan.edits.push(Edit {
         span: item.occurrence.span.clone(),
-        replacement,
+        replacement: spliced,
     });
 }
 

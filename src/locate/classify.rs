@@ -14,7 +14,7 @@
 //! nothing: its text is read as a literal.
 
 use super::tree::Node;
-use super::{Occurrence, SkipReason};
+use super::{Occurrence, SkipReason, Splice};
 
 /// The occurrence for the value `node` found at `location`.
 pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
@@ -47,6 +47,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 location,
                 skip,
                 platform: None,
+                splice: Splice::Reference,
             }
         }
         Node::Map { offset, .. } | Node::Seq { offset, .. } => Occurrence {
@@ -59,6 +60,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 }),
             ),
             platform: None,
+            splice: Splice::Reference,
         },
     }
 }

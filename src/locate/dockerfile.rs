@@ -312,6 +312,7 @@ fn literal(word: &Word<'_>, location: String) -> Occurrence {
         location,
         skip,
         platform: None,
+        splice: super::Splice::Reference,
     }
 }
 

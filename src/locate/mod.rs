@@ -25,6 +25,7 @@ mod dockerfile;
 mod ecs;
 pub(crate) mod json;
 mod kubernetes;
+mod kustomize;
 mod lines;
 mod pipelines;
 mod place;
@@ -74,13 +75,15 @@ pub enum Format {
     CloudBuild,
     /// A dev container configuration (`.devcontainer/devcontainer.json`).
     DevContainer,
+    /// A Kustomization's `images:` (`kustomization.yaml`).
+    Kustomize,
 }
 
 impl Format {
     /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
     /// `imagedetail`, `compose`, `kubernetes`, `cloudformation`,
     /// `github-actions`, `gitlab-ci`, `circleci`, `bitbucket-pipelines`,
-    /// `drone`, `cloudbuild`, `devcontainer` or `dockerfile`.
+    /// `drone`, `cloudbuild`, `devcontainer`, `kustomize` or `dockerfile`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
@@ -97,6 +100,7 @@ impl Format {
             Format::Drone => "drone",
             Format::CloudBuild => "cloudbuild",
             Format::DevContainer => "devcontainer",
+            Format::Kustomize => "kustomize",
         }
     }
 }
@@ -115,7 +119,9 @@ pub struct Occurrence {
     /// mapping or sequence where a string was expected, an empty span at its
     /// start.
     pub span: Range<usize>,
-    /// The value (for literal values, equal to `&bytes[span]`).
+    /// The value (for literal values with [`Splice::Reference`], equal to
+    /// `&bytes[span]`; for the other splices, the reference the fields
+    /// spell, e.g. `newName:newTag@digest` of a Kustomize image).
     pub text: String,
     /// Where, in the file's own terms: `services.web.image`,
     /// `containerDefinitions[1].image`,
@@ -128,6 +134,48 @@ pub struct Occurrence {
     /// (ECS `runtimePlatform`, a Kubernetes `kubernetes.io/arch` node
     /// selector or affinity, a Compose `platform`), when it says one.
     pub platform: Option<DeclaredPlatform>,
+    /// How a pin is written into the span.
+    pub splice: Splice,
+}
+
+/// How a pin is written: most files hold the reference in one string;
+/// Kustomize and Helm values spell it in fields, and the digest goes into
+/// its own field or after the tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Splice {
+    /// The span is the reference; it becomes the pinned reference.
+    #[default]
+    Reference,
+    /// The span is where the digest goes (a `digest:` value, or an empty
+    /// span where a `digest:` field is inserted); it becomes
+    /// `before + digest + after`.
+    Digest {
+        /// Text before the digest (`"\n    digest: "` for an insertion).
+        before: String,
+        /// Text after it.
+        after: String,
+    },
+    /// The span is a tag value (Helm's `tag:`); it becomes `tag@digest`.
+    Tag {
+        /// The tag, without any digest it carried.
+        tag: String,
+    },
+}
+
+impl Occurrence {
+    /// The text that replaces [`Occurrence::span`] to pin `r` (the parsed
+    /// [`Occurrence::text`]) to `digest`.
+    pub fn pinned_text(
+        &self,
+        r: &crate::reference::ImageRef,
+        digest: &crate::digest::Digest,
+    ) -> String {
+        match &self.splice {
+            Splice::Reference => r.pinned_text(digest),
+            Splice::Digest { before, after } => format!("{before}{digest}{after}"),
+            Splice::Tag { tag } => format!("{tag}@{digest}"),
+        }
+    }
 }
 
 /// A platform a deployment file requires of its images.
@@ -283,7 +331,9 @@ fn mentions_image(bytes: &[u8]) -> bool {
 
 /// The format of one JSON value or YAML document, if it is one we know.
 fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
-    if kubernetes::detect(root) {
+    if kustomize::detect(root) {
+        Some(Format::Kustomize)
+    } else if kubernetes::detect(root) {
         Some(Format::Kubernetes)
     } else if ecs::detect(root) {
         Some(Format::EcsTaskDefinition)
@@ -307,8 +357,9 @@ fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
 }
 
 /// The occurrences of one document already recognised as `format`.
-fn collect(root: &Node, format: Format) -> Vec<Occurrence> {
+fn collect(root: &Node, format: Format, text: &str) -> Vec<Occurrence> {
     match format {
+        Format::Kustomize => kustomize::collect(root, text),
         Format::EcsTaskDefinition => ecs::collect(root),
         Format::CodePipelineImageDefinitions => codepipeline::collect_image_definitions(root),
         Format::CodePipelineImageDetail => codepipeline::collect_image_detail(root),
@@ -383,6 +434,7 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
     // A placed file is its place's format, every document of it; a
     // Kubernetes object there (a manifest kept under `.github/`) is still one.
     let detect = |d: &Node| match placed {
+        Some(_) if kustomize::detect(d) => Some(Format::Kustomize),
         Some(_) if kubernetes::detect(d) => Some(Format::Kubernetes),
         Some(format) => Some(format),
         None => detect(d, syntax),
@@ -400,7 +452,7 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
         } else {
             String::new()
         };
-        occurrences.extend(collect(document, format).into_iter().map(|mut o| {
+        occurrences.extend(collect(document, format, text).into_iter().map(|mut o| {
             o.location.insert_str(0, &prefix);
             o
         }));

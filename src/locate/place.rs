@@ -7,7 +7,8 @@
 //! in file names (`.github/workflows/*.yml`, `*.gitlab-ci.yml`,
 //! `.circleci/config.yml`, `bitbucket-pipelines.yml`, `.drone.yml`,
 //! `.woodpecker.yml`, `.woodpecker/*.yml`, `cloudbuild*.yaml`,
-//! `.devcontainer.json`, `.devcontainer/**/devcontainer.json`).
+//! `.devcontainer.json`, `.devcontainer/**/devcontainer.json`,
+//! `kustomization.yaml`).
 
 use std::path::Path;
 
@@ -46,6 +47,9 @@ pub(crate) fn format_of(file: &Path) -> Option<Format> {
     }
     if (yaml || ext == "json") && stem.contains("cloudbuild") {
         return Some(Format::CloudBuild);
+    }
+    if yaml && stem == "kustomization" {
+        return Some(Format::Kustomize);
     }
     if ext == "json"
         && (stem == ".devcontainer"
@@ -91,6 +95,8 @@ mod tests {
                 Some(Format::DevContainer),
             ),
             ("devcontainer.json", None),
+            ("overlays/prod/kustomization.yaml", Some(Format::Kustomize)),
+            ("Kustomization.yml", Some(Format::Kustomize)),
             ("compose.yaml", None),
             ("Dockerfile", None),
         ];

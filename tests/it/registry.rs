@@ -426,6 +426,40 @@ fn pin_writes_ci_and_dev_container_files_found_by_their_place() {
     assert!(again.stdout.is_empty());
 }
 
+/// Kustomize pins with its own `digest:` field: inserted after `newTag`
+/// (indentation, CRLF and comments kept; `, digest:` in a flow mapping),
+/// `newName`/`newTag` kept; a second run is a no-op, and `--update` rewrites
+/// the digest in place when the tag moves.
+#[test]
+fn pin_writes_kustomize_digest_fields() {
+    let reg = Registry::start_plain();
+    let web = reg.push_image("k/web", "1.27", LINUX_AMD64);
+    let cache = reg.push_image("k/cache", "7.4", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let host = reg.image("k/web", "1.27").replace("/k/web:1.27", "");
+    let before = format!(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\r\nkind: Kustomization\r\nimages:\r\n  - name: web\r\n    newName: {host}/k/web\r\n    newTag: \"1.27\"  # LTS\r\n  - {{name: cache, newName: {host}/k/cache, newTag: 7.4}}\r\n"
+    );
+    let path = dir.path().join("kustomization.yaml");
+    std::fs::write(&path, &before).unwrap();
+    let out = run(&reg, &["pin", "--write", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&path).unwrap();
+    let want = before
+        .replace("  # LTS\r\n", &format!("  # LTS\r\n    digest: {web}\r\n"))
+        .replace("newTag: 7.4}", &format!("newTag: 7.4, digest: {cache}}}"));
+    assert_eq!(after, want);
+    let again = run(&reg, &["pin", "--check", "."], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    // The tag moves: --update rewrites the digest value, nothing else.
+    let moved = reg.push_image("k/web", "1.27", LINUX_ARM64);
+    assert_ne!(moved, web);
+    let out = run(&reg, &["pin", "--write", "--update", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let updated = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(updated, want.replace(&web.to_string(), &moved.to_string()));
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.

@@ -133,10 +133,8 @@ spec:
 
 #[test]
 fn kubernetes_object_without_containers_is_recognised_with_nothing_to_pin() {
-    let bytes = b"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: app\n    newTag: 1.2.3\n";
-    let located = locate(Path::new("kustomization.yaml"), bytes)
-        .unwrap()
-        .unwrap();
+    let bytes = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  image: app:1.2.3\n";
+    let located = locate(Path::new("config.yaml"), bytes).unwrap().unwrap();
     assert_eq!(located.format, Format::Kubernetes);
     assert!(located.occurrences.is_empty());
 }

@@ -162,3 +162,53 @@ fn a_dev_container_with_comments_and_trailing_commas() {
         )],
     );
 }
+
+#[test]
+fn kustomize_images_are_name_and_new_tag_and_pin_into_a_digest_field() {
+    let (path, bytes) = placed!("overlays/prod/kustomization.yaml");
+    check(
+        (path, bytes),
+        Format::Kustomize,
+        &[
+            // Insertions: an empty span at the end of the `newTag` line.
+            (
+                "images[0].newTag",
+                "registry.example.com/web/nginx:1.27",
+                (8, 27),
+                None,
+            ),
+            // `1.10` is the tag `1.10`, as Go reads it into a string.
+            ("images[1].newTag", "api:1.10", (9, 17), None),
+            (
+                "images[2].digest",
+                "worker:v3@sha256:0aa0a0aa0a000a0aaa00aa0aa0aa0a000000a0000a0000aa0aaaa0000aa0a000",
+                (13, 13),
+                None,
+            ),
+            ("images[3].newTag", "cache/redis:7.4", (14, 52), None),
+            // `rename-only` has no tag here: its resources carry it.
+            (
+                "images[5].newTag",
+                "templated:${TAG}",
+                (18, 19),
+                templated("${TAG}"),
+            ),
+        ],
+    );
+    let located = locate(Path::new(path), bytes).unwrap().unwrap();
+    let splices: Vec<_> = located.occurrences.iter().map(|o| &o.splice).collect();
+    let digest = |before: &str| Splice::Digest {
+        before: before.to_string(),
+        after: String::new(),
+    };
+    assert_eq!(
+        splices,
+        [
+            &digest("\r\n    digest: "),
+            &digest("\r\n    digest: "),
+            &digest(""),
+            &digest(", digest: "),
+            &digest("\r\n    digest: "),
+        ]
+    );
+}
