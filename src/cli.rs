@@ -460,6 +460,13 @@ pub struct WalkArgs {
     /// Pass over files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = crate::scan::DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,
+
+    /// Read this file as Helm chart values (repeatable): image blocks
+    /// {registry, repository, tag, digest} at any depth are pinned through
+    /// their digest or tag. values*.yaml beside a Chart.yaml are read so
+    /// without this.
+    #[arg(long, value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
 }
 
 /// How to show results.
@@ -580,6 +587,7 @@ impl WalkArgs {
             paths: self.paths.clone(),
             exclude: self.exclude.clone(),
             max_file_size: self.max_file_size,
+            helm_values: self.helm_values.clone(),
         }
     }
 }

@@ -115,6 +115,10 @@ impl FilePlan {
                 // not to be an image that runs: a note even under `--strict`.
                 let severity = match reason {
                     SkipReason::Pattern => Severity::Note,
+                    // The written tag is not the one a chart renders: say so.
+                    SkipReason::NumericTag(_) if skip_severity == Severity::Note => {
+                        Severity::Warning
+                    }
                     _ => skip_severity,
                 };
                 self.push(file, item, Code::Skipped, severity, message);

@@ -23,6 +23,7 @@ mod codepipeline;
 mod compose;
 mod dockerfile;
 mod ecs;
+mod helm;
 pub(crate) mod json;
 mod kubernetes;
 mod kustomize;
@@ -32,6 +33,7 @@ mod place;
 pub(crate) mod tree;
 mod yaml;
 
+pub use helm::is_values_name;
 pub use lines::LineIndex;
 
 #[cfg(test)]
@@ -77,13 +79,16 @@ pub enum Format {
     DevContainer,
     /// A Kustomization's `images:` (`kustomization.yaml`).
     Kustomize,
+    /// A Helm chart's values file (`values.yaml` beside `Chart.yaml`).
+    HelmValues,
 }
 
 impl Format {
     /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
     /// `imagedetail`, `compose`, `kubernetes`, `cloudformation`,
     /// `github-actions`, `gitlab-ci`, `circleci`, `bitbucket-pipelines`,
-    /// `drone`, `cloudbuild`, `devcontainer`, `kustomize` or `dockerfile`.
+    /// `drone`, `cloudbuild`, `devcontainer`, `kustomize`, `helm-values` or
+    /// `dockerfile`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
@@ -101,6 +106,7 @@ impl Format {
             Format::CloudBuild => "cloudbuild",
             Format::DevContainer => "devcontainer",
             Format::Kustomize => "kustomize",
+            Format::HelmValues => "helm-values",
         }
     }
 }
@@ -240,6 +246,9 @@ pub enum SkipReason {
     /// (the service's path, e.g. `services.api`): pinning it would write a
     /// digest into a build target.
     BuildOutput(String),
+    /// A Helm values `tag` that YAML reads as a number (`2.0` renders as
+    /// `2`): the tag the chart uses is not the one written.
+    NumericTag(String),
 }
 
 impl fmt::Display for SkipReason {
@@ -252,6 +261,10 @@ impl fmt::Display for SkipReason {
             SkipReason::Pattern => {
                 f.write_str("a match pattern (wildcard, `|` or `!`), not a reference")
             }
+            SkipReason::NumericTag(tag) => write!(
+                f,
+                "the tag {tag} is a number to YAML (Helm may render 2.0 as 2): quote it to pin"
+            ),
             SkipReason::BuildOutput(service) => write!(
                 f,
                 "the name {service} gives the image it builds (it has `build:`), not an image it pulls"
@@ -360,6 +373,7 @@ fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
 fn collect(root: &Node, format: Format, text: &str) -> Vec<Occurrence> {
     match format {
         Format::Kustomize => kustomize::collect(root, text),
+        Format::HelmValues => helm::collect(root),
         Format::EcsTaskDefinition => ecs::collect(root),
         Format::CodePipelineImageDefinitions => codepipeline::collect_image_definitions(root),
         Format::CodePipelineImageDetail => codepipeline::collect_image_detail(root),
@@ -392,6 +406,17 @@ fn collect(root: &Node, format: Format, text: &str) -> Vec<Occurrence> {
 /// the format; documents of that format contribute occurrences, the others
 /// (a Service, an empty document) are skipped quietly.
 pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateError> {
+    locate_as(file_name, bytes, None)
+}
+
+/// [`locate`], with the format decided by the caller when it knows more
+/// than the name: a Helm chart's values file (the scanner sees the
+/// `Chart.yaml` beside it, or `--helm-values` names it).
+pub fn locate_as(
+    file_name: &Path,
+    bytes: &[u8],
+    format: Option<Format>,
+) -> Result<Option<Located>, LocateError> {
     let Some(syntax) = syntax_of(file_name) else {
         return Ok(None);
     };
@@ -412,7 +437,7 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
     }
     // A file whose place decides its format is always parsed (Cloud Build
     // names its images `name:`); others must mention an image key.
-    let placed = place::format_of(file_name);
+    let placed = format.or_else(|| place::format_of(file_name));
     if placed.is_none() && !mentions_image(bytes) {
         return Ok(None);
     }

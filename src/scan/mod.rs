@@ -27,6 +27,9 @@ pub struct WalkOptions {
     pub exclude: Vec<String>,
     /// Files larger than this many bytes are passed over with a note.
     pub max_file_size: u64,
+    /// Files to read as Helm chart values wherever they are (`values*.yaml`
+    /// beside a `Chart.yaml` are read so without being named).
+    pub helm_values: Vec<PathBuf>,
 }
 
 /// What an image value turned out to be.
@@ -102,12 +105,19 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
         started: Some(std::time::SystemTime::now()),
         ..Scan::default()
     };
-    let roots: Vec<PathBuf> = if options.paths.is_empty() {
+    let mut roots: Vec<PathBuf> = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         options.paths.clone()
     };
+    // Files named with --helm-values are read even outside the paths.
+    roots.extend(options.helm_values.iter().cloned());
     let mut seen = std::collections::HashSet::new();
+    let helm_named: Vec<PathBuf> = options
+        .helm_values
+        .iter()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        .collect();
     for root in &roots {
         if !root.exists() {
             scan.findings.push(
@@ -138,8 +148,9 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
                 continue;
             }
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            let format = helm_values(&path, &key, &helm_named);
             if seen.insert(key) {
-                read_one(&path, options.max_file_size, &mut scan);
+                read_one(&path, options.max_file_size, format, &mut scan);
             }
         }
     }
@@ -259,7 +270,19 @@ fn walk(root: &Path, exclude: &GlobSet, findings: &mut Vec<Finding>) -> Vec<Path
     files
 }
 
-fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
+/// [`locate::Format::HelmValues`] for a file named with `--helm-values`
+/// (`canonical` is its resolved path) or a `values*.yaml` beside a
+/// `Chart.yaml`.
+fn helm_values(path: &Path, canonical: &Path, named: &[PathBuf]) -> Option<locate::Format> {
+    let beside_chart = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(locate::is_values_name)
+        && path.with_file_name("Chart.yaml").is_file();
+    (beside_chart || named.iter().any(|n| n == canonical)).then_some(locate::Format::HelmValues)
+}
+
+fn read_one(path: &Path, max_size: u64, format: Option<locate::Format>, scan: &mut Scan) {
     scan.files_scanned += 1;
     if !locate::is_candidate_name(path) {
         return;
@@ -308,7 +331,7 @@ fn read_one(path: &Path, max_size: u64, scan: &mut Scan) {
         );
         return;
     }
-    match ScannedFile::from_bytes(path, bytes) {
+    match ScannedFile::from_bytes_as(path, bytes, format) {
         Ok(None) => {}
         Ok(Some((file, note))) => {
             if let Some(note) = note {
@@ -360,7 +383,17 @@ impl ScannedFile {
         path: &Path,
         bytes: Vec<u8>,
     ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
-        let located = match locate::locate(path, &bytes) {
+        Self::from_bytes_as(path, bytes, None)
+    }
+
+    /// [`ScannedFile::from_bytes`] with the format decided by the caller
+    /// ([`locate::locate_as`]).
+    pub fn from_bytes_as(
+        path: &Path,
+        bytes: Vec<u8>,
+        format: Option<locate::Format>,
+    ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
+        let located = match locate::locate_as(path, &bytes, format) {
             Ok(Some(located)) => located,
             Ok(None) => return Ok(None),
             Err(err) => {
@@ -496,6 +529,7 @@ mod tests {
             paths: vec![notes.clone(), compose],
             exclude: Vec::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            helm_values: Vec::new(),
         })
         .unwrap();
         assert_eq!(scan.files.len(), 1);

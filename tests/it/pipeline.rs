@@ -53,6 +53,7 @@ pub fn pin(
         paths: vec![dir.to_path_buf()],
         exclude: vec![],
         max_file_size: 10 << 20,
+        helm_values: vec![],
     })
     .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()

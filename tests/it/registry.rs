@@ -460,6 +460,63 @@ fn pin_writes_kustomize_digest_fields() {
     assert_eq!(updated, want.replace(&web.to_string(), &moved.to_string()));
 }
 
+/// Helm chart values beside a Chart.yaml (and a file named with
+/// `--helm-values`): the pin goes into an empty `digest: ""` or after the
+/// tag; a numeric tag is a warning and left alone; a second run is a no-op.
+#[test]
+fn pin_writes_helm_values_through_digest_or_tag() {
+    let reg = Registry::start_plain();
+    let app = reg.push_image("chart/app", "2.1.0", LINUX_AMD64);
+    let db = reg.push_image("chart/db", "16", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let host = reg
+        .image("chart/app", "2.1.0")
+        .replace("/chart/app:2.1.0", "");
+    let chart = dir.path().join("charts/shop");
+    std::fs::create_dir_all(&chart).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let values = format!(
+        "image:\n  registry: {host}\n  repository: chart/app\n  tag: \"2.1.0\" # app\ndb:\n  image: {{repository: {host}/chart/db, tag: '16', digest: \"\"}}\nold:\n  image:\n    repository: {host}/chart/app\n    tag: 2.0\n"
+    );
+    std::fs::write(chart.join("values.yaml"), &values).unwrap();
+    // Elsewhere, named with --helm-values.
+    let env = format!("image:\n  repository: {host}/chart/db\n  tag: \"16\"\n");
+    std::fs::create_dir_all(dir.path().join("env")).unwrap();
+    std::fs::write(dir.path().join("env/prod.yaml"), &env).unwrap();
+    let out = run(
+        &reg,
+        &["pin", "--write", "--helm-values", "env/prod.yaml", "charts"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning:") && err.contains("the tag 2.0 is a number to YAML"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(chart.join("values.yaml")).unwrap(),
+        values
+            .replace("tag: \"2.1.0\"", &format!("tag: \"2.1.0@{app}\""))
+            .replace("digest: \"\"", &format!("digest: \"{db}\""))
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("env/prod.yaml")).unwrap(),
+        env.replace("tag: \"16\"", &format!("tag: \"16@{db}\""))
+    );
+    let again = run(
+        &reg,
+        &["pin", "--check", "--helm-values", "env/prod.yaml", "charts"],
+        dir.path(),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(again.stdout.is_empty());
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.

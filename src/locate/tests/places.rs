@@ -212,3 +212,84 @@ fn kustomize_images_are_name_and_new_tag_and_pin_into_a_digest_field() {
         ]
     );
 }
+
+#[test]
+fn helm_values_image_blocks_pin_through_digest_or_tag() {
+    let (name, bytes) = (
+        "values.yaml",
+        include_bytes!("../../../testdata/locate/helm/values.yaml") as &[u8],
+    );
+    // By name alone, a values file is not a deploy file.
+    assert_eq!(locate(Path::new(name), bytes).unwrap(), None);
+    let located = locate_as(Path::new(name), bytes, Some(Format::HelmValues))
+        .unwrap()
+        .unwrap();
+    check_invariants(bytes, &located);
+    let got: Vec<_> = located
+        .occurrences
+        .iter()
+        .map(|o| {
+            (
+                o.location.as_str(),
+                o.text.as_str(),
+                line_col(bytes, o.span.start),
+                o.skip.clone(),
+                o.splice.clone(),
+            )
+        })
+        .collect();
+    let tag = |t: &str| Splice::Tag { tag: t.to_string() };
+    let digest = Splice::Digest {
+        before: String::new(),
+        after: String::new(),
+    };
+    let d = "sha256:0aa0a0aa0a000a0aaa00aa0aa0aa0a000000a0000a0000aa0aaaa0000aa0a000";
+    assert_eq!(
+        got,
+        [
+            (
+                "image.tag",
+                "registry.example.com/shop/checkout:2.14.0",
+                (4, 9),
+                None,
+                tag("2.14.0"),
+            ),
+            // `digest: ""` is filled inside its quotes.
+            (
+                "sidecar.image.digest",
+                "docker.io/bitnami/redis:7.4.1-debian-12-r0",
+                (11, 14),
+                None,
+                digest.clone(),
+            ),
+            (
+                "proxy.image.digest",
+                &format!("envoyproxy/envoy:v1.31.2@{d}") as &str,
+                (13, 64),
+                None,
+                digest,
+            ),
+            (
+                "jobs[0].image.tag",
+                "registry.example.com/shop/migrate:2.0",
+                (18, 12),
+                Some(SkipReason::NumericTag("2.0".into())),
+                tag("2.0"),
+            ),
+            (
+                "jobs[1].image.tag",
+                "registry.example.com/shop/tools:",
+                (22, 13),
+                EMPTY,
+                tag(""),
+            ),
+            (
+                "metrics.image",
+                "quay.io/prometheus/statsd-exporter:v0.27.1",
+                (24, 10),
+                None,
+                Splice::Reference,
+            ),
+        ]
+    );
+}
