@@ -8,7 +8,7 @@
 //! BOM and the final newline are therefore never touched.
 //!
 //! The file name chooses the syntax (`.json` → JSON, `.yaml`/`.yml` →
-//! YAML, anything else is not a candidate); where a CI system or dev
+//! YAML, `.tf` → HCL, Dockerfile names; anything else is not a candidate); where a CI system or dev
 //! containers read a fixed path, the place decides the format (`place.rs`);
 //! otherwise the format is recognised by content: ECS task definitions (`ecs.rs`), CodePipeline image files
 //! (`codepipeline.rs`), Docker Compose (`compose.rs`) and Kubernetes
@@ -23,6 +23,7 @@ mod codepipeline;
 mod compose;
 mod dockerfile;
 mod ecs;
+mod guard;
 mod helm;
 pub(crate) mod json;
 mod kubernetes;
@@ -30,6 +31,7 @@ mod kustomize;
 mod lines;
 mod pipelines;
 mod place;
+mod terraform;
 pub(crate) mod tree;
 mod yaml;
 
@@ -81,14 +83,16 @@ pub enum Format {
     Kustomize,
     /// A Helm chart's values file (`values.yaml` beside `Chart.yaml`).
     HelmValues,
+    /// Terraform configuration (`*.tf`).
+    Terraform,
 }
 
 impl Format {
     /// Stable short name: `ecs-task-definition`, `imagedefinitions`,
     /// `imagedetail`, `compose`, `kubernetes`, `cloudformation`,
     /// `github-actions`, `gitlab-ci`, `circleci`, `bitbucket-pipelines`,
-    /// `drone`, `cloudbuild`, `devcontainer`, `kustomize`, `helm-values` or
-    /// `dockerfile`.
+    /// `drone`, `cloudbuild`, `devcontainer`, `kustomize`, `helm-values`,
+    /// `terraform` or `dockerfile`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
@@ -107,6 +111,7 @@ impl Format {
             Format::DevContainer => "devcontainer",
             Format::Kustomize => "kustomize",
             Format::HelmValues => "helm-values",
+            Format::Terraform => "terraform",
         }
     }
 }
@@ -304,6 +309,7 @@ enum Syntax {
     Json,
     Yaml,
     Dockerfile,
+    Hcl,
 }
 
 fn syntax_of(file_name: &Path) -> Option<Syntax> {
@@ -318,12 +324,13 @@ fn syntax_of(file_name: &Path) -> Option<Syntax> {
     match ext.as_str() {
         "json" => Some(Syntax::Json),
         "yaml" | "yml" => Some(Syntax::Yaml),
+        "tf" => Some(Syntax::Hcl),
         _ => None,
     }
 }
 
 /// Whether a file of this name can hold a deploy file at all: `.json`,
-/// `.yaml` or `.yml` (any case), or a Dockerfile name (`Dockerfile`,
+/// `.yaml`, `.yml` or `.tf` (any case), or a Dockerfile name (`Dockerfile`,
 /// `Containerfile`, `Dockerfile.*`, `*.Dockerfile`). Lets a walker skip reading other files;
 /// [`locate`] applies the same rule.
 pub fn is_candidate_name(file_name: &Path) -> bool {
@@ -387,8 +394,8 @@ fn collect(root: &Node, format: Format, text: &str) -> Vec<Occurrence> {
         Format::Drone => pipelines::collect_drone(root),
         Format::CloudBuild => pipelines::collect_cloudbuild(root),
         Format::DevContainer => pipelines::collect_devcontainer(root),
-        // Dockerfiles have no tree; `locate` reads them line by line.
-        Format::Dockerfile => Vec::new(),
+        // Dockerfiles and Terraform have no tree; `locate` reads them.
+        Format::Dockerfile | Format::Terraform => Vec::new(),
     }
 }
 
@@ -444,6 +451,14 @@ pub fn locate_as(
     let documents = match syntax {
         Syntax::Json => vec![json::parse(text)?],
         Syntax::Dockerfile => Vec::new(),
+        Syntax::Hcl => {
+            let occurrences = terraform::collect(text)?;
+            return Ok(Some(Located {
+                format: Format::Terraform,
+                occurrences,
+                note: None,
+            }));
+        }
         Syntax::Yaml => match yaml::parse(text) {
             Ok(documents) => documents,
             Err(_) if text.contains("{{") => {

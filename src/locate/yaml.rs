@@ -65,7 +65,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, LocateError> {
     // Where the last event ended: a parser panic is placed there.
     let mut reached = base;
     loop {
-        let event = match quietly(|| parser.parse()) {
+        let event = match super::guard::quietly(|| parser.parse()) {
             Ok(event) => event.map_err(|e| loader.parse_error(&e))?,
             Err(why) => {
                 return Err(LocateError {
@@ -83,38 +83,6 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, LocateError> {
         }
     }
     Ok(loader.documents)
-}
-
-thread_local! {
-    /// Set while [`quietly`] runs, so its panics are not printed.
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Run `f`, turning a panic into its message: libyaml-safer still has a few
-/// `panic!`/`unwrap` paths on unusual input (a tag directly followed by `,`
-/// in a flow collection, a backslash at the very end of a double-quoted
-/// scalar), and one odd file must not take the run down. The panic hook
-/// installed for this stays silent only inside `f`, on this thread.
-fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(std::cell::Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(false));
-    result.map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "internal error".to_string())
-    })
 }
 
 /// A mapping or sequence being built.

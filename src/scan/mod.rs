@@ -135,7 +135,7 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
                 Finding::new(
                     Code::FileSkipped,
                     Severity::Note,
-                    "not read: imgpin reads .json, .yaml/.yml and Dockerfile/Containerfile names",
+                    "not read: imgpin reads .json, .yaml/.yml, .tf and Dockerfile/Containerfile names",
                 )
                 .in_file(root),
             );

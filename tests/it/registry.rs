@@ -517,6 +517,30 @@ fn pin_writes_helm_values_through_digest_or_tag() {
     assert!(again.stdout.is_empty());
 }
 
+/// Terraform: attributes, `jsonencode` objects and heredoc JSON are pinned
+/// in place (comments, alignment kept); expressions are left alone; a
+/// second run is a no-op.
+#[test]
+fn pin_writes_terraform_files() {
+    let reg = Registry::start_plain();
+    let api = reg.push_image("tf/api", "3.1", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let r = reg.image("tf/api", "3.1");
+    let tf = format!(
+        "resource \"aws_ecs_task_definition\" \"a\" {{\n  container_definitions = jsonencode([{{\n    name  = \"api\"\n    image = \"{r}\" # release\n  }}])\n}}\nresource \"aws_ecs_task_definition\" \"b\" {{\n  container_definitions = <<EOF\n[{{\"image\": \"{r}\"}}]\nEOF\n}}\nresource \"kubernetes_pod\" \"p\" {{\n  spec {{\n    container {{\n      image = var.image\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.path().join("main.tf"), &tf).unwrap();
+    let out = run(&reg, &["pin", "--write", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("main.tf")).unwrap(),
+        tf.replace(&format!("{r}\""), &format!("{r}@{api}\""))
+    );
+    let again = run(&reg, &["pin", "--check", "."], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(again.stdout.is_empty());
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.

@@ -66,6 +66,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("k8s-multi.yaml"),
     fixture!("k8s-pod.json"),
     fixture!("k8s-volumes-tekton.yaml"),
+    fixture!("main.tf"),
     fixture!("package.json"),
     fixture!("tsconfig.json"),
     fixture!("workflows-crds.yaml"),

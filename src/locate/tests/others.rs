@@ -479,3 +479,49 @@ FROM ${REGISTRY}/app:1
         ]
     );
 }
+
+#[test]
+fn terraform_attributes_jsonencode_objects_and_heredoc_json() {
+    check(
+        fixture!("main.tf"),
+        Format::Terraform,
+        &[
+            (
+                "resource.aws_ecs_task_definition.api.container_definitions[0].image",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:3.1",
+                (11, 20),
+                None,
+            ),
+            (
+                "resource.aws_ecs_task_definition.api.container_definitions[1].image",
+                "${local.registry}/envoy:v1.31",
+                (16, 18),
+                templated("${local.registry}"),
+            ),
+            (
+                "resource.aws_ecs_task_definition.legacy.container_definitions[0].image",
+                "public.ecr.aws/nginx/nginx:1.27",
+                (25, 33),
+                None,
+            ),
+            (
+                "resource.aws_lambda_function.fn.image_uri",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fn:7",
+                (33, 20),
+                None,
+            ),
+            (
+                "resource.kubernetes_deployment_v1.web.spec.template.spec.container.image",
+                "ghcr.io/example/web:2.0",
+                (44, 20),
+                None,
+            ),
+            (
+                "resource.kubernetes_deployment_v1.web.spec.template.spec.init_container.image",
+                "var.init_image",
+                (48, 19),
+                templated("var.init_image"),
+            ),
+        ],
+    );
+}
