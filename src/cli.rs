@@ -161,6 +161,20 @@ pub enum Command {
     /// Live Amazon ECS: pin a registered task definition, list the images a cluster runs.
     #[command(after_help = EXIT_CODES)]
     Ecs(EcsArgs),
+    /// Print the table of every file format imgpin reads: which files,
+    /// where in them images are found, and what is left alone and why.
+    ///
+    /// The table is Markdown (the README shows the same one); --json prints
+    /// it as a JSON array of {name, files, images, skipped}.
+    Formats(FormatsArgs),
+}
+
+/// Arguments of `imgpin formats`.
+#[derive(Debug, Clone, Args)]
+pub struct FormatsArgs {
+    /// Print the table as JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const ECS_PIN_EXAMPLES: &str = "\

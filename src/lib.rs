@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         }
         Command::Ecs(args) => runtime()?.block_on(commands::ecs::run(&args)),
         Command::Lifecycle(args) => runtime()?.block_on(commands::lifecycle::run(&args)),
+        Command::Formats(args) => commands::formats::run(&args, &mut std::io::stdout().lock()),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod ecs;
+pub mod formats;
 pub mod in_use;
 pub mod lifecycle;
 pub mod pin;

@@ -23,6 +23,7 @@ mod codepipeline;
 mod compose;
 mod dockerfile;
 mod ecs;
+pub mod formats;
 mod guard;
 mod helm;
 pub(crate) mod json;
@@ -93,7 +94,7 @@ impl Format {
     /// `github-actions`, `gitlab-ci`, `circleci`, `bitbucket-pipelines`,
     /// `drone`, `cloudbuild`, `devcontainer`, `kustomize`, `helm-values`,
     /// `terraform` or `dockerfile`.
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         match self {
             Format::EcsTaskDefinition => "ecs-task-definition",
             Format::CodePipelineImageDefinitions => "imagedefinitions",

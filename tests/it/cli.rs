@@ -226,3 +226,30 @@ fn pin_with_nothing_to_resolve_needs_no_network() {
     let out = imgpin(&["pin", "--check"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// `imgpin formats` prints the README's table; `--json` the same rows.
+#[test]
+fn formats_prints_the_readme_table_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = imgpin(&["formats"], dir.path());
+    assert_exit(&out, 0);
+    let table = text(&out.stdout);
+    let readme = include_str!("../../README.md");
+    assert!(readme.contains(&format!(
+        "<!-- formats:start -->\n{table}<!-- formats:end -->"
+    )));
+    let json = imgpin(&["formats", "--json"], dir.path());
+    assert_exit(&json, 0);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), table.lines().count() - 2);
+    for name in [
+        "terraform",
+        "helm-values",
+        "kustomize",
+        "devcontainer",
+        "compose",
+    ] {
+        assert!(rows.iter().any(|r| r["name"] == name), "{name}");
+    }
+}
