@@ -10,6 +10,9 @@ use std::process::Command;
 
 /// File, `check`'s exit code, and what its output must say.
 const EXPECTED: &[(&str, i32, &str)] = &[
+    (".devcontainer.json", 2, ".devcontainer.json:3:30: error: invalid JSON: expected a string key or '}', found ','"),
+    ("kustomization.yaml", 2, "kustomization.yaml:5:13: error: invalid YAML: found unexpected end of stream while scanning a quoted scalar"),
+    ("unclosed-block.tf", 2, "unclosed-block.tf:3:3: error: invalid HCL: invalid block body"),
     ("Dockerfile.broken", 1, "Dockerfile.broken:4:6: note: \"${UNCLOSED\" cannot be checked: templated value"),
     ("absurd-reference.compose.yaml", 2, "absurd-reference.compose.yaml:3:12: error: invalid image reference"),
     ("alias-bomb.compose.yaml", 2, "alias-bomb.compose.yaml:6:36: error: invalid YAML: aliases expand to more than"),
@@ -122,6 +125,7 @@ fn every_bad_input_gets_a_place_or_a_reason_and_keeps_its_bytes() {
         .filter(|(_, _, n)| {
             n.contains(": error: invalid YAML")
                 || n.contains(": error: invalid JSON")
+                || n.contains(": error: invalid HCL")
                 || n.starts_with("deep-")
         })
         .count();
