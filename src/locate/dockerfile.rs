@@ -10,7 +10,11 @@
 //! stage (`AS build`) or a stage index are not images. A `FROM` that is
 //! exactly `$NAME` / `${NAME}` of an `ARG NAME=default` declared before the
 //! first `FROM` names that default, which is the occurrence (where the ARG
-//! sets it). Any other value with `$` is reported as templated. `FROM --platform=linux/arm64` is the
+//! sets it). A `FROM` that *ends* with such a variable (`node:${VERSION}`,
+//! every other variable also a global default) is pinned in that ARG's
+//! default, beside the version (`ARG VERSION=20@sha256:…`), unless the
+//! default ends two different images. Any other value with `$` is reported
+//! as templated. `FROM --platform=linux/arm64` is the
 //! platform the image must serve.
 
 use std::collections::HashMap;
@@ -123,6 +127,9 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
     let mut heredoc: Vec<String> = Vec::new();
     // `ARG NAME=default` before the first `FROM`: the only ARGs a `FROM` sees.
     let mut globals: HashMap<&str, Word<'_>> = HashMap::new();
+    // For a `FROM name:${TAG}` pinned in its ARG's default: the occurrence's
+    // index and what it is when that default cannot be shared.
+    let mut fallbacks: Vec<(usize, Occurrence)> = Vec::new();
     while let Some((mut at, mut line)) = lines.next() {
         if let Some(end) = heredoc.first() {
             if line.trim_start_matches('\t').trim_end_matches('\r') == end {
@@ -173,7 +180,7 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
                     }
                 }
             }
-            "FROM" => from(&words[1..], &globals, &mut stages, &mut out),
+            "FROM" => from(&words[1..], &globals, &mut stages, &mut out, &mut fallbacks),
             "COPY" | "ADD" | "RUN" => {
                 for word in &words[1..] {
                     if let Some(found) = from_flag(word, &stages) {
@@ -182,6 +189,20 @@ pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
                 }
             }
             _ => {}
+        }
+    }
+    // An ARG default that ends two different images (`FROM a:${V}`,
+    // `FROM b:${V}`) cannot hold both digests: those stay templated.
+    let shared: Vec<bool> = fallbacks
+        .iter()
+        .map(|(i, _)| {
+            out.iter()
+                .any(|o| o.span == out[*i].span && o.text != out[*i].text)
+        })
+        .collect();
+    for ((index, fallback), shared) in fallbacks.into_iter().zip(shared) {
+        if shared {
+            out[index] = fallback;
         }
     }
     // Several `FROM ${BASE}` share the ARG's default: report it once.
@@ -227,6 +248,7 @@ fn from(
     globals: &HashMap<&str, Word<'_>>,
     stages: &mut Vec<String>,
     out: &mut Vec<Occurrence>,
+    fallbacks: &mut Vec<(usize, Occurrence)>,
 ) {
     let index = stages.len();
     let flags = args.iter().take_while(|w| w.text.starts_with("--")).count();
@@ -240,6 +262,7 @@ fn from(
     let arg = arg_reference(image.text)
         .and_then(|n| globals.get(n).map(|w| (n, w)))
         .filter(|(_, w)| !w.text.is_empty());
+    let written = image;
     let image = arg.map_or(image, |(_, w)| w);
     let name = match (rest.next(), rest.next()) {
         (Some(as_), Some(name)) if as_.text.eq_ignore_ascii_case("as") => {
@@ -257,14 +280,84 @@ fn from(
     } else {
         format!("FROM (stage {} {name})", index + 1)
     };
-    if let Some((arg, _)) = arg {
-        location = format!("ARG {arg} ({location})");
-    }
-    let mut found = literal(image, location);
-    found.platform = platform
+    let platform = platform
         .filter(|p| template_marker(p).is_none())
         .and_then(|p| DeclaredPlatform::from_platform_string(p, format!("FROM --platform={p}")));
+    if let Some((arg, _)) = arg {
+        location = format!("ARG {arg} ({location})");
+    } else if let Some((text, arg, default)) = ending_in_arg(written.text, globals) {
+        // `FROM node:${NODE_VERSION}`: the digest goes beside the version,
+        // in the ARG's default (`ARG NODE_VERSION=20@sha256:…`), so a bump
+        // of the version cannot keep an old digest.
+        let mut fallback = literal(written, location.clone());
+        fallback.platform = platform.clone();
+        fallbacks.push((out.len(), fallback));
+        let quoted = default.text.contains(['"', '\'']);
+        out.push(Occurrence {
+            span: default.at..default.at + default.text.len(),
+            text,
+            location: format!("ARG {arg} ({location})"),
+            skip: quoted.then_some(SkipReason::EscapedOrMultiline),
+            platform,
+            splice: super::Splice::Tag {
+                tag: default
+                    .text
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+        });
+        return;
+    }
+    let mut found = literal(image, location);
+    found.platform = platform;
     out.push(found);
+}
+
+/// For an image that ends with `$NAME`/`${NAME}` (`node:${NODE_VERSION}`)
+/// where every variable is a global ARG with a plain default: the image
+/// with the defaults in, the last variable's name and its default.
+fn ending_in_arg<'g, 'a>(
+    text: &str,
+    globals: &'g HashMap<&str, Word<'a>>,
+) -> Option<(String, &'g str, &'g Word<'a>)> {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut last = None;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => {
+                let end = braced.find('}')?;
+                (&braced[..end], end + 2)
+            }
+            None => {
+                let end = after
+                    .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let (key, default) = globals.get_key_value(name)?;
+        if default.text.is_empty() || default.text.contains('$') {
+            return None;
+        }
+        out.push_str(default.text);
+        rest = &after[len..];
+        last = Some((*key, default));
+    }
+    // Only when a variable ends the image: its default is where the
+    // digest goes.
+    if !rest.is_empty() {
+        return None;
+    }
+    let (name, default) = last?;
+    Some((out, name, default))
 }
 
 /// The image of a `--from=image` flag, or of `from=image` inside

@@ -73,8 +73,8 @@ pub const FORMATS: &[FormatDoc] = &[
     row(
         Format::Dockerfile,
         "`Dockerfile`, `Containerfile`, `Dockerfile.*`, `*.Dockerfile` (not `.go`, `.orig`, … sources and backups)",
-        "the `# syntax=` frontend, every `FROM`, `COPY --from=`, `RUN --mount=…,from=`, the default of a global `ARG` a `FROM` uses (where the `ARG` sets it)",
-        "`scratch`, earlier stages, other `$VAR` values",
+        "the `# syntax=` frontend, every `FROM`, `COPY --from=`, `RUN --mount=…,from=`, the default of a global `ARG` a `FROM` uses (where the `ARG` sets it); `FROM node:${NODE_VERSION}` is pinned in the ARG's default, beside the version (`ARG NODE_VERSION=20@sha256:…`)",
+        "`scratch`, earlier stages, a variable not at the end (`golang:${GO}-alpine`: a digest there would outlive a version bump), one ARG ending two images",
     ),
     row(
         Format::GithubActions,

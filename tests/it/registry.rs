@@ -541,6 +541,28 @@ fn pin_writes_terraform_files() {
     assert!(again.stdout.is_empty());
 }
 
+/// `FROM name:${VERSION}` with a global `ARG VERSION=…`: the digest goes
+/// into the ARG's default, beside the version it belongs to.
+#[test]
+fn pin_writes_a_dockerfile_arg_version_with_its_digest() {
+    let reg = Registry::start_plain();
+    let node = reg.push_image("lang/node", "20.18", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let name = reg.image("lang/node", "20.18").replace(":20.18", "");
+    let dockerfile = format!(
+        "ARG NODE_VERSION=20.18\nFROM {name}:${{NODE_VERSION}} AS build\nRUN node --version\n"
+    );
+    std::fs::write(dir.path().join("Dockerfile"), &dockerfile).unwrap();
+    let out = run(&reg, &["pin", "--write", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        dockerfile.replace("=20.18\n", &format!("=20.18@{node}\n"))
+    );
+    let again = run(&reg, &["pin", "--check", "."], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+}
+
 /// Regression: `pin --platform linux/arm64` pinned a tag serving a single
 /// linux/amd64 image without a word; it must fail for that reference (the
 /// file untouched) and still pin a single image of the asked platform.

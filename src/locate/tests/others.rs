@@ -525,3 +525,57 @@ fn terraform_attributes_jsonencode_objects_and_heredoc_json() {
         ],
     );
 }
+
+#[test]
+fn dockerfile_tag_from_a_global_arg_is_pinned_in_the_arg_default() {
+    let text = "ARG NODE_VERSION=20.18\nARG REGISTRY=docker.io\nARG GO=1.23\nARG SHARED=3\nFROM ${REGISTRY}/library/node:${NODE_VERSION} AS web\nFROM golang:${GO}-alpine\nFROM a:${SHARED}\nFROM b:$SHARED\n";
+    let located = locate(Path::new("Dockerfile"), text.as_bytes())
+        .unwrap()
+        .unwrap();
+    let got: Vec<_> = located
+        .occurrences
+        .iter()
+        .map(|o| {
+            (
+                o.text.as_str(),
+                line_col(text.as_bytes(), o.span.start),
+                o.skip.clone(),
+                o.splice.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // The digest goes beside the version, in the ARG's default.
+            (
+                "docker.io/library/node:20.18",
+                (1, 18),
+                None,
+                Splice::Tag {
+                    tag: "20.18".into()
+                }
+            ),
+            // The version is not at the end: a digest at the FROM would
+            // outlive a bump of GO. Left templated.
+            (
+                "golang:${GO}-alpine",
+                (6, 6),
+                templated("${GO}"),
+                Splice::Reference
+            ),
+            // One default cannot hold the digests of two images.
+            (
+                "a:${SHARED}",
+                (7, 6),
+                templated("${SHARED}"),
+                Splice::Reference
+            ),
+            ("b:$SHARED", (8, 6), templated("$SHARED"), Splice::Reference),
+        ]
+    );
+    assert_eq!(
+        located.occurrences[0].location,
+        "ARG NODE_VERSION (FROM (stage 1 web))"
+    );
+}
