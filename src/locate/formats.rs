@@ -61,8 +61,8 @@ pub const FORMATS: &[FormatDoc] = &[
     row(
         Format::Kubernetes,
         "Kubernetes objects (`apiVersion` and `kind`): multi-document, `List`, custom resources",
-        "`containers`, `initContainers`, `ephemeralContainers`, Tekton `steps`/`sidecars`, `container`/`script`/`stepTemplate` at any depth; image volumes `volumes[].image.reference`; Tekton StepAction `spec.image` and bundles (`taskRef`/`pipelineRef` `bundle`, bundles resolver `bundle` parameter); one-line `|`/`>-` block scalars",
-        "multi-line scalars; Helm templates that are not YAML (a note)",
+        "`containers`, `initContainers`, `ephemeralContainers`, Tekton `steps`/`sidecars`, `container`/`script`/`stepTemplate` at any depth; image volumes `volumes[].image.reference`; Tekton StepAction `spec.image` and bundles (`taskRef`/`pipelineRef` `bundle`, bundles resolver `bundle` parameter); any string `image` under `spec` (a custom resource's own image: Prometheus, ECK, KubeVirt `containerDisk`); one-line `|`/`>-` block scalars",
+        "`image` in metadata, status and Crossplane `forProvider` (VM images); multi-line scalars; Helm templates that are not YAML (a note)",
     ),
     row(
         Format::CloudFormation,

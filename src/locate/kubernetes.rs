@@ -10,7 +10,9 @@
 //! or `stepTemplate`. Image volumes' `volumes[].image.reference`, a Tekton
 //! StepAction's `spec.image` and Tekton bundles (`taskRef`/`pipelineRef`
 //! `bundle:` or the bundles resolver's `bundle` parameter) are images too.
-//! Being structural, the rule needs no list of kinds.
+//! So is any string `image` under `spec` (outside metadata and status): a
+//! custom resource's own image (`Prometheus.spec.image`, ECK, KubeVirt
+//! `containerDisk.image`). Being structural, the rule needs no list of kinds.
 //! The pod spec holding the containers may pin them to architectures with a
 //! `nodeSelector` on `kubernetes.io/arch` (or `kubernetes.io/os`) or a
 //! required node affinity `In` those labels; every image must serve each
@@ -58,6 +60,15 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
     }
     walk(root, "", &mut out);
     out
+}
+
+/// Whether `path` lies under an object's `spec` and outside its metadata
+/// and status, and outside Crossplane's `forProvider`/`initProvider` (cloud
+/// API fields, where `image` is a VM image).
+fn in_spec(path: &str) -> bool {
+    const OUTSIDE: [&str; 4] = ["metadata", "status", "forProvider", "initProvider"];
+    let segments = || path.split('.').map(|s| s.split('[').next().unwrap_or(s));
+    segments().any(|s| s == "spec") && !segments().any(|s| OUTSIDE.contains(&s))
 }
 
 /// A Tekton bundle named by a `taskRef`/`pipelineRef`: the old `bundle:`
@@ -116,6 +127,15 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
                             out.push(found);
                         }
                     }
+                }
+                // A custom resource's own image (`Prometheus.spec.image`,
+                // ECK `spec.image`, KubeVirt `containerDisk.image`): any
+                // string `image` under `spec`, outside metadata and status.
+                if key == "image" && value.scalar().is_some() && in_spec(&path) {
+                    let platform = platform.get_or_insert_with(|| pod_platform(node));
+                    let mut found = occurrence(value, path.clone());
+                    found.platform = platform.clone();
+                    out.push(found);
                 }
                 if BUNDLE_REFS.contains(&key.as_str()) {
                     bundle(value, &path, out);

@@ -190,3 +190,25 @@ fn kubernetes_image_volumes_step_actions_and_tekton_bundles() {
         ],
     );
 }
+
+#[test]
+fn custom_resources_own_images_under_spec() {
+    check(
+        fixture!("k8s-custom-resources.yaml"),
+        Format::Kubernetes,
+        &[
+            (
+                "spec.image",
+                "quay.io/prometheus/prometheus:v2.54.1",
+                (9, 10),
+                None,
+            ),
+            (
+                "document 2: spec.template.spec.volumes[0].containerDisk.image",
+                "quay.io/containerdisks/fedora:40",
+                (22, 20),
+                None,
+            ),
+        ],
+    );
+}

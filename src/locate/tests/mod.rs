@@ -62,6 +62,7 @@ const FIXTURES: &[(&str, &[u8])] = &[
     fixture!("helm-values.yaml"),
     fixture!("imageDetail.json"),
     fixture!("imagedefinitions.json"),
+    fixture!("k8s-custom-resources.yaml"),
     fixture!("k8s-list.yaml"),
     fixture!("k8s-multi.yaml"),
     fixture!("k8s-pod.json"),
