@@ -33,12 +33,14 @@ const EXPECTED: &[(&str, i32, &str)] = &[
     ("deep-nesting.task-definition.json", 2, "deep-nesting.task-definition.json:1:"),
     ("deep-flow.compose.yaml", 2, "deep-flow.compose.yaml:1:"),
     ("deep-block.pod.yaml", 2, "deep-block.pod.yaml:"),
+    ("deep-nesting.tf", 2, "deep-nesting.tf:1:70: error: invalid HCL: invalid nesting depth"),
     // A 5 MB line (minified JSON) is a valid file: located, not skipped.
     ("huge-line.task-definition.json", 1, "huge-line.task-definition.json:1:5000069: problem: 127.0.0.1:9/a:1 is not pinned"),
 ];
 
-/// 10,000-deep JSON objects, YAML flow sequences and 2,000-deep block
-/// mappings: too big to keep in the repository, cheap to make.
+/// 10,000-deep JSON objects, YAML flow sequences, 2,000-deep block
+/// mappings and 100,000-deep HCL lists: too big to keep in the repository,
+/// cheap to make.
 fn generate(dir: &Path) {
     let deep_json = "{\"image\":".repeat(10_000) + "\"127.0.0.1:9/a:1\"" + &"}".repeat(10_000);
     std::fs::write(dir.join("deep-nesting.task-definition.json"), deep_json).unwrap();
@@ -57,6 +59,11 @@ fn generate(dir: &Path) {
     block.push_str(&" ".repeat(2_001));
     block.push_str("image: 127.0.0.1:9/a:1\n");
     std::fs::write(dir.join("deep-block.pod.yaml"), block).unwrap();
+    let deep_hcl = "x = ".to_string()
+        + &"[".repeat(100_000)
+        + &"]".repeat(100_000)
+        + "\nimage = \"127.0.0.1:9/a:1\"\n";
+    std::fs::write(dir.join("deep-nesting.tf"), deep_hcl).unwrap();
 }
 
 fn run(args: &[&str], cwd: &Path, config: &Path) -> (i32, String) {
