@@ -16,13 +16,19 @@ seed() { # target, prefix byte (octal), files...
         { printf "\\$prefix"; cat "$f"; } >"fuzz/corpus/$target/seed-$(basename "$f")"
     done
 }
-# locate: 0 JSON, 1 compose.yaml, 2 deploy.yaml, 3 Dockerfile, 4 workflow, 5 GitLab CI.
+# locate: 0 JSON, 1 compose.yaml, 2 deploy.yaml, 3 Dockerfile, 4 workflow, 5 GitLab CI,
+# 6 Terraform, 7 Kustomization, 8 Bitbucket, 9 dev container, 10 Drone.
 seed locate 000 testdata/locate/*.json testdata/bad/*.json
 seed locate 001 testdata/locate/*compose*.y*ml testdata/bad/*.compose.yaml
 seed locate 002 testdata/locate/k8s-*.yaml testdata/locate/workflows-crds.yaml testdata/locate/helm-*.yaml
 seed locate 003 testdata/locate/Dockerfile* testdata/locate/Containerfile* testdata/bad/Dockerfile*
 seed locate 004 testdata/locate/github-workflow.yml testdata/locate/action-*.yml
-seed locate 005 testdata/locate/gitlab-ci.yml
+seed locate 005 testdata/locate/gitlab-ci.yml testdata/locate/places/.gitlab-ci.yml
+seed locate 006 testdata/locate/*.tf testdata/bad/*.tf
+seed locate 007 testdata/locate/places/overlays/prod/kustomization.yaml testdata/bad/kustomization.yaml
+seed locate 010 testdata/locate/places/bitbucket-pipelines.yml
+seed locate 011 testdata/locate/places/.devcontainer/devcontainer.json testdata/bad/.devcontainer.json
+seed locate 012 testdata/locate/places/.drone.yml
 # edit: 0 JSON, 1 YAML, 2 Dockerfile.
 seed edit 000 testdata/locate/ecs-*.json testdata/locate/cloudformation.json
 seed edit 001 testdata/locate/*compose*.y*ml testdata/locate/k8s-*.yaml

@@ -1,19 +1,25 @@
 //! Every locator, through `ScannedFile::from_bytes`: never panics, and the
 //! spans it reports are in bounds, in order, and do not overlap. The first
-//! byte picks the file name (JSON, YAML, Dockerfile) so one corpus covers all.
+//! byte picks the file name (JSON, YAML, Dockerfile, HCL, and names whose
+//! place decides the format) so one corpus covers all.
 #![no_main]
 
 use imgpin::scan::ScannedFile;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 11] = [
     "task-definition.json",
     "compose.yaml",
     "deploy.yaml",
     "Dockerfile",
     ".github/workflows/ci.yml",
     ".gitlab-ci.yml",
+    "main.tf",
+    "kustomization.yaml",
+    "bitbucket-pipelines.yml",
+    ".devcontainer/devcontainer.json",
+    ".drone.yml",
 ];
 
 fuzz_target!(|data: &[u8]| {

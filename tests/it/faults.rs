@@ -336,3 +336,99 @@ fn an_endless_body_is_cut_off_at_the_manifest_limit() {
     ]);
     assert!(run.took < Duration::from_secs(30), "took {:?}", run.took);
 }
+
+/// The request plan behind a token-auth registry (the distribution token
+/// flow, as Docker Hub runs it): one challenge for the registry, one token
+/// per repository, one `HEAD` per unique reference, however many
+/// references and files name them. A wrong password fails every reference
+/// with the token server's answer and writes nothing.
+#[test]
+fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
+    use crate::support::fault_proxy::{TOKEN_PASSWORD, TOKEN_USER};
+    use base64::Engine;
+    let registry = Registry::start_plain();
+    let mut digests = Vec::new();
+    for repo in ["shop/api", "shop/web", "tools/ci"] {
+        for tag in ["1", "2"] {
+            digests.push((repo, tag, registry.push_image(repo, tag, LINUX_AMD64)));
+        }
+    }
+    let proxy = FaultProxy::start(&registry.host(), Fault::TokenAuth);
+    let host = proxy.host().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    // Every reference twice, over three files.
+    for f in 0..3 {
+        let mut body = String::from("services:\n");
+        for (i, (repo, tag, _)) in digests.iter().enumerate() {
+            if i % 3 == f || (i + 1) % 3 == f {
+                body.push_str(&format!("  s{i}:\n    image: {host}/{repo}:{tag}\n"));
+            }
+        }
+        std::fs::write(dir.path().join(format!("compose{f}.yaml")), body).unwrap();
+    }
+    let config = tempfile::tempdir().unwrap();
+    let login = |password: &str| {
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_USER}:{password}"));
+        std::fs::write(
+            config.path().join("config.json"),
+            format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+        )
+        .unwrap();
+    };
+    let imgpin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("DOCKER_CONFIG", config.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    login("wrong");
+    let out = imgpin(&["pin", "--write", "."]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("401") && err.contains("token server refused"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong") && !err.contains(TOKEN_PASSWORD),
+        "{err}"
+    );
+    assert!(!std::fs::read_to_string(dir.path().join("compose0.yaml"))
+        .unwrap()
+        .contains("@sha256"));
+
+    login(TOKEN_PASSWORD);
+    let before = proxy.log().len();
+    let out = imgpin(&["pin", "--write", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log: Vec<_> = proxy.log().into_iter().skip(before).collect();
+    let count = |f: &dyn Fn(&crate::support::fault_proxy::Seen) -> bool| {
+        log.iter().filter(|s| f(s)).count()
+    };
+    assert_eq!(count(&|s| s.path == "/v2/"), 1, "{log:#?}");
+    assert_eq!(count(&|s| s.path.starts_with("/token?")), 3, "{log:#?}");
+    assert_eq!(
+        count(&|s| s.method == "HEAD" && s.is_manifest()),
+        6,
+        "{log:#?}"
+    );
+    assert_eq!(log.len(), 10, "{log:#?}");
+    let mut all = String::new();
+    for f in 0..3 {
+        all.push_str(
+            &std::fs::read_to_string(dir.path().join(format!("compose{f}.yaml"))).unwrap(),
+        );
+    }
+    for (repo, tag, digest) in &digests {
+        assert_eq!(
+            all.matches(&format!("{host}/{repo}:{tag}@{digest}\n"))
+                .count(),
+            2,
+            "{all}"
+        );
+    }
+}

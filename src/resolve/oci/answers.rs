@@ -1,9 +1,8 @@
 //! What a registry's answer means: whether a `HEAD` may be pinned, and
-//! every failure (oci-client's and our own requests') in the user's words.
+//! every failure of a registry request in the user's words.
 
 use super::super::{ErrorKind, ResolveError};
 use crate::digest::Digest;
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 
 /// What a `HEAD` answered 200 allows.
 #[derive(Debug, PartialEq, Eq)]
@@ -183,8 +182,8 @@ pub(super) fn error_answer(
     error
 }
 
-/// A non-200 answer to one of our own requests, worded like oci-client's
-/// [`map_error`] words a `GET`'s, with the `Retry-After` it asked for.
+/// A non-200 answer without a body worth reading (a `HEAD`'s), with the
+/// `Retry-After` it asked for.
 pub(super) fn status_error(code: u16, host: &str, retry_after: Option<&str>) -> ResolveError {
     let mut error = ResolveError::new(
         status_kind(code),
@@ -241,71 +240,6 @@ pub(super) fn transport_error(e: &reqwest::Error, host: &str) -> ResolveError {
         (ErrorKind::Network, chain)
     };
     ResolveError::new(kind, format!("cannot reach registry {host}: {what}"))
-}
-
-pub(super) fn map_error(err: OciDistributionError, host: &str) -> ResolveError {
-    use OciDistributionError as E;
-    match err {
-        E::RegistryError { envelope, .. } => {
-            let kind = envelope
-                .errors
-                .iter()
-                .map(|e| match e.code {
-                    OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound => ErrorKind::NotFound,
-                    OciErrorCode::Unauthorized | OciErrorCode::Denied => ErrorKind::Unauthorized,
-                    OciErrorCode::Toomanyrequests => ErrorKind::RateLimited,
-                    _ => ErrorKind::Other,
-                })
-                .next()
-                .unwrap_or(ErrorKind::Other);
-            let answers: Vec<String> = envelope
-                .errors
-                .iter()
-                .map(|e| {
-                    let code = serde_json::to_value(&e.code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_else(|| format!("{:?}", e.code));
-                    if e.message.is_empty() {
-                        code
-                    } else {
-                        format!("{code} ({})", e.message)
-                    }
-                })
-                .collect();
-            ResolveError::new(kind, format!("registry {host} answered {}", answers.join("; ")))
-        }
-        E::ServerError { code, message, .. } => {
-            let kind = status_kind(code);
-            let status = reqwest_status_text(code);
-            let body = answer_text(&message);
-            let text = if body.is_empty() {
-                format!("registry {host} answered HTTP {code} {status}")
-            } else {
-                format!("registry {host} answered HTTP {code} {status}: {body}")
-            };
-            ResolveError::new(kind, text)
-        }
-        E::UnauthorizedError { .. } => ResolveError::new(
-            ErrorKind::Unauthorized,
-            format!("registry {host} answered HTTP 401 Unauthorized (log in with `docker login {host}` or check DOCKER_CONFIG)"),
-        ),
-        E::AuthenticationFailure(msg) => ResolveError::new(
-            ErrorKind::Unauthorized,
-            format!("authentication with registry {host} failed: {msg}"),
-        ),
-        E::ImageManifestNotFoundError(msg) => {
-            ResolveError::new(ErrorKind::NotFound, format!("registry {host}: manifest not found: {msg}"))
-        }
-        E::DigestError(oci_client::errors::DigestError::VerificationError { expected, actual }) => {
-            ResolveError::new(
-                ErrorKind::Other,
-                format!("registry {host} sent a manifest that does not match its digest (expected {expected}, got {actual}; a proxy or cache may be altering answers)"),
-            )
-        }
-        E::RequestError(e) => transport_error(&e, host),
-        other => ResolveError::new(ErrorKind::Other, format!("registry {host}: {other}")),
-    }
 }
 
 /// A registry's error body as one short line: the `<title>` (or the text)

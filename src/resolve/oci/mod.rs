@@ -1,4 +1,6 @@
-//! Resolution through the OCI distribution API, with `oci-client`.
+//! Resolution through the OCI distribution API, with imgpin's own requests
+//! (`reqwest`): one challenge per registry and one token per repository
+//! (`auth.rs`), then one `HEAD` per reference.
 //!
 //! A tag is resolved with a HEAD on its manifest, accepting OCI index, OCI
 //! manifest, Docker manifest list and Docker v2 manifest, and the digest is
@@ -15,32 +17,97 @@ use super::{ErrorKind, Platform, RegistryOptions, ResolveError, Resolved};
 use crate::digest::Digest;
 use crate::media::ManifestFacts;
 use crate::reference::ImageRef;
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference, RegistryOperation};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod answers;
+mod auth;
 mod limits;
 
-use answers::{head_verdict, is_certificate_error, map_error, HeadVerdict};
+use answers::{head_verdict, is_certificate_error, HeadVerdict};
+use auth::{Credentials, Tokens};
+
+/// Over which protocol a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Https,
+    Http,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Https => "https",
+            Scheme::Http => "http",
+        }
+    }
+}
+
+/// A manifest to ask for: repository and tag or digest at a registry.
+#[derive(Debug, Clone)]
+struct Target {
+    registry: String,
+    repository: String,
+    tag: Option<String>,
+    digest: Option<String>,
+}
+
+impl Target {
+    fn with_tag(registry: String, repository: String, tag: String) -> Target {
+        Target {
+            registry,
+            repository,
+            tag: Some(tag),
+            digest: None,
+        }
+    }
+
+    fn with_digest(registry: String, repository: String, digest: String) -> Target {
+        Target {
+            registry,
+            repository,
+            tag: None,
+            digest: Some(digest),
+        }
+    }
+
+    fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
+    }
+
+    fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The host the API is served at: Docker Hub's is not `docker.io`.
+    fn api_host(&self) -> &str {
+        match self.registry.as_str() {
+            "docker.io" | "index.docker.io" => "registry-1.docker.io",
+            other => other,
+        }
+    }
+
+    fn base(&self, scheme: Scheme) -> String {
+        format!("{}://{}", scheme.as_str(), self.api_host())
+    }
+}
 
 /// Resolves references against registries that speak the distribution API.
 pub struct OciResolver {
-    https: Client,
-    http: Client,
-    /// For the manifest `HEAD`s imgpin checks itself (same roots and timeouts).
+    /// Every request: one pool of kept-alive connections per host.
     heads: reqwest::Client,
-    /// The pull token of each (registry, repository) for those `HEAD`s
-    /// (`None`: the registry wants none, or Basic credentials).
-    tokens: Mutex<HashMap<(String, String), Option<String>>>,
+    /// Challenges per registry and pull tokens per repository.
+    tokens: Tokens,
     credentials: Arc<CredentialStore>,
     insecure: Vec<String>,
     platform: Option<Platform>,
     plain_http_hosts: Mutex<HashMap<String, bool>>,
-    auth: Mutex<HashMap<String, RegistryAuth>>,
+    auth: Mutex<HashMap<String, Credentials>>,
     /// Bounds one reference, every attempt and wait included.
     timeout: Duration,
     /// Pin only from fetched, hashed manifests (`--paranoid`).
@@ -66,27 +133,15 @@ impl OciResolver {
                     format!("cannot read CA file {}: {e}", file.display()),
                 )
             })?;
-            roots.push(Certificate {
-                encoding: CertificateEncoding::Pem,
-                data,
-            });
+            roots.push(data);
         }
         let request_timeout = options.request_timeout.min(options.timeout);
-        let config = |protocol| ClientConfig {
-            protocol,
-            extra_root_certificates: roots.clone(),
-            read_timeout: Some(request_timeout),
-            connect_timeout: Some(request_timeout),
-            max_concurrent_download: options.jobs.max(1),
-            user_agent: concat!("imgpin/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        };
         let mut heads = reqwest::Client::builder()
             .user_agent(concat!("imgpin/", env!("CARGO_PKG_VERSION")))
             .timeout(request_timeout)
             .connect_timeout(request_timeout);
         for root in &roots {
-            let cert = reqwest::Certificate::from_pem(&root.data).map_err(|e| {
+            let cert = reqwest::Certificate::from_pem(root).map_err(|e| {
                 ResolveError::new(
                     ErrorKind::Other,
                     format!("cannot read a CA certificate: {e}"),
@@ -99,9 +154,7 @@ impl OciResolver {
         })?;
         Ok(OciResolver {
             heads,
-            tokens: Mutex::new(HashMap::new()),
-            https: Client::new(config(ClientProtocol::Https)),
-            http: Client::new(config(ClientProtocol::Http)),
+            tokens: Tokens::default(),
             credentials: Arc::new(store),
             insecure: options.insecure_registries.clone(),
             platform: options.platform.clone(),
@@ -120,7 +173,7 @@ impl OciResolver {
             || self.insecure.iter().any(|h| h == host || h == name)
     }
 
-    async fn auth_for(&self, host: &str) -> Result<RegistryAuth, ResolveError> {
+    async fn auth_for(&self, host: &str) -> Result<Credentials, ResolveError> {
         if let Some(auth) = lock(&self.auth).get(host) {
             return Ok(auth.clone());
         }
@@ -139,14 +192,14 @@ impl OciResolver {
             Err(e) => return Err(ResolveError::new(ErrorKind::Unauthorized, e.to_string())),
         };
         let auth = match found {
-            None => RegistryAuth::Anonymous,
+            None => Credentials::Anonymous,
             Some(Credential::Basic { username, password }) => {
-                RegistryAuth::Basic(username, password)
+                Credentials::Basic(username, password)
             }
             Some(Credential::IdentityToken { username, token }) => {
-                RegistryAuth::Basic(username.unwrap_or_else(|| "<token>".to_string()), token)
+                Credentials::Basic(username.unwrap_or_else(|| "<token>".to_string()), token)
             }
-            Some(Credential::Bearer(token)) => RegistryAuth::Bearer(token),
+            Some(Credential::Bearer(token)) => Credentials::Bearer(token),
         };
         lock(&self.auth).insert(host.to_string(), auth.clone());
         Ok(auth)
@@ -156,13 +209,13 @@ impl OciResolver {
     pub async fn has_credentials(&self, host: &str) -> bool {
         !matches!(
             self.auth_for(host).await,
-            Ok(RegistryAuth::Anonymous) | Err(_)
+            Ok(Credentials::Anonymous) | Err(_)
         )
     }
 
     /// Resolve one reference's tag to the digest to pin, retrying transient failures.
     pub async fn resolve(&self, reference: &ImageRef) -> Result<Resolved, ResolveError> {
-        let target = Reference::with_tag(
+        let target = Target::with_tag(
             reference.domain().to_string(),
             reference.repository().to_string(),
             reference.tag_or_latest().to_string(),
@@ -179,7 +232,7 @@ impl OciResolver {
         let Some(digest) = reference.digest() else {
             return self.resolve(reference).await.map(|_| true);
         };
-        let target = Reference::with_digest(
+        let target = Target::with_digest(
             reference.domain().to_string(),
             reference.repository().to_string(),
             digest.to_string(),
@@ -205,12 +258,12 @@ impl OciResolver {
     ) -> Result<ManifestFacts, ResolveError> {
         let host = reference.domain();
         let target = match reference.digest() {
-            Some(digest) => Reference::with_digest(
+            Some(digest) => Target::with_digest(
                 host.to_string(),
                 reference.repository().to_string(),
                 digest.to_string(),
             ),
-            None => Reference::with_tag(
+            None => Target::with_tag(
                 host.to_string(),
                 reference.repository().to_string(),
                 reference.tag_or_latest().to_string(),
@@ -310,21 +363,21 @@ impl OciResolver {
     async fn resolve_once(
         &self,
         host: &str,
-        auth: &RegistryAuth,
+        auth: &Credentials,
         op: &Op<'_>,
     ) -> Result<Answer, ResolveError> {
         let known_plain = lock(&self.plain_http_hosts).get(host).copied();
         if known_plain == Some(true) {
-            return self.run(&self.http, host, auth, op).await;
+            return self.run(Scheme::Http, host, auth, op).await;
         }
-        let tls = self.run(&self.https, host, auth, op).await;
+        let tls = self.run(Scheme::Https, host, auth, op).await;
         match tls {
             Err(e)
                 if e.kind == ErrorKind::Network
                     && known_plain.is_none()
                     && self.may_use_plain_http(host) =>
             {
-                match self.run(&self.http, host, auth, op).await {
+                match self.run(Scheme::Http, host, auth, op).await {
                     Ok(found) => {
                         lock(&self.plain_http_hosts).insert(host.to_string(), true);
                         Ok(found)
@@ -363,48 +416,44 @@ impl OciResolver {
 
     async fn run(
         &self,
-        client: &Client,
+        scheme: Scheme,
         host: &str,
-        auth: &RegistryAuth,
+        auth: &Credentials,
         op: &Op<'_>,
     ) -> Result<Answer, ResolveError> {
         match op {
             Op::Digest(target, platform) => self
-                .fetch(client, host, target, auth, *platform)
+                .fetch(scheme, host, target, auth, *platform)
                 .await
                 .map(Answer::Digest),
             Op::Manifest(target) => self
-                .checked_manifest(client, host, target, auth)
+                .checked_manifest(scheme, host, target, auth)
                 .await
                 .map(|(bytes, _)| Answer::Bytes(bytes)),
-            Op::Blob(target, digest) => {
-                // The manifest request before this one stored the token.
-                let mut bytes: Vec<u8> = Vec::new();
-                client
-                    .pull_blob(target, *digest, &mut bytes)
-                    .await
-                    .map(|()| Answer::Bytes(bytes))
-                    .map_err(|e| map_error(e, host))
-            }
+            Op::Blob(target, digest) => self
+                .blob(scheme, host, target, auth, digest)
+                .await
+                .map(Answer::Bytes),
         }
     }
 
     async fn fetch(
         &self,
-        client: &Client,
+        scheme: Scheme,
         host: &str,
-        target: &Reference,
-        auth: &RegistryAuth,
+        target: &Target,
+        auth: &Credentials,
         platform: Option<&Platform>,
     ) -> Result<Resolved, ResolveError> {
         let digest = match platform {
-            None => return self.checked_digest(client, host, target, auth).await,
+            None => return self.checked_digest(scheme, host, target, auth).await,
             Some(platform) => {
-                let (bytes, digest) = self.checked_manifest(client, host, target, auth).await?;
+                let (bytes, digest) = self.checked_manifest(scheme, host, target, auth).await?;
                 match pick_platform(&bytes, platform)? {
                     Some(child) => child,
                     None => {
-                        check_single_platform(client, host, target, &bytes, platform).await?;
+                        self.check_single_platform(scheme, host, target, auth, &bytes, platform)
+                            .await?;
                         digest
                     }
                 }
@@ -430,17 +479,17 @@ impl OciResolver {
     /// 401, 403 and 404 are worded from the `GET`'s error body.
     async fn checked_digest(
         &self,
-        client: &Client,
+        scheme: Scheme,
         host: &str,
-        target: &Reference,
-        auth: &RegistryAuth,
+        target: &Target,
+        auth: &Credentials,
     ) -> Result<Resolved, ResolveError> {
         if !self.paranoid {
-            if let Some(resolved) = self.head_digest(client, host, target, auth).await? {
+            if let Some(resolved) = self.head_digest(scheme, host, target, auth).await? {
                 return Ok(resolved);
             }
         }
-        let (_, digest) = self.checked_manifest(client, host, target, auth).await?;
+        let (_, digest) = self.checked_manifest(scheme, host, target, auth).await?;
         Digest::parse(&digest)
             .map(|digest| Resolved { digest })
             .map_err(|e| {
@@ -455,13 +504,13 @@ impl OciResolver {
     /// only a `GET` can settle it, or the error that ends this attempt.
     async fn head_digest(
         &self,
-        client: &Client,
+        scheme: Scheme,
         host: &str,
-        target: &Reference,
-        auth: &RegistryAuth,
+        target: &Target,
+        auth: &Credentials,
     ) -> Result<Option<Resolved>, ResolveError> {
         let answer = self
-            .manifest_request(client, host, target, auth, reqwest::Method::HEAD)
+            .manifest_request(scheme, host, target, auth, reqwest::Method::HEAD)
             .await?;
         let header = |name: &str| header(&answer, name);
         match answer.status().as_u16() {
@@ -492,13 +541,13 @@ impl OciResolver {
     /// what the registry said ([`answers::body_verdict`]).
     async fn checked_manifest(
         &self,
-        client: &Client,
+        scheme: Scheme,
         host: &str,
-        target: &Reference,
-        auth: &RegistryAuth,
+        target: &Target,
+        auth: &Credentials,
     ) -> Result<(Vec<u8>, String), ResolveError> {
         let answer = self
-            .manifest_request(client, host, target, auth, reqwest::Method::GET)
+            .manifest_request(scheme, host, target, auth, reqwest::Method::GET)
             .await?;
         let status = answer.status().as_u16();
         let content_type = header(&answer, "content-type");
@@ -523,65 +572,142 @@ impl OciResolver {
         Ok((body.to_vec(), digest.to_string()))
     }
 
-    /// One manifest request of imgpin's own (`HEAD` or `GET`, every
-    /// manifest type accepted) with the pull token of (registry,
-    /// repository), fetched once through oci-client's challenge handling
-    /// and fetched again once when the registry no longer takes it.
+    /// A single-platform image served for `platform`: its config blob
+    /// must say that platform.
+    async fn check_single_platform(
+        &self,
+        scheme: Scheme,
+        host: &str,
+        target: &Target,
+        auth: &Credentials,
+        manifest: &[u8],
+        platform: &Platform,
+    ) -> Result<(), ResolveError> {
+        let facts = crate::media::parse_manifest(manifest)
+            .map_err(|e| ResolveError::new(ErrorKind::Other, format!("registry {host}: {e}")))?;
+        let ManifestFacts::Image {
+            config: Some(config),
+            ..
+        } = facts
+        else {
+            return Ok(());
+        };
+        let bytes = self
+            .blob(scheme, host, target, auth, config.as_str())
+            .await?;
+        match crate::media::config_platform(&bytes) {
+            Some(have) if !have.satisfies(platform) => Err(ResolveError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the tag serves a single-platform {have} image, not {platform} (pin without --platform, or push a {platform} build)"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// One manifest request (`HEAD` or `GET`, every manifest type
+    /// accepted) with the repository's authorization, asked again once when
+    /// the registry no longer takes a cached token.
     async fn manifest_request(
         &self,
-        client: &Client,
+        scheme: Scheme,
         host: &str,
-        target: &Reference,
-        auth: &RegistryAuth,
+        target: &Target,
+        auth: &Credentials,
         method: reqwest::Method,
     ) -> Result<reqwest::Response, ResolveError> {
-        let scheme = if std::ptr::eq(client, &self.http) {
-            "http"
-        } else {
-            "https"
-        };
-        let url = format!(
-            "{scheme}://{}/v2/{}/manifests/{}",
-            target.resolve_registry(),
-            target.repository(),
-            target.digest().or(target.tag()).unwrap_or("latest")
-        );
-        let scope = (host.to_string(), target.repository().to_string());
-        let mut fresh = false;
+        let reference = target.digest().or(target.tag()).unwrap_or("latest");
+        let path = format!("/v2/{}/manifests/{reference}", target.repository());
+        self.authorized(
+            scheme,
+            host,
+            target,
+            auth,
+            method,
+            &path,
+            crate::media::ACCEPTED.join(", "),
+        )
+        .await
+    }
+
+    /// A blob's bytes, by digest, from `target`'s repository: at most
+    /// [`limits::MAX_MANIFEST`] bytes, and only when they hash to `digest`.
+    async fn blob(
+        &self,
+        scheme: Scheme,
+        host: &str,
+        target: &Target,
+        auth: &Credentials,
+        digest: &str,
+    ) -> Result<Vec<u8>, ResolveError> {
+        let path = format!("/v2/{}/blobs/{digest}", target.repository());
+        let answer = self
+            .authorized(
+                scheme,
+                host,
+                target,
+                auth,
+                reqwest::Method::GET,
+                &path,
+                "*/*".to_string(),
+            )
+            .await?;
+        let status = answer.status().as_u16();
+        let retry_after = header(&answer, "retry-after");
+        let body = limited_body(answer, host).await?;
+        if status != 200 {
+            return Err(answers::error_answer(
+                status,
+                host,
+                &body,
+                retry_after.as_deref(),
+            ));
+        }
+        let got = Digest::sha256_of(&body);
+        if got.to_string() != digest {
+            return Err(ResolveError::new(
+                ErrorKind::Other,
+                format!("registry {host} sent a blob that does not match its digest (expected {digest}, got {got}; a proxy or cache may be altering answers)"),
+            ));
+        }
+        Ok(body)
+    }
+
+    /// One request to `path` at `target`'s registry with the repository's
+    /// authorization (a cached token is asked again once when refused).
+    #[allow(clippy::too_many_arguments)]
+    async fn authorized(
+        &self,
+        scheme: Scheme,
+        host: &str,
+        target: &Target,
+        auth: &Credentials,
+        method: reqwest::Method,
+        path: &str,
+        accept: String,
+    ) -> Result<reqwest::Response, ResolveError> {
+        let base = target.base(scheme);
+        let url = format!("{base}{path}");
+        let mut retried = false;
         loop {
-            let cached = lock(&self.tokens).get(&scope).cloned();
-            let token = match cached {
-                Some(token) => token,
-                None => {
-                    fresh = true;
-                    let token = client
-                        .auth(target, auth, RegistryOperation::Pull)
-                        .await
-                        .map_err(|e| map_error(e, host))?;
-                    lock(&self.tokens).insert(scope.clone(), token.clone());
-                    token
-                }
-            };
-            let mut request = self
+            let authorization = self
+                .tokens
+                .authorization(&self.heads, &base, host, target.repository(), auth)
+                .await?;
+            let request = self
                 .heads
                 .request(method.clone(), &url)
-                .header("Accept", crate::media::ACCEPTED.join(", "));
-            request = match (&token, auth) {
-                (Some(token), _) | (None, RegistryAuth::Bearer(token)) => {
-                    request.bearer_auth(token)
-                }
-                (None, RegistryAuth::Basic(user, password)) => {
-                    request.basic_auth(user, Some(password))
-                }
-                (None, RegistryAuth::Anonymous) => request,
-            };
-            let answer = request
+                .header("Accept", accept.as_str());
+            let answer = authorization
+                .apply(request)
                 .send()
                 .await
                 .map_err(|e| answers::transport_error(&e, host))?;
-            if answer.status().as_u16() == 401 && token.is_some() && !fresh {
-                // The cached token expired during a long run: ask again once.
-                lock(&self.tokens).remove(&scope);
+            if answer.status().as_u16() == 401 && authorization.is_token() && !retried {
+                // The token expired during a long run: ask again once.
+                self.tokens.forget(&base, target.repository());
+                retried = true;
                 continue;
             }
             return Ok(answer);
@@ -634,46 +760,14 @@ fn header(answer: &reqwest::Response, name: &str) -> Option<String> {
 /// only when its config says it is built for `platform`: pinning an amd64
 /// image for `--platform linux/arm64` would fail later with `exec format
 /// error`. A config without a platform is taken on trust.
-async fn check_single_platform(
-    client: &Client,
-    host: &str,
-    target: &Reference,
-    manifest: &[u8],
-    platform: &Platform,
-) -> Result<(), ResolveError> {
-    let facts = crate::media::parse_manifest(manifest)
-        .map_err(|e| ResolveError::new(ErrorKind::Other, format!("registry {host}: {e}")))?;
-    let ManifestFacts::Image {
-        config: Some(config),
-        ..
-    } = facts
-    else {
-        return Ok(());
-    };
-    let mut bytes: Vec<u8> = Vec::new();
-    client
-        .pull_blob(target, config.as_str(), &mut bytes)
-        .await
-        .map_err(|e| map_error(e, host))?;
-    match crate::media::config_platform(&bytes) {
-        Some(have) if !have.satisfies(platform) => Err(ResolveError::new(
-            ErrorKind::NotFound,
-            format!(
-                "the tag serves a single-platform {have} image, not {platform} (pin without --platform, or push a {platform} build)"
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// One request to a registry, retried as a whole by [`OciResolver::lookup`].
 enum Op<'a> {
     /// The digest of a manifest (the platform's child with a platform).
-    Digest(&'a Reference, Option<&'a Platform>),
+    Digest(&'a Target, Option<&'a Platform>),
     /// A manifest's bytes.
-    Manifest(&'a Reference),
+    Manifest(&'a Target),
     /// A blob's bytes, by digest, from the repository of the reference.
-    Blob(&'a Reference, &'a str),
+    Blob(&'a Target, &'a str),
 }
 
 /// What an [`Op`] answers.

@@ -60,7 +60,18 @@ pub enum Fault {
     /// Manifest `GET`s: 200 with a manifest type and an endless body
     /// (`chunked`), until the client hangs up.
     EndlessBody,
+    /// The distribution token flow, as Docker Hub and most hosted
+    /// registries run it: `/v2/` and every repository request without the
+    /// repository's bearer token get 401 with a `Bearer realm=…/token`
+    /// challenge; `/token?scope=repository:NAME:pull` with Basic
+    /// [`TOKEN_USER`]:[`TOKEN_PASSWORD`] answers `{"token": "tok-NAME"}`.
+    TokenAuth,
 }
+
+/// The login [`Fault::TokenAuth`]'s token server accepts.
+pub const TOKEN_USER: &str = "ci";
+/// Its password.
+pub const TOKEN_PASSWORD: &str = "s3cret-token-pass";
 
 /// One request the proxy saw.
 #[derive(Clone, Debug)]
@@ -290,6 +301,14 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
         path = original;
     }
     let fault = shared.fault;
+    let mut headers = headers;
+    if matches!(fault, Fault::TokenAuth) {
+        match token_gate(&path, &headers, &shared_host(&stream)) {
+            Some(answer) => return write_answer(&mut stream, answer, head),
+            // Allowed: the registry behind needs no login.
+            None => headers.retain(|(k, _)| k != "authorization"),
+        }
+    }
     // Faults that answer without asking the registry.
     let made = match fault {
         Fault::HtmlEverything => Some(Answer::new(200, "OK", "text/html; charset=utf-8", HTML.as_bytes())),
@@ -379,6 +398,9 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
             _ => {}
         }
     }
+    if cut_off.is_none() && pause.is_none() {
+        return write_answer(&mut stream, answer, head);
+    }
     let length = match (&answer.head_length, head) {
         (Some(l), true) => l.clone(),
         _ => answer.body.len().to_string(),
@@ -408,6 +430,84 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
         (None, None) => stream.write_all(&answer.body)?,
     }
     stream.flush()
+}
+
+/// Writes `answer` whole and closes.
+fn write_answer(stream: &mut TcpStream, answer: Answer, head: bool) -> std::io::Result<()> {
+    let length = match (&answer.head_length, head) {
+        (Some(l), true) => l.clone(),
+        _ => answer.body.len().to_string(),
+    };
+    let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, answer.reason);
+    for (k, v) in &answer.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if answer.header("content-length").is_none() {
+        out.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    stream.write_all(out.as_bytes())?;
+    if !head {
+        stream.write_all(&answer.body)?;
+    }
+    stream.flush()
+}
+
+/// [`Fault::TokenAuth`]: the answer for a request that is refused or is
+/// the token server's; `None` for one that may go to the registry.
+fn token_gate(path: &str, headers: &[(String, String)], host: &str) -> Option<Answer> {
+    use base64::Engine;
+    let authorization = headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let challenge = |scope: Option<&str>| {
+        let mut a = Answer::new(
+            401,
+            "Unauthorized",
+            "application/json",
+            br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        );
+        let mut value = format!("Bearer realm=\"http://{host}/token\",service=\"fault-proxy\"");
+        if let Some(scope) = scope {
+            value.push_str(&format!(",scope=\"{scope}\""));
+        }
+        a.set_header("WWW-Authenticate", &value);
+        a
+    };
+    if let Some(query) = path.strip_prefix("/token?") {
+        let login = base64::engine::general_purpose::STANDARD
+            .encode(format!("{TOKEN_USER}:{TOKEN_PASSWORD}"));
+        if authorization != format!("Basic {login}") {
+            return Some(Answer::new(
+                401,
+                "Unauthorized",
+                "application/json",
+                br#"{"details":"incorrect username or password"}"#,
+            ));
+        }
+        let repository = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("scope="))
+            .map(|s| s.replace("%3A", ":").replace("%2F", "/"))
+            .and_then(|s| {
+                s.strip_prefix("repository:")
+                    .and_then(|r| r.strip_suffix(":pull"))
+                    .map(str::to_string)
+            })?;
+        let body = format!(r#"{{"token":"tok-{repository}","expires_in":300}}"#);
+        return Some(Answer::new(200, "OK", "application/json", body.as_bytes()));
+    }
+    if path == "/v2/" {
+        return (!authorization.starts_with("Bearer tok-")).then(|| challenge(None));
+    }
+    let rest = path.strip_prefix("/v2/")?;
+    let repository = ["/manifests/", "/blobs/"]
+        .iter()
+        .find_map(|marker| rest.split_once(marker).map(|(r, _)| r))?;
+    let scope = format!("repository:{repository}:pull");
+    (authorization != format!("Bearer tok-{repository}")).then(|| challenge(Some(&scope)))
 }
 
 /// The proxy's own `host:port`, as the client reached it.
