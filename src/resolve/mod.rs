@@ -190,7 +190,9 @@ impl Router {
 
     /// What the router decided along the way (fallbacks), for `-v` output.
     pub fn notes(&self) -> Vec<String> {
-        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+        let mut notes = self.notes.lock().map(|n| n.clone()).unwrap_or_default();
+        notes.extend(self.oci.request_summary());
+        notes
     }
 
     async fn resolve_oci(&self, refs: Vec<ImageRef>) -> Resolutions {

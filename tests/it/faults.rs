@@ -403,8 +403,20 @@ fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
 
     login(TOKEN_PASSWORD);
     let before = proxy.log().len();
-    let out = imgpin(&["pin", "--write", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = imgpin(&["pin", "--write", "-v", "."]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // `-v` tells the same count.
+    assert!(
+        err.contains(&format!(
+            "registry {host}: 10 requests (1 challenge, 3 tokens, 6 manifests) over HTTP/1.1"
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains(TOKEN_PASSWORD) && !err.contains("tok-"),
+        "{err}"
+    );
     let log: Vec<_> = proxy.log().into_iter().skip(before).collect();
     let count = |f: &dyn Fn(&crate::support::fault_proxy::Seen) -> bool| {
         log.iter().filter(|s| f(s)).count()

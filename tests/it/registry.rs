@@ -233,6 +233,16 @@ fn tls_registry_with_basic_auth_from_docker_config() {
     for stream in [text(&out.stdout), text(&out.stderr)] {
         assert!(!stream.contains(password), "password leaked: {stream}");
     }
+    // The registry offers HTTP/2 by ALPN: every request went over it, and
+    // Basic auth needs one challenge and no token.
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "registry {}: 2 requests (1 challenge, 1 manifest) over HTTP/2",
+            reg.host()
+        )),
+        "{err}"
+    );
 
     // CA through --ca-file instead.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));

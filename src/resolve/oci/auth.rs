@@ -8,13 +8,12 @@
 //! answer is worded by [`super::answers`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
 use super::answers;
-use super::{limited_body, lock};
+use super::{limited_body, lock, Kind, RequestLog};
 use crate::resolve::{ErrorKind, ResolveError};
 
 /// The credentials for one registry, from the docker credential store.
@@ -84,10 +83,6 @@ pub(super) struct Tokens {
     challenges: Mutex<HashMap<String, Once<Challenge>>>,
     /// By base URL and repository.
     tokens: Mutex<HashMap<(String, String), Once<String>>>,
-    /// `GET /v2/` requests sent.
-    pub(super) pings: AtomicUsize,
-    /// Token requests sent.
-    pub(super) token_requests: AtomicUsize,
 }
 
 impl Tokens {
@@ -101,13 +96,14 @@ impl Tokens {
         host: &str,
         repository: &str,
         credentials: &Credentials,
+        log: &RequestLog,
     ) -> Result<Authorization, ResolveError> {
         if let Credentials::Bearer(token) = credentials {
             return Ok(Authorization::Bearer(token.clone()));
         }
         let cell = Arc::clone(lock(&self.challenges).entry(base.to_string()).or_default());
         let challenge = cell
-            .get_or_try_init(|| self.ping(client, base, host))
+            .get_or_try_init(|| self.ping(client, base, host, log))
             .await?
             .clone();
         match (challenge, credentials) {
@@ -129,6 +125,7 @@ impl Tokens {
                             service.as_deref(),
                             repository,
                             credentials,
+                            log,
                         )
                     })
                     .await?;
@@ -148,13 +145,14 @@ impl Tokens {
         client: &reqwest::Client,
         base: &str,
         host: &str,
+        log: &RequestLog,
     ) -> Result<Challenge, ResolveError> {
-        self.pings.fetch_add(1, Ordering::Relaxed);
         let answer = client
             .get(format!("{base}/v2/"))
             .send()
             .await
             .map_err(|e| answers::transport_error(&e, host))?;
+        log.record(host, Kind::Challenge, answer.version());
         let status = answer.status().as_u16();
         let header = answer
             .headers()
@@ -186,8 +184,8 @@ impl Tokens {
         service: Option<&str>,
         repository: &str,
         credentials: &Credentials,
+        log: &RequestLog,
     ) -> Result<String, ResolveError> {
-        self.token_requests.fetch_add(1, Ordering::Relaxed);
         let mut url = reqwest::Url::parse(realm).map_err(|_| {
             ResolveError::new(
                 ErrorKind::Other,
@@ -209,6 +207,7 @@ impl Tokens {
             .send()
             .await
             .map_err(|e| answers::transport_error(&e, host))?;
+        log.record(host, Kind::Token, answer.version());
         let status = answer.status().as_u16();
         let retry_after = super::header(&answer, "retry-after");
         let body = limited_body(answer, host).await?;

@@ -28,6 +28,83 @@ mod limits;
 use answers::{head_verdict, is_certificate_error, HeadVerdict};
 use auth::{Credentials, Tokens};
 
+/// What a request was for, in [`RequestLog`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Challenge,
+    Token,
+    Manifest,
+    Blob,
+}
+
+/// Requests sent to each registry host in a run, by kind, and the HTTP
+/// versions they went over: the `-v` account of what a run cost.
+#[derive(Default)]
+struct RequestLog {
+    hosts: Mutex<std::collections::BTreeMap<String, HostRequests>>,
+}
+
+#[derive(Default)]
+struct HostRequests {
+    challenges: usize,
+    tokens: usize,
+    manifests: usize,
+    blobs: usize,
+    versions: std::collections::BTreeSet<String>,
+}
+
+impl RequestLog {
+    fn record(&self, host: &str, kind: Kind, version: reqwest::Version) {
+        let mut hosts = lock(&self.hosts);
+        let entry = hosts.entry(host.to_string()).or_default();
+        match kind {
+            Kind::Challenge => entry.challenges += 1,
+            Kind::Token => entry.tokens += 1,
+            Kind::Manifest => entry.manifests += 1,
+            Kind::Blob => entry.blobs += 1,
+        }
+        let version = match version {
+            reqwest::Version::HTTP_2 => "HTTP/2",
+            reqwest::Version::HTTP_3 => "HTTP/3",
+            reqwest::Version::HTTP_10 => "HTTP/1.0",
+            _ => "HTTP/1.1",
+        };
+        entry.versions.insert(version.to_string());
+    }
+
+    /// One line per host: `registry H: 12 requests (1 challenge, 3 tokens,
+    /// 8 manifests) over HTTP/2`.
+    fn lines(&self) -> Vec<String> {
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {what}")),
+            n => Some(format!("{n} {what}s")),
+        };
+        lock(&self.hosts)
+            .iter()
+            .map(|(host, r)| {
+                let parts: Vec<String> = [
+                    count(r.challenges, "challenge"),
+                    count(r.tokens, "token"),
+                    count(r.manifests, "manifest"),
+                    count(r.blobs, "blob"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let total = r.challenges + r.tokens + r.manifests + r.blobs;
+                let versions: Vec<&str> = r.versions.iter().map(String::as_str).collect();
+                format!(
+                    "registry {host}: {total} request{} ({}) over {}",
+                    if total == 1 { "" } else { "s" },
+                    parts.join(", "),
+                    versions.join(" and ")
+                )
+            })
+            .collect()
+    }
+}
+
 /// Over which protocol a request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
@@ -103,6 +180,8 @@ pub struct OciResolver {
     heads: reqwest::Client,
     /// Challenges per registry and pull tokens per repository.
     tokens: Tokens,
+    /// What the run asked of each registry.
+    log: RequestLog,
     credentials: Arc<CredentialStore>,
     insecure: Vec<String>,
     platform: Option<Platform>,
@@ -155,6 +234,7 @@ impl OciResolver {
         Ok(OciResolver {
             heads,
             tokens: Tokens::default(),
+            log: RequestLog::default(),
             credentials: Arc::new(store),
             insecure: options.insecure_registries.clone(),
             platform: options.platform.clone(),
@@ -203,6 +283,11 @@ impl OciResolver {
         };
         lock(&self.auth).insert(host.to_string(), auth.clone());
         Ok(auth)
+    }
+
+    /// What the run asked of each registry, a line per host (`-v`).
+    pub fn request_summary(&self) -> Vec<String> {
+        self.log.lines()
     }
 
     /// Whether the docker credential store has a login for `host`.
@@ -693,7 +778,14 @@ impl OciResolver {
         loop {
             let authorization = self
                 .tokens
-                .authorization(&self.heads, &base, host, target.repository(), auth)
+                .authorization(
+                    &self.heads,
+                    &base,
+                    host,
+                    target.repository(),
+                    auth,
+                    &self.log,
+                )
                 .await?;
             let request = self
                 .heads
@@ -704,6 +796,12 @@ impl OciResolver {
                 .send()
                 .await
                 .map_err(|e| answers::transport_error(&e, host))?;
+            let kind = if path.contains("/blobs/") {
+                Kind::Blob
+            } else {
+                Kind::Manifest
+            };
+            self.log.record(host, kind, answer.version());
             if answer.status().as_u16() == 401 && authorization.is_token() && !retried {
                 // The token expired during a long run: ask again once.
                 self.tokens.forget(&base, target.repository());
