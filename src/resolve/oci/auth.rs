@@ -118,7 +118,7 @@ impl Tokens {
                 let cell = Arc::clone(lock(&self.tokens).entry(key).or_default());
                 let token = cell
                     .get_or_try_init(|| {
-                        self.token(
+                        Self::token(
                             client,
                             host,
                             &realm,
@@ -177,7 +177,6 @@ impl Tokens {
     }
 
     async fn token(
-        &self,
         client: &reqwest::Client,
         host: &str,
         realm: &str,
