@@ -7,7 +7,8 @@
 //! read), imgpin's own temporary files set aside (never scanned), and files
 //! over the size limit passed over with a note. Each file
 //! read is handed to [`crate::locate`], and each image value it finds is
-//! parsed into an [`ImageRef`].
+//! parsed into an [`ImageRef`]. Files are read and located on all cores;
+//! the result keeps the walk's order.
 
 use crate::locate::{self, Format, LineIndex, Occurrence, SkipReason};
 use crate::reference::{ImageRef, RefError};
@@ -113,6 +114,8 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
     // Files named with --helm-values are read even outside the paths.
     roots.extend(options.helm_values.iter().cloned());
     let mut seen = std::collections::HashSet::new();
+    // Files to read, in walk order.
+    let mut queue: Vec<(PathBuf, Option<locate::Format>)> = Vec::new();
     let helm_named: Vec<PathBuf> = options
         .helm_values
         .iter()
@@ -150,11 +153,51 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             let format = helm_values(&path, &key, &helm_named);
             if seen.insert(key) {
-                read_one(&path, options.max_file_size, format, &mut scan);
+                queue.push((path, format));
             }
         }
     }
+    for part in read_all(&queue, options.max_file_size) {
+        scan.files_scanned += part.files_scanned;
+        scan.files_failed += part.files_failed;
+        scan.findings.extend(part.findings);
+        scan.files.extend(part.files);
+    }
     Ok(scan)
+}
+
+/// Reads and locates every queued file on all cores; the results keep the
+/// queue's order (the walk's), so output does not depend on timing.
+fn read_all(queue: &[(PathBuf, Option<locate::Format>)], max_size: u64) -> Vec<Scan> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(queue.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Scan)> = std::thread::scope(|threads| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                threads.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((path, format)) = queue.get(i) else {
+                            return mine;
+                        };
+                        let mut part = Scan::default();
+                        read_one(path, max_size, *format, &mut part);
+                        mine.push((i, part));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, part)| part).collect()
 }
 
 /// Why `bytes` cannot be read as a UTF-8 text file, if they cannot: a
