@@ -173,6 +173,16 @@ fn read_all(queue: &[(PathBuf, Option<locate::Format>)], max_size: u64) -> Vec<S
         .map_or(1, std::num::NonZeroUsize::get)
         .min(queue.len())
         .max(1);
+    if workers == 1 {
+        return queue
+            .iter()
+            .map(|(path, format)| {
+                let mut part = Scan::default();
+                read_one(path, max_size, *format, &mut part);
+                part
+            })
+            .collect();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Scan)> = std::thread::scope(|threads| {
         let handles: Vec<_> = (0..workers)
