@@ -449,19 +449,48 @@ pub fn locate_as(
     if placed.is_none() && !mentions_image(bytes) {
         return Ok(None);
     }
-    let documents = match syntax {
-        Syntax::Json => vec![json::parse(text)?],
-        Syntax::Dockerfile => Vec::new(),
-        Syntax::Hcl => {
-            let occurrences = terraform::collect(text)?;
-            return Ok(Some(Located {
-                format: Format::Terraform,
-                occurrences,
-                note: None,
+    if syntax == Syntax::Hcl {
+        return Ok(Some(Located {
+            format: Format::Terraform,
+            occurrences: terraform::collect(text)?,
+            note: None,
+        }));
+    }
+    // A placed file is its place's format, every document of it; a
+    // Kubernetes object there (a manifest kept under `.github/`) is still one.
+    let detect = |d: &Node| match placed {
+        Some(_) if kustomize::detect(d) => Some(Format::Kustomize),
+        Some(_) if kubernetes::detect(d) => Some(Format::Kubernetes),
+        Some(format) => Some(format),
+        None => detect(d, syntax),
+    };
+    // Documents are taken one at a time, as the parser completes them: the
+    // first of a known format decides the file's, and those of that format
+    // contribute occurrences.
+    let mut format = None;
+    let mut occurrences = Vec::new();
+    let mut index = 0;
+    let mut take = |document: Node| {
+        let found = detect(&document);
+        format = format.or(found);
+        if found.is_some() && found == format {
+            let prefix = if index > 0 {
+                format!("document {}: ", index + 1)
+            } else {
+                String::new()
+            };
+            let format = found.unwrap_or(Format::Kubernetes);
+            occurrences.extend(collect(&document, format, text).into_iter().map(|mut o| {
+                o.location.insert_str(0, &prefix);
+                o
             }));
         }
-        Syntax::Yaml => match yaml::parse(text) {
-            Ok(documents) => documents,
+        index += 1;
+    };
+    match syntax {
+        Syntax::Json => take(json::parse(text)?),
+        Syntax::Yaml => match yaml::each_document(text, &mut take) {
+            Ok(()) => {}
             Err(_) if text.contains("{{") => {
                 return Ok(Some(Located {
                     format: Format::Kubernetes,
@@ -471,33 +500,11 @@ pub fn locate_as(
             }
             Err(e) => return Err(e),
         },
-    };
-    // A placed file is its place's format, every document of it; a
-    // Kubernetes object there (a manifest kept under `.github/`) is still one.
-    let detect = |d: &Node| match placed {
-        Some(_) if kustomize::detect(d) => Some(Format::Kustomize),
-        Some(_) if kubernetes::detect(d) => Some(Format::Kubernetes),
-        Some(format) => Some(format),
-        None => detect(d, syntax),
-    };
-    let Some(format) = documents.iter().find_map(detect) else {
+        Syntax::Dockerfile | Syntax::Hcl => {}
+    }
+    let Some(format) = format else {
         return Ok(None);
     };
-    let mut occurrences = Vec::new();
-    for (index, document) in documents.iter().enumerate() {
-        if detect(document) != Some(format) {
-            continue;
-        }
-        let prefix = if index > 0 {
-            format!("document {}: ", index + 1)
-        } else {
-            String::new()
-        };
-        occurrences.extend(collect(document, format, text).into_iter().map(|mut o| {
-            o.location.insert_str(0, &prefix);
-            o
-        }));
-    }
     // Aliases and merged templates repeat the anchor's span: keep the first
     // occurrence found for each span (the stable sort keeps discovery order),
     // except that a build output wins: a template a building service merges

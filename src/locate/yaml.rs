@@ -36,8 +36,18 @@ const ALIAS_RATIO: usize = 4;
 /// The YAML core schema's tag prefix (`!!str` is `tag:yaml.org,2002:str`).
 const CORE_TAG: &str = "tag:yaml.org,2002:";
 
-/// Parse every document of `text` (the whole file, BOM included).
+/// Parse every document of `text` (the whole file, BOM included), all kept.
+#[cfg(test)]
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, LocateError> {
+    let mut documents = Vec::new();
+    each_document(text, &mut |document| documents.push(document))?;
+    Ok(documents)
+}
+
+/// Parse `text` (the whole file, BOM included) and hand each document to
+/// `take` as soon as it is complete, so memory follows the largest
+/// document, not the stream.
+pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<(), LocateError> {
     let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut loader = Loader {
         text,
@@ -47,7 +57,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, LocateError> {
         own: 0,
         aliased: 0,
         root: None,
-        documents: Vec::new(),
+        take,
     };
     // libyaml-safer panics at an end of input right after spaces or a
     // backslash; a final line break avoids that and changes no mark of the
@@ -82,7 +92,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, LocateError> {
             break;
         }
     }
-    Ok(loader.documents)
+    Ok(())
 }
 
 /// A mapping or sequence being built.
@@ -122,7 +132,8 @@ struct Loader<'a> {
     /// Nodes added by aliases and by the copies anchors keep.
     aliased: usize,
     root: Option<Node>,
-    documents: Vec<Node>,
+    /// Where each complete document goes.
+    take: &'a mut dyn FnMut(Node),
 }
 
 impl Loader<'_> {
@@ -179,7 +190,7 @@ impl Loader<'_> {
                     let at = self.at(mark);
                     Node::Scalar(empty_scalar(at))
                 });
-                self.documents.push(root);
+                (self.take)(root);
                 self.stack.clear();
                 self.anchors.clear();
             }
