@@ -47,6 +47,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 location,
                 skip,
                 platform: None,
+                shown_at: None,
                 splice: Splice::Reference,
             }
         }
@@ -60,6 +61,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 }),
             ),
             platform: None,
+            shown_at: None,
             splice: Splice::Reference,
         },
     }

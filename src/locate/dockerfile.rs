@@ -299,6 +299,7 @@ fn from(
             location: format!("ARG {arg} ({location})"),
             skip: quoted.then_some(SkipReason::EscapedOrMultiline),
             platform,
+            shown_at: None,
             splice: super::Splice::Tag {
                 tag: default
                     .text
@@ -405,6 +406,7 @@ fn literal(word: &Word<'_>, location: String) -> Occurrence {
         location,
         skip,
         platform: None,
+        shown_at: None,
         splice: super::Splice::Reference,
     }
 }

@@ -109,6 +109,7 @@ fn block(node: &Node, path: &str) -> Option<Occurrence> {
         skip,
         platform: None,
         splice,
+        shown_at: None,
     })
 }
 

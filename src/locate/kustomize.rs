@@ -32,6 +32,10 @@ pub(crate) fn collect(root: &Node, text: &str) -> Vec<Occurrence> {
             continue;
         };
         let tag = field(entry, "newTag");
+        // An insertion is shown where the tag is, not at the line's end.
+        let shown_at = tag
+            .filter(|_| field(entry, "digest").is_none())
+            .map(|t| t.span.start);
         let (found, location) = match (field(entry, "digest"), tag) {
             (Some(digest), _) => {
                 let reference = match tag {
@@ -70,6 +74,7 @@ pub(crate) fn collect(root: &Node, text: &str) -> Vec<Occurrence> {
             skip,
             platform: None,
             splice,
+            shown_at,
         });
     }
     out

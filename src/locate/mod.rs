@@ -148,6 +148,9 @@ pub struct Occurrence {
     pub platform: Option<DeclaredPlatform>,
     /// How a pin is written into the span.
     pub splice: Splice,
+    /// Where to point the user when it is not the span's start: the tag
+    /// after which a `digest:` field is inserted.
+    pub shown_at: Option<usize>,
 }
 
 /// How a pin is written: most files hold the reference in one string;

@@ -183,6 +183,7 @@ impl Walker<'_> {
                     location: path,
                     skip: Some(SkipReason::Templated(shown)),
                     platform: None,
+                    shown_at: None,
                     splice: super::Splice::Reference,
                 }
             }

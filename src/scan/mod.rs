@@ -470,7 +470,8 @@ impl ScannedFile {
                         Err(e) => Value::Invalid(e),
                     },
                 };
-                let line_col = lines.line_col(&bytes, occurrence.span.start);
+                let shown = occurrence.shown_at.unwrap_or(occurrence.span.start);
+                let line_col = lines.line_col(&bytes, shown);
                 Item {
                     occurrence,
                     value,

@@ -196,6 +196,12 @@ fn kustomize_images_are_name_and_new_tag_and_pin_into_a_digest_field() {
         ],
     );
     let located = locate(Path::new(path), bytes).unwrap().unwrap();
+    // An insertion is shown at its tag, not at the end of the line.
+    let shown = located.occurrences[0]
+        .shown_at
+        .map(|at| line_col(bytes, at));
+    assert_eq!(shown, Some((8, 14)));
+    assert_eq!(located.occurrences[2].shown_at, None);
     let splices: Vec<_> = located.occurrences.iter().map(|o| &o.splice).collect();
     let digest = |before: &str| Splice::Digest {
         before: before.to_string(),
