@@ -429,6 +429,12 @@ fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
         "{log:#?}"
     );
     assert_eq!(log.len(), 10, "{log:#?}");
+    // The loopback host was probed over TLS once, not once per reference.
+    assert_eq!(
+        proxy.not_http_connections(),
+        2,
+        "one probe per run, two runs"
+    );
     let mut all = String::new();
     for f in 0..3 {
         all.push_str(

@@ -101,11 +101,7 @@ impl Tokens {
         if let Credentials::Bearer(token) = credentials {
             return Ok(Authorization::Bearer(token.clone()));
         }
-        let cell = Arc::clone(lock(&self.challenges).entry(base.to_string()).or_default());
-        let challenge = cell
-            .get_or_try_init(|| self.ping(client, base, host, log))
-            .await?
-            .clone();
+        let challenge = self.challenge_of(client, base, host, log).await?;
         match (challenge, credentials) {
             (Challenge::Open, _) | (Challenge::Basic, Credentials::Anonymous) => {
                 Ok(Authorization::None)
@@ -133,6 +129,32 @@ impl Tokens {
             }
             (_, Credentials::Bearer(_)) => unreachable!("handled above"),
         }
+    }
+
+    /// Ask `base` for its challenge, once per run: `Ok` when the registry
+    /// answered at all (an open registry too), the transport error when it
+    /// did not (a probe for the scheme a local host speaks).
+    pub(super) async fn challenge(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        host: &str,
+        log: &RequestLog,
+    ) -> Result<(), ResolveError> {
+        self.challenge_of(client, base, host, log).await.map(|_| ())
+    }
+
+    async fn challenge_of(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        host: &str,
+        log: &RequestLog,
+    ) -> Result<Challenge, ResolveError> {
+        let cell = Arc::clone(lock(&self.challenges).entry(base.to_string()).or_default());
+        cell.get_or_try_init(|| self.ping(client, base, host, log))
+            .await
+            .cloned()
     }
 
     /// Forget `repository`'s token (the registry refused it: expired).

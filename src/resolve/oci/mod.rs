@@ -185,7 +185,8 @@ pub struct OciResolver {
     credentials: Arc<CredentialStore>,
     insecure: Vec<String>,
     platform: Option<Platform>,
-    plain_http_hosts: Mutex<HashMap<String, bool>>,
+    /// The scheme each local or insecure host speaks, probed once.
+    schemes: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Scheme>>>>,
     auth: Mutex<HashMap<String, Credentials>>,
     /// Bounds one reference, every attempt and wait included.
     timeout: Duration,
@@ -238,7 +239,7 @@ impl OciResolver {
             credentials: Arc::new(store),
             insecure: options.insecure_registries.clone(),
             platform: options.platform.clone(),
-            plain_http_hosts: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
             auth: Mutex::new(HashMap::new()),
             timeout: options.timeout,
             paranoid: options.paranoid,
@@ -442,60 +443,63 @@ impl OciResolver {
         }
     }
 
-    /// One attempt of `op`: over HTTPS, or plain HTTP for a host known to
-    /// speak it; a local or `--insecure-registry` host that does not answer
-    /// HTTPS is tried once over plain HTTP and remembered.
+    /// One attempt of `op`, over the scheme the host speaks.
     async fn resolve_once(
         &self,
         host: &str,
         auth: &Credentials,
         op: &Op<'_>,
     ) -> Result<Answer, ResolveError> {
-        let known_plain = lock(&self.plain_http_hosts).get(host).copied();
-        if known_plain == Some(true) {
-            return self.run(Scheme::Http, host, auth, op).await;
+        let scheme = self.scheme(host).await?;
+        self.run(scheme, host, auth, op).await
+    }
+
+    /// HTTPS, except for a local or `--insecure-registry` host that does
+    /// not answer it: such a host is probed once per run (its challenge over
+    /// HTTPS, then over plain HTTP), however many references wait for it.
+    async fn scheme(&self, host: &str) -> Result<Scheme, ResolveError> {
+        if !self.may_use_plain_http(host) {
+            return Ok(Scheme::Https);
         }
-        let tls = self.run(Scheme::Https, host, auth, op).await;
-        match tls {
-            Err(e)
-                if e.kind == ErrorKind::Network
-                    && known_plain.is_none()
-                    && self.may_use_plain_http(host) =>
-            {
-                match self.run(Scheme::Http, host, auth, op).await {
-                    Ok(found) => {
-                        lock(&self.plain_http_hosts).insert(host.to_string(), true);
-                        Ok(found)
-                    }
-                    Err(plain) if plain.kind == ErrorKind::Network => {
-                        let prefix = format!("cannot reach registry {host}: ");
-                        let tls = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
-                        let http = plain
-                            .message
-                            .strip_prefix(&prefix)
-                            .unwrap_or(&plain.message);
-                        let message = if tls == http {
-                            format!("{prefix}{tls} (tried HTTPS and plain HTTP)")
-                        } else {
-                            format!("{prefix}HTTPS: {tls}; plain HTTP: {http}")
-                        };
-                        Err(ResolveError::new(ErrorKind::Network, message))
-                    }
-                    // The host speaks TLS with a certificate we do not
-                    // trust: its plain-HTTP answer ("Client sent an HTTP
-                    // request to an HTTPS server") would hide the cause.
-                    Err(_) if is_certificate_error(&e.message) => Err(e),
-                    Err(plain) => {
-                        lock(&self.plain_http_hosts).insert(host.to_string(), true);
-                        Err(plain)
-                    }
-                }
+        let cell = Arc::clone(lock(&self.schemes).entry(host.to_string()).or_default());
+        cell.get_or_try_init(|| self.probe(host)).await.copied()
+    }
+
+    async fn probe(&self, host: &str) -> Result<Scheme, ResolveError> {
+        let base =
+            |scheme| Target::with_tag(host.to_string(), String::new(), String::new()).base(scheme);
+        let challenge = |scheme| async move {
+            self.tokens
+                .challenge(&self.heads, &base(scheme), host, &self.log)
+                .await
+        };
+        let e = match challenge(Scheme::Https).await {
+            Ok(()) => return Ok(Scheme::Https),
+            Err(e) if e.kind == ErrorKind::Network => e,
+            Err(e) => return Err(e),
+        };
+        match challenge(Scheme::Http).await {
+            Ok(()) => Ok(Scheme::Http),
+            Err(plain) if plain.kind == ErrorKind::Network => {
+                let prefix = format!("cannot reach registry {host}: ");
+                let tls = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
+                let http = plain
+                    .message
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&plain.message);
+                let message = if tls == http {
+                    format!("{prefix}{tls} (tried HTTPS and plain HTTP)")
+                } else {
+                    format!("{prefix}HTTPS: {tls}; plain HTTP: {http}")
+                };
+                Err(ResolveError::new(ErrorKind::Network, message))
             }
-            Ok(found) => {
-                lock(&self.plain_http_hosts).insert(host.to_string(), false);
-                Ok(found)
-            }
-            Err(e) => Err(e),
+            // The host speaks TLS with a certificate we do not trust: its
+            // plain-HTTP answer ("Client sent an HTTP request to an HTTPS
+            // server") would hide the cause.
+            Err(_) if is_certificate_error(&e.message) => Err(e),
+            // It answers plain HTTP (with an error the request will meet).
+            Err(_) => Ok(Scheme::Http),
         }
     }
 

@@ -93,6 +93,7 @@ pub struct FaultProxy {
     host: String,
     log: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
+    not_http: Arc<AtomicUsize>,
 }
 
 struct Shared {
@@ -102,6 +103,8 @@ struct Shared {
     log: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     manifest_requests: AtomicUsize,
+    /// Connections that did not start with an HTTP request (TLS probes).
+    not_http: Arc<AtomicUsize>,
 }
 
 const HTML: &str = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form action=\"/login\"><input name=\"user\"></form></body></html>\n";
@@ -114,6 +117,7 @@ impl FaultProxy {
         let host = listener.local_addr().unwrap().to_string();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let not_http = Arc::new(AtomicUsize::new(0));
         let shared = Arc::new(Shared {
             fault,
             upstream: upstream.to_string(),
@@ -125,6 +129,7 @@ impl FaultProxy {
             log: Arc::clone(&log),
             stop: Arc::clone(&stop),
             manifest_requests: AtomicUsize::new(0),
+            not_http: Arc::clone(&not_http),
         });
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -138,7 +143,12 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { host, log, stop }
+        FaultProxy {
+            host,
+            log,
+            stop,
+            not_http,
+        }
     }
 
     /// `127.0.0.1:port`, the registry host to put in image references.
@@ -149,6 +159,12 @@ impl FaultProxy {
     /// Every request seen so far, in arrival order.
     pub fn log(&self) -> Vec<Seen> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Connections that did not start with an HTTP request: imgpin's TLS
+    /// probes of this loopback host.
+    pub fn not_http_connections(&self) -> usize {
+        self.not_http.load(Ordering::SeqCst)
     }
 
     /// The manifest requests seen so far.
@@ -281,6 +297,7 @@ fn forward(
 
 fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
     let Some((method, mut path, headers)) = read_request(&mut stream) else {
+        shared.not_http.fetch_add(1, Ordering::SeqCst);
         return Ok(());
     };
     shared.log.lock().unwrap().push(Seen {
