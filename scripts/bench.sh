@@ -10,8 +10,9 @@
 # UNIQUE/10 repositories). For each run it prints: wall time, requests by
 # kind (from the registry's access log), connections (counted by the
 # proxy), peak RSS, the ratio to the 32-connection bound
-# (UNIQUE × RTT / 32), and the ratio to the skopeo loop (measured on 50
-# images, scaled to UNIQUE). Figures go in the README, never in tests.
+# (UNIQUE × RTT / 32), and the ratio to the skopeo loop (measured on up to
+# 50 images, scaled to UNIQUE). A "no added RTT" row shows what the local
+# registry itself costs on this machine. Figures go in the README, never in tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=${1:-2000}
@@ -117,6 +118,7 @@ lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 measure() { # LABEL NAME(plain|tls) ARGS...
   local label=$1 name=$2; shift 2
   local log="$work/$name.log" conns="$work/conn-$name"
+  case "$label" in *"no added"*) conns="$work/conn-none" ;; esac
   local before_log before_conn
   before_log=$(lines "$log"); before_conn=$(lines "$conns")
   /usr/bin/time -f '%e %M' -o "$work/time" "$imgpin" "$@" >/dev/null 2>"$work/err" || true
@@ -124,25 +126,28 @@ measure() { # LABEL NAME(plain|tls) ARGS...
   local wall rss
   read -r wall rss < <(tail -1 "$work/time")
   local requests
-  requests=$(tail -n +"$((before_log + 1))" "$log" | grep -oE '"(GET|HEAD) /v2/[^ ]*' | tr -d '"' | awk '
+  requests=$(tail -n +"$((before_log + 1))" "$log" | { grep -oE '"(GET|HEAD) /v2/[^ ]*' || true; } | tr -d '"' | awk '
     { if ($2 == "/v2/") k = "ping"; else if ($2 ~ /\/manifests\//) k = $1 " manifest"; else if ($2 ~ /\/blobs\//) k = "blob"; else k = "other"; c[k]++ }
     END { s = ""; for (k in c) s = s (s ? ", " : "") c[k] " " k; print s }')
   local connections=$(( $(lines "$conns") - before_conn ))
-  local ratio; ratio=$(awk "BEGIN{printf \"%.2f\", $wall / $bound}")
-  local vs=""
-  [ -n "$skopeo_each" ] && vs=$(awk "BEGIN{printf \"%.0f×\", $skopeo_each * $unique / $wall}")
-  printf '| %s | %.2f s | %s | %d | %.0f MB | %s× | %s |\n' "$label" "$wall" "${requests:-none}" "$connections" \
+  local ratio="-" vs=""
+  if [ "$1" = pin ]; then
+    ratio=$(awk "BEGIN{printf \"%.2f×\", $wall / $bound}")
+    [ -n "$skopeo_each" ] && vs=$(awk "BEGIN{printf \"%.0f×\", $skopeo_each * $unique / $wall}")
+  fi
+  printf '| %s | %.2f s | %s | %d | %.0f MB | %s | %s |\n' "$label" "$wall" "${requests:-none}" "$connections" \
     "$(awk "BEGIN{print $rss/1024}")" "$ratio" "${vs:--}"
 }
 
 # The skopeo loop on 50 images, through the same delaying proxy (plain).
 if command -v skopeo >/dev/null; then
+  sample=$(( unique < 50 ? unique : 50 ))
   start=$(date +%s.%N)
-  for n in $(seq 0 49); do
+  for n in $(seq 0 $((sample - 1))); do
     skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$proxy_plain/bench/app$((n / 10 + 1)):1.$((n % 10 + 1))" >/dev/null
   done
   end=$(date +%s.%N)
-  skopeo_each=$(awk "BEGIN{print ($end - $start) / 50}")
+  skopeo_each=$(awk "BEGIN{print ($end - $start) / $sample}")
 fi
 
 echo
@@ -151,6 +156,8 @@ echo "(bound: $unique × $rtt ms / 32 connections = ${bound} s; skopeo inspect l
 echo
 echo "| run | wall | registry requests | connections | peak RSS | ÷ bound | vs skopeo |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
+make_tree "$work/direct" "127.0.0.1:$port_plain"
+measure "plain HTTP, no added RTT, --jobs 32" plain pin --write --jobs 32 "$work/direct"
 for jobs in 16 32 64; do
   make_tree "$work/plain-$jobs" "127.0.0.1:$proxy_plain"
   measure "plain HTTP, --jobs $jobs" plain pin --write --jobs "$jobs" "$work/plain-$jobs"

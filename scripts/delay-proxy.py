@@ -10,6 +10,7 @@ accepted connection (for counting them).
 
 Loopback only; it stops when killed.
 """
+import queue
 import socket
 import sys
 import threading
@@ -20,21 +21,40 @@ connection_log = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def pipe(src, dst):
+    """Forward src to dst, each chunk DELAY later than it arrived: latency
+    without a bandwidth limit (a chunk does not wait for the one before it
+    to be delayed first), as a long link behaves."""
+    chunks = queue.Queue()
+
+    def writer():
+        try:
+            while True:
+                due, data = chunks.get()
+                if data is None:
+                    break
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    threading.Thread(target=writer, daemon=True).start()
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
-            time.sleep(delay)
-            dst.sendall(data)
+            chunks.put((time.monotonic() + delay, data))
     except OSError:
         pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    chunks.put((0, None))
 
 
 server = socket.socket()
