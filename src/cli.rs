@@ -481,6 +481,12 @@ pub struct WalkArgs {
     /// without this.
     #[arg(long, value_name = "FILE")]
     pub helm_values: Vec<PathBuf>,
+
+    /// Treat references marked `# imgpin: ignore` (or `// imgpin: ignore`,
+    /// after the value or alone on the line above) like any other, to audit
+    /// them. Without it they are left alone and counted as ignored.
+    #[arg(long)]
+    pub no_ignore: bool,
 }
 
 /// How to show results.
@@ -602,6 +608,7 @@ impl WalkArgs {
             exclude: self.exclude.clone(),
             max_file_size: self.max_file_size,
             helm_values: self.helm_values.clone(),
+            no_ignore: self.no_ignore,
         }
     }
 }

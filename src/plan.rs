@@ -100,6 +100,14 @@ impl FilePlan {
                 let message = format!("invalid image reference {text:?}: {}", err.kind());
                 self.push(file, item, Code::InvalidReference, Severity::Error, message);
             }
+            Value::Skipped(SkipReason::Ignored) => {
+                self.summary.skipped += 1;
+                self.summary.ignored += 1;
+                let message = format!(
+                    "{text:?} is not {verb}: an `imgpin: ignore` comment leaves it alone (audit with --no-ignore)"
+                );
+                self.push(file, item, Code::Ignored, Severity::Note, message);
+            }
             Value::Skipped(SkipReason::BuildOutput(service)) => {
                 self.summary.skipped += 1;
                 self.summary.built += 1;
@@ -259,6 +267,7 @@ impl std::ops::AddAssign<&Summary> for Summary {
             unpinned,
             skipped,
             built,
+            ignored,
             failed,
             files_changed,
             files_failed,
@@ -273,6 +282,7 @@ impl std::ops::AddAssign<&Summary> for Summary {
         self.unpinned += unpinned;
         self.skipped += skipped;
         self.built += built;
+        self.ignored += ignored;
         self.failed += failed;
         self.files_changed += files_changed;
         self.files_failed += files_failed;

@@ -54,12 +54,18 @@ pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
     )
 }
 
-/// ` (N built here)`: the skipped names Compose services build, when any.
+/// ` (N built here, M ignored)`: what of the skipped Compose services build
+/// and what `imgpin: ignore` comments leave alone, when any.
 fn built(s: &Summary) -> String {
-    if s.built == 0 {
+    let parts: Vec<String> = [(s.built, "built here"), (s.ignored, "ignored")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    if parts.is_empty() {
         String::new()
     } else {
-        format!(" ({} built here)", s.built)
+        format!(" ({})", parts.join(", "))
     }
 }
 

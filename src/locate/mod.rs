@@ -26,6 +26,7 @@ mod ecs;
 pub mod formats;
 mod guard;
 mod helm;
+mod inline_ignore;
 pub(crate) mod json;
 mod kubernetes;
 mod kustomize;
@@ -37,6 +38,7 @@ pub(crate) mod tree;
 mod yaml;
 
 pub use helm::is_values_name;
+pub use inline_ignore::is_ignored;
 pub use lines::LineIndex;
 
 #[cfg(test)]
@@ -258,6 +260,8 @@ pub enum SkipReason {
     /// A Helm values `tag` that YAML reads as a number (`2.0` renders as
     /// `2`): the tag the chart uses is not the one written.
     NumericTag(String),
+    /// An `imgpin: ignore` comment on the value's line or the line above.
+    Ignored,
 }
 
 impl fmt::Display for SkipReason {
@@ -270,6 +274,7 @@ impl fmt::Display for SkipReason {
             SkipReason::Pattern => {
                 f.write_str("a match pattern (wildcard, `|` or `!`), not a reference")
             }
+            SkipReason::Ignored => f.write_str("an `imgpin: ignore` comment leaves it alone"),
             SkipReason::NumericTag(tag) => write!(
                 f,
                 "the tag {tag} is a number to YAML (Helm may render 2.0 as 2): quote it to pin"

@@ -77,6 +77,8 @@ pub enum Code {
     Skipped,
     /// A Compose service with `build:` names the image it builds: never pinned.
     BuiltHere,
+    /// An `imgpin: ignore` comment leaves a reference alone.
+    Ignored,
     /// A value does not follow the reference grammar.
     InvalidReference,
     /// The registry could not resolve a reference.
@@ -137,13 +139,14 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 33] = [
+    pub const ALL: [Code; 34] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
         Code::NotUpdatable,
         Code::Skipped,
         Code::BuiltHere,
+        Code::Ignored,
         Code::InvalidReference,
         Code::ResolveFailed,
         Code::ParseError,
@@ -280,6 +283,8 @@ pub struct Summary {
     pub skipped: usize,
     /// Of `skipped`: images Compose services build (`build:`), not pull.
     pub built: usize,
+    /// Of `skipped`: references an `imgpin: ignore` comment leaves alone.
+    pub ignored: usize,
     /// References that could not be resolved or parsed.
     pub failed: usize,
     /// Files changed (or that would change).

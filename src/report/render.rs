@@ -212,7 +212,7 @@ impl Printer {
             Severity::Note => {
                 let chatty = matches!(
                     finding.code,
-                    Code::AlreadyPinned | Code::Pinned | Code::BuiltHere
+                    Code::AlreadyPinned | Code::Pinned | Code::BuiltHere | Code::Ignored
                 );
                 !self.quiet && (self.verbose || !chatty)
             }

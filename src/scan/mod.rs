@@ -31,6 +31,9 @@ pub struct WalkOptions {
     /// Files to read as Helm chart values wherever they are (`values*.yaml`
     /// beside a `Chart.yaml` are read so without being named).
     pub helm_values: Vec<PathBuf>,
+    /// Treat references with an `imgpin: ignore` comment like any other
+    /// (`--no-ignore`, to audit them).
+    pub no_ignore: bool,
 }
 
 /// What an image value turned out to be.
@@ -157,7 +160,7 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             }
         }
     }
-    for part in read_all(&queue, options.max_file_size) {
+    for part in read_all(&queue, options.max_file_size, options.no_ignore) {
         scan.files_scanned += part.files_scanned;
         scan.files_failed += part.files_failed;
         scan.findings.extend(part.findings);
@@ -168,7 +171,11 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
 
 /// Reads and locates every queued file on all cores; the results keep the
 /// queue's order (the walk's), so output does not depend on timing.
-fn read_all(queue: &[(PathBuf, Option<locate::Format>)], max_size: u64) -> Vec<Scan> {
+fn read_all(
+    queue: &[(PathBuf, Option<locate::Format>)],
+    max_size: u64,
+    no_ignore: bool,
+) -> Vec<Scan> {
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(queue.len())
@@ -178,7 +185,7 @@ fn read_all(queue: &[(PathBuf, Option<locate::Format>)], max_size: u64) -> Vec<S
             .iter()
             .map(|(path, format)| {
                 let mut part = Scan::default();
-                read_one(path, max_size, *format, &mut part);
+                read_one(path, max_size, *format, no_ignore, &mut part);
                 part
             })
             .collect();
@@ -195,7 +202,7 @@ fn read_all(queue: &[(PathBuf, Option<locate::Format>)], max_size: u64) -> Vec<S
                             return mine;
                         };
                         let mut part = Scan::default();
-                        read_one(path, max_size, *format, &mut part);
+                        read_one(path, max_size, *format, no_ignore, &mut part);
                         mine.push((i, part));
                     }
                 })
@@ -335,7 +342,13 @@ fn helm_values(path: &Path, canonical: &Path, named: &[PathBuf]) -> Option<locat
     (beside_chart || named.iter().any(|n| n == canonical)).then_some(locate::Format::HelmValues)
 }
 
-fn read_one(path: &Path, max_size: u64, format: Option<locate::Format>, scan: &mut Scan) {
+fn read_one(
+    path: &Path,
+    max_size: u64,
+    format: Option<locate::Format>,
+    no_ignore: bool,
+    scan: &mut Scan,
+) {
     scan.files_scanned += 1;
     if !locate::is_candidate_name(path) {
         return;
@@ -384,7 +397,7 @@ fn read_one(path: &Path, max_size: u64, format: Option<locate::Format>, scan: &m
         );
         return;
     }
-    match ScannedFile::from_bytes_as(path, bytes, format) {
+    match ScannedFile::from_bytes_as(path, bytes, format, no_ignore) {
         Ok(None) => {}
         Ok(Some((file, note))) => {
             if let Some(note) = note {
@@ -436,15 +449,17 @@ impl ScannedFile {
         path: &Path,
         bytes: Vec<u8>,
     ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
-        Self::from_bytes_as(path, bytes, None)
+        Self::from_bytes_as(path, bytes, None, false)
     }
 
     /// [`ScannedFile::from_bytes`] with the format decided by the caller
-    /// ([`locate::locate_as`]).
+    /// ([`locate::locate_as`]), and `imgpin: ignore` comments disregarded
+    /// with `no_ignore`.
     pub fn from_bytes_as(
         path: &Path,
         bytes: Vec<u8>,
         format: Option<locate::Format>,
+        no_ignore: bool,
     ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
         let located = match locate::locate_as(path, &bytes, format) {
             Ok(Some(located)) => located,
@@ -463,7 +478,15 @@ impl ScannedFile {
             .occurrences
             .into_iter()
             .map(|occurrence| {
+                let ignored = !no_ignore
+                    && occurrence.skip.is_none()
+                    && locate::is_ignored(
+                        &bytes,
+                        occurrence.shown_at.unwrap_or(occurrence.span.start),
+                        occurrence.span.end,
+                    );
                 let value = match &occurrence.skip {
+                    _ if ignored => Value::Skipped(SkipReason::Ignored),
                     Some(reason) => Value::Skipped(reason.clone()),
                     None => match ImageRef::parse(&occurrence.text) {
                         Ok(r) => Value::Reference(r),
@@ -584,6 +607,7 @@ mod tests {
             exclude: Vec::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             helm_values: Vec::new(),
+            no_ignore: false,
         })
         .unwrap();
         assert_eq!(scan.files.len(), 1);

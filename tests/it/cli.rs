@@ -253,3 +253,57 @@ fn formats_prints_the_readme_table_and_json() {
         assert!(rows.iter().any(|r| r["name"] == name), "{name}");
     }
 }
+
+/// `# imgpin: ignore` after a value or alone above it leaves the reference
+/// alone and counts it; `--no-ignore` audits it.
+#[test]
+fn inline_ignore_comments_leave_references_alone_and_no_ignore_audits_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  a:\n    image: nginx:1.27  # imgpin: ignore (vendored)\n  b:\n    # imgpin: ignore\n    image: redis:7\n  c:\n    image: busybox:1.36\n",
+    );
+    write(
+        dir.path(),
+        "Dockerfile",
+        "# imgpin: ignore\nFROM golang:1.23 AS build\nFROM alpine:3.20\n",
+    );
+    let out = imgpin(&["check", "-v", "."], dir.path());
+    assert_exit(&out, 1);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        stdout.contains("compose.yaml:8:12: problem: busybox:1.36"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Dockerfile:3:6: problem: alpine:3.20"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("nginx") && !stdout.contains("redis") && !stdout.contains("golang"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "compose.yaml:3:12: note: \"nginx:1.27\" is not checked: an `imgpin: ignore` comment"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "5 references, 0 pinned, 0 already pinned, 2 unpinned, 3 skipped (3 ignored), 0 failed"
+        ),
+        "{stderr}"
+    );
+    let json = imgpin(&["check", "--format", "json", "."], dir.path());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["summary"]["ignored"], 3);
+    let audit = imgpin(&["check", "--no-ignore", "."], dir.path());
+    assert_exit(&audit, 1);
+    assert!(
+        text(&audit.stderr).contains("5 unpinned, 0 skipped"),
+        "{}",
+        text(&audit.stderr)
+    );
+}

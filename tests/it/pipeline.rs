@@ -54,6 +54,7 @@ pub fn pin(
         exclude: vec![],
         max_file_size: 10 << 20,
         helm_values: vec![],
+        no_ignore: false,
     })
     .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
