@@ -167,6 +167,23 @@ pub enum Command {
     /// The table is Markdown (the README shows the same one); --json prints
     /// it as a JSON array of {name, files, images, skipped}.
     Formats(FormatsArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell.
+    ///
+    /// bash: `imgpin completions bash > ~/.local/share/bash-completion/completions/imgpin`;
+    /// zsh: `imgpin completions zsh > "${fpath[1]}/_imgpin"`;
+    /// fish: `imgpin completions fish > ~/.config/fish/completions/imgpin.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), generated from this help:
+    /// `imgpin man > /usr/local/share/man/man1/imgpin.1`.
+    Man,
+}
+
+/// Arguments of `imgpin completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `imgpin formats`.

@@ -54,6 +54,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ecs(args) => runtime()?.block_on(commands::ecs::run(&args)),
         Command::Lifecycle(args) => runtime()?.block_on(commands::lifecycle::run(&args)),
         Command::Formats(args) => commands::formats::run(&args, &mut std::io::stdout().lock()),
+        Command::Completions(args) => {
+            commands::formats::completions(args.shell, &mut std::io::stdout().lock())
+        }
+        Command::Man => commands::formats::man(&mut std::io::stdout().lock()),
     }
 }
 

@@ -307,3 +307,38 @@ fn inline_ignore_comments_leave_references_alone_and_no_ignore_audits_them() {
         text(&audit.stderr)
     );
 }
+
+/// Completions for every shell name the subcommands and flags; the bash
+/// script loads and registers itself; the man page is roff with them too.
+#[test]
+fn completions_and_man_page_come_from_the_command_line_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = imgpin(&["completions", shell], dir.path());
+        assert_exit(&out, 0);
+        let script = text(&out.stdout);
+        for word in ["verify", "lifecycle", "formats", "helm-values", "no-ignore"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    let script = dir.path().join("imgpin.bash");
+    std::fs::write(&script, imgpin(&["completions", "bash"], dir.path()).stdout).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p imgpin", script.display()))
+        .output()
+        .unwrap();
+    assert!(
+        text(&loaded.stdout).contains("imgpin"),
+        "{}",
+        text(&loaded.stderr)
+    );
+    let man = imgpin(&["man"], dir.path());
+    assert_exit(&man, 0);
+    let page = text(&man.stdout);
+    assert!(
+        page.contains(".TH imgpin 1") && page.contains("formats"),
+        "{page}"
+    );
+    assert!(imgpin(&["completions", "tcsh"], dir.path()).status.code() == Some(2));
+}
