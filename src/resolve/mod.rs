@@ -196,6 +196,7 @@ impl Router {
     }
 
     async fn resolve_oci(&self, refs: Vec<ImageRef>) -> Resolutions {
+        self.oci.prepare(&refs).await;
         futures::stream::iter(refs)
             .map(|r| async move { (tag_key(&r), self.oci.resolve(&r).await) })
             .buffer_unordered(self.jobs)

@@ -339,11 +339,11 @@ fn an_endless_body_is_cut_off_at_the_manifest_limit() {
 
 /// The request plan behind a token-auth registry (the distribution token
 /// flow, as Docker Hub runs it): one challenge for the registry, one token
-/// per repository, one `HEAD` per unique reference, however many
+/// for all its repositories, one `HEAD` per unique reference, however many
 /// references and files name them. A wrong password fails every reference
 /// with the token server's answer and writes nothing.
 #[test]
-fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
+fn token_auth_costs_one_ping_and_one_token_per_registry() {
     use crate::support::fault_proxy::{TOKEN_PASSWORD, TOKEN_USER};
     use base64::Engine;
     let registry = Registry::start_plain();
@@ -409,7 +409,7 @@ fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
     // `-v` tells the same count.
     assert!(
         err.contains(&format!(
-            "registry {host}: 10 requests (1 challenge, 3 tokens, 6 manifests) over HTTP/1.1"
+            "registry {host}: 8 requests (1 challenge, 1 token, 6 manifests) over HTTP/1.1"
         )),
         "{err}"
     );
@@ -422,13 +422,15 @@ fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
         log.iter().filter(|s| f(s)).count()
     };
     assert_eq!(count(&|s| s.path == "/v2/"), 1, "{log:#?}");
-    assert_eq!(count(&|s| s.path.starts_with("/token?")), 3, "{log:#?}");
+    // One token for the three repositories: the token server takes
+    // several scopes in one request.
+    assert_eq!(count(&|s| s.path.starts_with("/token?")), 1, "{log:#?}");
     assert_eq!(
         count(&|s| s.method == "HEAD" && s.is_manifest()),
         6,
         "{log:#?}"
     );
-    assert_eq!(log.len(), 10, "{log:#?}");
+    assert_eq!(log.len(), 8, "{log:#?}");
     // The loopback host was probed over TLS once, not once per reference.
     assert_eq!(
         proxy.not_http_connections(),
@@ -449,4 +451,51 @@ fn token_auth_costs_one_ping_per_registry_and_one_token_per_repository() {
             "{all}"
         );
     }
+}
+
+/// A token server that honours only the first scope of a request: the
+/// shared token is refused for the other repositories, and each of them
+/// asks its own token once; every reference is still pinned right.
+#[test]
+fn a_token_server_taking_one_scope_falls_back_to_a_token_per_repository() {
+    use crate::support::fault_proxy::{TOKEN_PASSWORD, TOKEN_USER};
+    use base64::Engine;
+    let registry = Registry::start_plain();
+    let repos = ["a/one", "a/two", "a/three"];
+    let digests: Vec<String> = repos
+        .iter()
+        .map(|r| registry.push_image(r, "1", LINUX_AMD64))
+        .collect();
+    let proxy = FaultProxy::start(&registry.host(), Fault::TokenAuthFirstScope);
+    let host = proxy.host().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("services:\n");
+    for (i, r) in repos.iter().enumerate() {
+        body.push_str(&format!("  s{i}:\n    image: {host}/{r}:1\n"));
+    }
+    std::fs::write(dir.path().join("compose.yaml"), &body).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_USER}:{TOKEN_PASSWORD}"));
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imgpin"))
+        .args(["pin", "--write", "."])
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", config.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+    for (r, d) in repos.iter().zip(&digests) {
+        assert!(after.contains(&format!("{host}/{r}:1@{d}\n")), "{after}");
+    }
+    let log = proxy.log();
+    let tokens = log.iter().filter(|s| s.path.starts_with("/token?")).count();
+    // One shared request, then one each for the two repositories it left out.
+    assert_eq!(tokens, 3, "{log:#?}");
 }

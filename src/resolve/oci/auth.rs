@@ -112,6 +112,7 @@ impl Tokens {
             (Challenge::Bearer { realm, service }, _) => {
                 let key = (base.to_string(), repository.to_string());
                 let cell = Arc::clone(lock(&self.tokens).entry(key).or_default());
+                let scopes = [repository];
                 let token = cell
                     .get_or_try_init(|| {
                         Self::token(
@@ -119,7 +120,7 @@ impl Tokens {
                             host,
                             &realm,
                             service.as_deref(),
-                            repository,
+                            &scopes,
                             credentials,
                             log,
                         )
@@ -155,6 +156,61 @@ impl Tokens {
         cell.get_or_try_init(|| self.ping(client, base, host, log))
             .await
             .cloned()
+    }
+
+    /// Ask one token for many repositories of `base` at once, as Docker
+    /// Hub's and distribution's token servers allow (one `scope` parameter
+    /// each, 40 to a request), and keep it for each of them. Any failure
+    /// leaves the repositories to their own token requests, which word the
+    /// error; a shared token a registry does not take for a repository is
+    /// forgotten on its 401 and that repository asks alone.
+    pub(super) async fn prefetch(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        host: &str,
+        repositories: &[String],
+        credentials: &Credentials,
+        log: &RequestLog,
+    ) {
+        if repositories.len() < 2 || matches!(credentials, Credentials::Bearer(_)) {
+            return;
+        }
+        let Ok(Challenge::Bearer { realm, service }) =
+            self.challenge_of(client, base, host, log).await
+        else {
+            return;
+        };
+        let wanted: Vec<&str> = repositories
+            .iter()
+            .map(String::as_str)
+            .filter(|r| {
+                let key = (base.to_string(), r.to_string());
+                lock(&self.tokens)
+                    .get(&key)
+                    .is_none_or(|cell| !cell.initialized())
+            })
+            .collect();
+        for chunk in wanted.chunks(40) {
+            let Ok(token) = Self::token(
+                client,
+                host,
+                &realm,
+                service.as_deref(),
+                chunk,
+                credentials,
+                log,
+            )
+            .await
+            else {
+                return;
+            };
+            for repository in chunk {
+                let key = (base.to_string(), repository.to_string());
+                let cell = Arc::clone(lock(&self.tokens).entry(key).or_default());
+                let _ = cell.set(token.clone());
+            }
+        }
     }
 
     /// Forget `repository`'s token (the registry refused it: expired).
@@ -203,7 +259,7 @@ impl Tokens {
         host: &str,
         realm: &str,
         service: Option<&str>,
-        repository: &str,
+        repositories: &[&str],
         credentials: &Credentials,
         log: &RequestLog,
     ) -> Result<String, ResolveError> {
@@ -218,7 +274,9 @@ impl Tokens {
             if let Some(service) = service {
                 query.append_pair("service", service);
             }
-            query.append_pair("scope", &format!("repository:{repository}:pull"));
+            for repository in repositories {
+                query.append_pair("scope", &format!("repository:{repository}:pull"));
+            }
         }
         let mut request = client.get(url);
         if let Credentials::Basic(user, password) = credentials {

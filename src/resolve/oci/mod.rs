@@ -286,6 +286,32 @@ impl OciResolver {
         Ok(auth)
     }
 
+    /// Before resolving `references`: one token request for the
+    /// repositories of each token-auth registry, where its token server
+    /// takes several scopes ([`auth::Tokens::prefetch`]). Failures are left
+    /// to the references' own requests.
+    pub async fn prepare(&self, references: &[ImageRef]) {
+        let mut by_host: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for r in references {
+            let repos = by_host.entry(r.domain()).or_default();
+            if !repos.iter().any(|x| x == r.repository()) {
+                repos.push(r.repository().to_string());
+            }
+        }
+        let prepared = by_host.into_iter().map(|(host, repositories)| async move {
+            let (Ok(scheme), Ok(auth)) = (self.scheme(host).await, self.auth_for(host).await)
+            else {
+                return;
+            };
+            let base =
+                Target::with_tag(host.to_string(), String::new(), String::new()).base(scheme);
+            self.tokens
+                .prefetch(&self.heads, &base, host, &repositories, &auth, &self.log)
+                .await;
+        });
+        futures::future::join_all(prepared).await;
+    }
+
     /// What the run asked of each registry, a line per host (`-v`).
     pub fn request_summary(&self) -> Vec<String> {
         self.log.lines()
@@ -392,16 +418,27 @@ impl OciResolver {
             attempt += 1;
             self.breakers.check(host)?;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let outcome = match tokio::time::timeout(left, self.resolve_once(host, &auth, op)).await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(ResolveError::new(
+            let spent = || {
+                ResolveError::new(
                     ErrorKind::Network,
                     format!(
                         "cannot reach registry {host}: timed out (--timeout {} s for the reference)",
                         self.timeout.as_secs()
                     ),
-                )),
+                )
+            };
+            let outcome = match tokio::time::timeout(left, self.resolve_once(host, &auth, op)).await
+            {
+                // A request timing out as the reference's time runs out
+                // (both limits equal) is the reference's timeout.
+                Err(_) => Err(spent()),
+                Ok(Err(e))
+                    if e.message.ends_with(": timed out")
+                        && tokio::time::Instant::now() + Duration::from_millis(100) >= deadline =>
+                {
+                    Err(spent())
+                }
+                Ok(outcome) => outcome,
             };
             self.breakers.record(host, &outcome);
             let e = match outcome {

@@ -64,8 +64,12 @@ pub enum Fault {
     /// registries run it: `/v2/` and every repository request without the
     /// repository's bearer token get 401 with a `Bearer realm=…/token`
     /// challenge; `/token?scope=repository:NAME:pull` with Basic
-    /// [`TOKEN_USER`]:[`TOKEN_PASSWORD`] answers `{"token": "tok-NAME"}`.
+    /// [`TOKEN_USER`]:[`TOKEN_PASSWORD`] answers a token for every
+    /// `scope` asked (`{"token": "tok-A+B"}`).
     TokenAuth,
+    /// [`Fault::TokenAuth`] whose token server honours only the first
+    /// `scope` of a request, as some do.
+    TokenAuthFirstScope,
 }
 
 /// The login [`Fault::TokenAuth`]'s token server accepts.
@@ -319,8 +323,9 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
     }
     let fault = shared.fault;
     let mut headers = headers;
-    if matches!(fault, Fault::TokenAuth) {
-        match token_gate(&path, &headers, &shared_host(&stream)) {
+    if matches!(fault, Fault::TokenAuth | Fault::TokenAuthFirstScope) {
+        let first_only = matches!(fault, Fault::TokenAuthFirstScope);
+        match token_gate(&path, &headers, &shared_host(&stream), first_only) {
             Some(answer) => return write_answer(&mut stream, answer, head),
             // Allowed: the registry behind needs no login.
             None => headers.retain(|(k, _)| k != "authorization"),
@@ -472,7 +477,12 @@ fn write_answer(stream: &mut TcpStream, answer: Answer, head: bool) -> std::io::
 
 /// [`Fault::TokenAuth`]: the answer for a request that is refused or is
 /// the token server's; `None` for one that may go to the registry.
-fn token_gate(path: &str, headers: &[(String, String)], host: &str) -> Option<Answer> {
+fn token_gate(
+    path: &str,
+    headers: &[(String, String)],
+    host: &str,
+    first_only: bool,
+) -> Option<Answer> {
     use base64::Engine;
     let authorization = headers
         .iter()
@@ -504,16 +514,23 @@ fn token_gate(path: &str, headers: &[(String, String)], host: &str) -> Option<An
                 br#"{"details":"incorrect username or password"}"#,
             ));
         }
-        let repository = query
+        let mut repositories: Vec<String> = query
             .split('&')
-            .find_map(|p| p.strip_prefix("scope="))
+            .filter_map(|p| p.strip_prefix("scope="))
             .map(|s| s.replace("%3A", ":").replace("%2F", "/"))
-            .and_then(|s| {
+            .filter_map(|s| {
                 s.strip_prefix("repository:")
                     .and_then(|r| r.strip_suffix(":pull"))
                     .map(str::to_string)
-            })?;
-        let body = format!(r#"{{"token":"tok-{repository}","expires_in":300}}"#);
+            })
+            .collect();
+        if first_only {
+            repositories.truncate(1);
+        }
+        let body = format!(
+            r#"{{"token":"tok-{}","expires_in":300}}"#,
+            repositories.join("+")
+        );
         return Some(Answer::new(200, "OK", "application/json", body.as_bytes()));
     }
     if path == "/v2/" {
@@ -524,7 +541,10 @@ fn token_gate(path: &str, headers: &[(String, String)], host: &str) -> Option<An
         .iter()
         .find_map(|marker| rest.split_once(marker).map(|(r, _)| r))?;
     let scope = format!("repository:{repository}:pull");
-    (authorization != format!("Bearer tok-{repository}")).then(|| challenge(Some(&scope)))
+    let allowed = authorization
+        .strip_prefix("Bearer tok-")
+        .is_some_and(|set| set.split('+').any(|r| r == repository));
+    (!allowed).then(|| challenge(Some(&scope)))
 }
 
 /// The proxy's own `host:port`, as the client reached it.
