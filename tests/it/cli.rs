@@ -342,3 +342,57 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
     );
     assert!(imgpin(&["completions", "tcsh"], dir.path()).status.code() == Some(2));
 }
+
+/// The pre-commit hooks hand imgpin every file it reads (pre-commit
+/// matches `files:` with Python's `re.search`), and not others.
+#[test]
+fn pre_commit_hooks_match_every_file_imgpin_reads() {
+    let hooks = include_str!("../../.pre-commit-hooks.yaml");
+    let patterns: Vec<&str> = hooks
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("files: "))
+        .collect();
+    assert!(patterns.len() >= 2, "{hooks}");
+    let reads = [
+        "compose.yaml",
+        "deploy/k8s/app.yml",
+        "task-definition.json",
+        ".devcontainer/devcontainer.json",
+        "Dockerfile",
+        "build/api.Dockerfile",
+        "Dockerfile.prod",
+        "Containerfile",
+        "infra/main.tf",
+    ];
+    let ignored = ["README.md", "main.go", "Makefile"];
+    for name in reads.iter().chain(&ignored) {
+        assert_eq!(
+            imgpin::locate::is_candidate_name(Path::new(name)),
+            reads.contains(name),
+            "{name}"
+        );
+    }
+    for pattern in patterns {
+        let script = "import re,sys\np=re.compile(sys.argv[1])\nfor n in sys.argv[2:]:\n    print(n, bool(p.search(n)))";
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(pattern)
+            .args(reads.iter().chain(&ignored))
+            .output()
+            .expect("python3");
+        let answers = text(&out.stdout);
+        for name in reads {
+            assert!(
+                answers.contains(&format!("{name} True")),
+                "{pattern}: {answers}"
+            );
+        }
+        for name in ignored {
+            assert!(
+                answers.contains(&format!("{name} False")),
+                "{pattern}: {answers}"
+            );
+        }
+    }
+}
