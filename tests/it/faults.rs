@@ -417,6 +417,16 @@ fn token_auth_costs_one_ping_and_one_token_per_registry() {
         !err.contains(TOKEN_PASSWORD) && !err.contains("tok-"),
         "{err}"
     );
+    // Each request, with its answer and time.
+    assert!(
+        err.contains(&format!("imgpin: {host} GET /v2/ -> 401 in ")),
+        "{err}"
+    );
+    assert!(
+        err.contains("GET 127.0.0.1/token (3 scopes) -> 200 in "),
+        "{err}"
+    );
+    assert_eq!(err.matches(" HEAD /v2/").count(), 6, "{err}");
     let log: Vec<_> = proxy.log().into_iter().skip(before).collect();
     let count = |f: &dyn Fn(&crate::support::fault_proxy::Seen) -> bool| {
         log.iter().filter(|s| f(s)).count()

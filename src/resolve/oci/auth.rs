@@ -225,12 +225,19 @@ impl Tokens {
         host: &str,
         log: &RequestLog,
     ) -> Result<Challenge, ResolveError> {
+        let started = std::time::Instant::now();
         let answer = client
             .get(format!("{base}/v2/"))
             .send()
             .await
             .map_err(|e| answers::transport_error(&e, host))?;
-        log.record(host, Kind::Challenge, answer.version());
+        log.record(
+            host,
+            Kind::Challenge,
+            &answer,
+            "GET /v2/".to_string(),
+            started,
+        );
         let status = answer.status().as_u16();
         let header = answer
             .headers()
@@ -278,15 +285,24 @@ impl Tokens {
                 query.append_pair("scope", &format!("repository:{repository}:pull"));
             }
         }
+        // The realm without its query: scopes are shown as a count.
+        let shown = format!(
+            "GET {}{} ({} scope{})",
+            url.host_str().unwrap_or_default(),
+            url.path(),
+            repositories.len(),
+            if repositories.len() == 1 { "" } else { "s" }
+        );
         let mut request = client.get(url);
         if let Credentials::Basic(user, password) = credentials {
             request = request.basic_auth(user, Some(password));
         }
+        let started = std::time::Instant::now();
         let answer = request
             .send()
             .await
             .map_err(|e| answers::transport_error(&e, host))?;
-        log.record(host, Kind::Token, answer.version());
+        log.record(host, Kind::Token, &answer, shown, started);
         let status = answer.status().as_u16();
         let retry_after = super::header(&answer, "retry-after");
         let body = limited_body(answer, host).await?;
