@@ -150,11 +150,11 @@ pub struct RegistryOptions {
 }
 
 impl Default for RegistryOptions {
-    /// The command line's defaults: 16 jobs, 30 s per reference, 10 s per request.
+    /// The command line's defaults: 32 jobs, 30 s per reference, 10 s per request.
     fn default() -> RegistryOptions {
         RegistryOptions {
             platform: None,
-            jobs: 16,
+            jobs: 32,
             insecure_registries: Vec::new(),
             ca_files: Vec::new(),
             timeout: std::time::Duration::from_secs(30),
