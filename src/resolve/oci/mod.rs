@@ -315,7 +315,7 @@ impl OciResolver {
 
     /// Before resolving `references`: one token request for the
     /// repositories of each token-auth registry, where its token server
-    /// takes several scopes ([`auth::Tokens::prefetch`]). Failures are left
+    /// takes several scopes (`auth::Tokens::prefetch`). Failures are left
     /// to the references' own requests.
     pub async fn prepare(&self, references: &[ImageRef]) {
         let mut by_host: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
