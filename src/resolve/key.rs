@@ -1,5 +1,5 @@
 //! The keys a run's lookups are filed under, so every spelling of one image
-//! is resolved or checked once and [`crate::plan`] finds each answer again.
+//! is resolved or checked once and the planner finds each answer again.
 
 use crate::reference::ImageRef;
 
