@@ -61,7 +61,7 @@ impl Authorization {
 
 /// What a registry's `/v2/` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Challenge {
+pub(super) enum Challenge {
     /// No authentication asked.
     Open,
     /// HTTP Basic on every request.
@@ -101,17 +101,13 @@ impl Tokens {
         if let Credentials::Bearer(token) = credentials {
             return Ok(Authorization::Bearer(token.clone()));
         }
-        let challenge = self.challenge_of(client, base, host, log).await?;
-        match (challenge, credentials) {
-            (Challenge::Open, _) | (Challenge::Basic, Credentials::Anonymous) => {
-                Ok(Authorization::None)
-            }
+        match (self.challenge(client, base, host, log).await?, credentials) {
             (Challenge::Basic, Credentials::Basic(user, password)) => {
                 Ok(Authorization::Basic(user.clone(), password.clone()))
             }
+            (Challenge::Open | Challenge::Basic, _) => Ok(Authorization::None),
             (Challenge::Bearer { realm, service }, _) => {
-                let key = (base.to_string(), repository.to_string());
-                let cell = Arc::clone(lock(&self.tokens).entry(key).or_default());
+                let cell = self.token_cell(base, repository);
                 let scopes = [repository];
                 let token = cell
                     .get_or_try_init(|| {
@@ -128,24 +124,19 @@ impl Tokens {
                     .await?;
                 Ok(Authorization::Bearer(token.clone()))
             }
-            (_, Credentials::Bearer(_)) => unreachable!("handled above"),
         }
     }
 
-    /// Ask `base` for its challenge, once per run: `Ok` when the registry
-    /// answered at all (an open registry too), the transport error when it
-    /// did not (a probe for the scheme a local host speaks).
-    pub(super) async fn challenge(
-        &self,
-        client: &reqwest::Client,
-        base: &str,
-        host: &str,
-        log: &RequestLog,
-    ) -> Result<(), ResolveError> {
-        self.challenge_of(client, base, host, log).await.map(|_| ())
+    /// `repository`'s token cell at `base`.
+    fn token_cell(&self, base: &str, repository: &str) -> Once<String> {
+        let key = (base.to_string(), repository.to_string());
+        Arc::clone(lock(&self.tokens).entry(key).or_default())
     }
 
-    async fn challenge_of(
+    /// `base`'s challenge, asked once per run. An error is the transport
+    /// error when the registry did not answer: the probe for the scheme a
+    /// local host speaks relies on that.
+    pub(super) async fn challenge(
         &self,
         client: &reqwest::Client,
         base: &str,
@@ -177,19 +168,14 @@ impl Tokens {
             return;
         }
         let Ok(Challenge::Bearer { realm, service }) =
-            self.challenge_of(client, base, host, log).await
+            self.challenge(client, base, host, log).await
         else {
             return;
         };
         let wanted: Vec<&str> = repositories
             .iter()
             .map(String::as_str)
-            .filter(|r| {
-                let key = (base.to_string(), r.to_string());
-                lock(&self.tokens)
-                    .get(&key)
-                    .is_none_or(|cell| !cell.initialized())
-            })
+            .filter(|r| !self.token_cell(base, r).initialized())
             .collect();
         for chunk in wanted.chunks(40) {
             let Ok(token) = Self::token(
@@ -206,9 +192,8 @@ impl Tokens {
                 return;
             };
             for repository in chunk {
-                let key = (base.to_string(), repository.to_string());
-                let cell = Arc::clone(lock(&self.tokens).entry(key).or_default());
-                let _ = cell.set(token.clone());
+                // A cell another request filled meanwhile keeps its token.
+                let _ = self.token_cell(base, repository).set(token.clone());
             }
         }
     }

@@ -37,23 +37,22 @@ enum Kind {
     Blob,
 }
 
-/// Requests sent to each registry host in a run, by kind, and the HTTP
-/// versions they went over: the `-v` account of what a run cost.
+/// Every request a run sent to a registry, in the order answered: the
+/// `-v` account of what the run cost (never a credential: methods, paths,
+/// the token realm with a scope count).
 #[derive(Default)]
 struct RequestLog {
-    hosts: Mutex<std::collections::BTreeMap<String, HostRequests>>,
-    /// Each request in the order answered: host, what (method and path;
-    /// never a credential), status, milliseconds.
-    requests: Mutex<Vec<(String, String, u16, u128)>>,
+    requests: Mutex<Vec<Request>>,
 }
 
-#[derive(Default)]
-struct HostRequests {
-    challenges: usize,
-    tokens: usize,
-    manifests: usize,
-    blobs: usize,
-    versions: std::collections::BTreeSet<String>,
+struct Request {
+    host: String,
+    kind: Kind,
+    /// `HEAD /v2/a/manifests/1`.
+    what: String,
+    status: u16,
+    version: &'static str,
+    millis: u128,
 }
 
 impl RequestLog {
@@ -65,71 +64,73 @@ impl RequestLog {
         what: String,
         started: std::time::Instant,
     ) {
-        let version = answer.version();
-        lock(&self.requests).push((
-            host.to_string(),
-            what,
-            answer.status().as_u16(),
-            started.elapsed().as_millis(),
-        ));
-        let mut hosts = lock(&self.hosts);
-        let entry = hosts.entry(host.to_string()).or_default();
-        match kind {
-            Kind::Challenge => entry.challenges += 1,
-            Kind::Token => entry.tokens += 1,
-            Kind::Manifest => entry.manifests += 1,
-            Kind::Blob => entry.blobs += 1,
-        }
-        let version = match version {
+        let version = match answer.version() {
             reqwest::Version::HTTP_2 => "HTTP/2",
             reqwest::Version::HTTP_3 => "HTTP/3",
             reqwest::Version::HTTP_10 => "HTTP/1.0",
             _ => "HTTP/1.1",
         };
-        entry.versions.insert(version.to_string());
+        lock(&self.requests).push(Request {
+            host: host.to_string(),
+            kind,
+            what,
+            status: answer.status().as_u16(),
+            version,
+            millis: started.elapsed().as_millis(),
+        });
     }
 
-    /// A line per request (`127.0.0.1:5000 HEAD /v2/a/manifests/1 → 200
+    /// A line per request (`127.0.0.1:5000 HEAD /v2/a/manifests/1 -> 200
     /// in 3 ms`), then one per host: `registry H: 12 requests (1
     /// challenge, 3 tokens, 8 manifests) over HTTP/2`.
     fn lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = lock(&self.requests)
+        let requests = lock(&self.requests);
+        let mut out: Vec<String> = requests
             .iter()
-            .map(|(host, what, status, ms)| format!("{host} {what} -> {status} in {ms} ms"))
+            .map(|r| format!("{} {} -> {} in {} ms", r.host, r.what, r.status, r.millis))
             .collect();
-        out.extend(self.totals());
+        let mut hosts: std::collections::BTreeMap<&str, Vec<&Request>> = Default::default();
+        for r in requests.iter() {
+            hosts.entry(&r.host).or_default().push(r);
+        }
+        for (host, sent) in hosts {
+            let kinds = [
+                (Kind::Challenge, "challenge"),
+                (Kind::Token, "token"),
+                (Kind::Manifest, "manifest"),
+                (Kind::Blob, "blob"),
+            ];
+            let parts: Vec<String> = kinds
+                .iter()
+                .filter_map(
+                    |(kind, noun)| match sent.iter().filter(|r| r.kind == *kind).count() {
+                        0 => None,
+                        1 => Some(format!("1 {noun}")),
+                        n => Some(format!("{n} {noun}s")),
+                    },
+                )
+                .collect();
+            let versions: std::collections::BTreeSet<&str> =
+                sent.iter().map(|r| r.version).collect();
+            let total = sent.len();
+            out.push(format!(
+                "registry {host}: {total} request{} ({}) over {}",
+                if total == 1 { "" } else { "s" },
+                parts.join(", "),
+                versions.into_iter().collect::<Vec<_>>().join(" and ")
+            ));
+        }
         out
     }
+}
 
-    fn totals(&self) -> Vec<String> {
-        let count = |n: usize, what: &str| match n {
-            0 => None,
-            1 => Some(format!("1 {what}")),
-            n => Some(format!("{n} {what}s")),
-        };
-        lock(&self.hosts)
-            .iter()
-            .map(|(host, r)| {
-                let parts: Vec<String> = [
-                    count(r.challenges, "challenge"),
-                    count(r.tokens, "token"),
-                    count(r.manifests, "manifest"),
-                    count(r.blobs, "blob"),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                let total = r.challenges + r.tokens + r.manifests + r.blobs;
-                let versions: Vec<&str> = r.versions.iter().map(String::as_str).collect();
-                format!(
-                    "registry {host}: {total} request{} ({}) over {}",
-                    if total == 1 { "" } else { "s" },
-                    parts.join(", "),
-                    versions.join(" and ")
-                )
-            })
-            .collect()
-    }
+/// One repository request: what [`OciResolver::authorized`] sends.
+struct Call<'a> {
+    method: reqwest::Method,
+    /// `/v2/NAME/manifests/REF` or `/v2/NAME/blobs/DIGEST`.
+    path: String,
+    accept: &'a str,
+    kind: Kind,
 }
 
 /// Over which protocol a request goes.
@@ -188,17 +189,18 @@ impl Target {
         self.tag.as_deref()
     }
 
-    /// The host the API is served at: Docker Hub's is not `docker.io`.
-    fn api_host(&self) -> &str {
-        match self.registry.as_str() {
-            "docker.io" | "index.docker.io" => "registry-1.docker.io",
-            other => other,
-        }
-    }
-
     fn base(&self, scheme: Scheme) -> String {
-        format!("{}://{}", scheme.as_str(), self.api_host())
+        base_url(&self.registry, scheme)
     }
+}
+
+/// `scheme://host` of `registry`'s API: Docker Hub's is not `docker.io`.
+fn base_url(registry: &str, scheme: Scheme) -> String {
+    let host = match registry {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io",
+        other => other,
+    };
+    format!("{}://{host}", scheme.as_str())
 }
 
 /// Resolves references against registries that speak the distribution API.
@@ -330,8 +332,7 @@ impl OciResolver {
             else {
                 return;
             };
-            let base =
-                Target::with_tag(host.to_string(), String::new(), String::new()).base(scheme);
+            let base = base_url(host, scheme);
             self.tokens
                 .prefetch(&self.heads, &base, host, &repositories, &auth, &self.log)
                 .await;
@@ -339,7 +340,7 @@ impl OciResolver {
         futures::future::join_all(prepared).await;
     }
 
-    /// What the run asked of each registry, a line per host (`-v`).
+    /// Every request the run sent, then a line per registry (`-v`).
     pub fn request_summary(&self) -> Vec<String> {
         self.log.lines()
     }
@@ -530,20 +531,18 @@ impl OciResolver {
     }
 
     async fn probe(&self, host: &str) -> Result<Scheme, ResolveError> {
-        let base =
-            |scheme| Target::with_tag(host.to_string(), String::new(), String::new()).base(scheme);
         let challenge = |scheme| async move {
             self.tokens
-                .challenge(&self.heads, &base(scheme), host, &self.log)
+                .challenge(&self.heads, &base_url(host, scheme), host, &self.log)
                 .await
         };
         let e = match challenge(Scheme::Https).await {
-            Ok(()) => return Ok(Scheme::Https),
+            Ok(_) => return Ok(Scheme::Https),
             Err(e) if e.kind == ErrorKind::Network => e,
             Err(e) => return Err(e),
         };
         match challenge(Scheme::Http).await {
-            Ok(()) => Ok(Scheme::Http),
+            Ok(_) => Ok(Scheme::Http),
             Err(plain) if plain.kind == ErrorKind::Network => {
                 let prefix = format!("cannot reach registry {host}: ");
                 let tls = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
@@ -770,18 +769,17 @@ impl OciResolver {
         auth: &Credentials,
         method: reqwest::Method,
     ) -> Result<reqwest::Response, ResolveError> {
+        /// Every manifest type imgpin accepts, joined once.
+        static ACCEPT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::media::ACCEPTED.join(", "));
         let reference = target.digest().or(target.tag()).unwrap_or("latest");
-        let path = format!("/v2/{}/manifests/{reference}", target.repository());
-        self.authorized(
-            scheme,
-            host,
-            target,
-            auth,
+        let call = Call {
             method,
-            &path,
-            crate::media::ACCEPTED.join(", "),
-        )
-        .await
+            path: format!("/v2/{}/manifests/{reference}", target.repository()),
+            accept: &ACCEPT,
+            kind: Kind::Manifest,
+        };
+        self.authorized(scheme, host, target, auth, call).await
     }
 
     /// A blob's bytes, by digest, from `target`'s repository: at most
@@ -794,18 +792,13 @@ impl OciResolver {
         auth: &Credentials,
         digest: &str,
     ) -> Result<Vec<u8>, ResolveError> {
-        let path = format!("/v2/{}/blobs/{digest}", target.repository());
-        let answer = self
-            .authorized(
-                scheme,
-                host,
-                target,
-                auth,
-                reqwest::Method::GET,
-                &path,
-                "*/*".to_string(),
-            )
-            .await?;
+        let call = Call {
+            method: reqwest::Method::GET,
+            path: format!("/v2/{}/blobs/{digest}", target.repository()),
+            accept: "*/*",
+            kind: Kind::Blob,
+        };
+        let answer = self.authorized(scheme, host, target, auth, call).await?;
         let status = answer.status().as_u16();
         let retry_after = header(&answer, "retry-after");
         let body = limited_body(answer, host).await?;
@@ -827,21 +820,18 @@ impl OciResolver {
         Ok(body)
     }
 
-    /// One request to `path` at `target`'s registry with the repository's
-    /// authorization (a cached token is asked again once when refused).
-    #[allow(clippy::too_many_arguments)]
+    /// `call` at `target`'s registry with the repository's authorization
+    /// (a cached token is asked again once when refused).
     async fn authorized(
         &self,
         scheme: Scheme,
         host: &str,
         target: &Target,
         auth: &Credentials,
-        method: reqwest::Method,
-        path: &str,
-        accept: String,
+        call: Call<'_>,
     ) -> Result<reqwest::Response, ResolveError> {
         let base = target.base(scheme);
-        let url = format!("{base}{path}");
+        let url = format!("{base}{}", call.path);
         let mut retried = false;
         loop {
             let authorization = self
@@ -857,21 +847,16 @@ impl OciResolver {
                 .await?;
             let request = self
                 .heads
-                .request(method.clone(), &url)
-                .header("Accept", accept.as_str());
+                .request(call.method.clone(), &url)
+                .header("Accept", call.accept);
             let started = std::time::Instant::now();
             let answer = authorization
                 .apply(request)
                 .send()
                 .await
                 .map_err(|e| answers::transport_error(&e, host))?;
-            let kind = if path.contains("/blobs/") {
-                Kind::Blob
-            } else {
-                Kind::Manifest
-            };
-            self.log
-                .record(host, kind, &answer, format!("{method} {path}"), started);
+            let what = format!("{} {}", call.method, call.path);
+            self.log.record(host, call.kind, &answer, what, started);
             if answer.status().as_u16() == 401 && authorization.is_token() && !retried {
                 // The token expired during a long run: ask again once.
                 self.tokens.forget(&base, target.repository());
