@@ -50,25 +50,45 @@ pub(crate) fn detect(root: &Node) -> bool {
 /// Every container image in the object, in file order.
 pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
     let mut out = Vec::new();
-    // A Tekton StepAction is one step: its image is `spec.image`.
-    if string(root.get("kind")) == Some("StepAction")
-        && string(root.get("apiVersion")).is_some_and(|v| v.starts_with("tekton.dev/"))
-    {
-        if let Some(image) = root.get("spec").and_then(|s| s.get("image")) {
-            out.push(occurrence(image, "spec.image".to_string()));
-        }
-    }
-    walk(root, "", &mut out);
+    walk(root, "", Part::Outside, &mut out);
     out
 }
 
-/// Whether `path` lies under an object's `spec` and outside its metadata
-/// and status, and outside Crossplane's `forProvider`/`initProvider` (cloud
-/// API fields, where `image` is a VM image).
-fn in_spec(path: &str) -> bool {
-    const OUTSIDE: [&str; 4] = ["metadata", "status", "forProvider", "initProvider"];
-    let segments = || path.split('.').map(|s| s.split('[').next().unwrap_or(s));
-    segments().any(|s| s == "spec") && !segments().any(|s| OUTSIDE.contains(&s))
+/// Where in an object a node lies, for the `image` under `spec` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Not under `spec` yet.
+    Outside,
+    /// Under `spec`: a string `image` is an image.
+    Spec,
+    /// Under metadata, status, or Crossplane's `forProvider`/`initProvider`
+    /// (cloud API fields, where `image` is a VM image): never.
+    Excluded,
+}
+
+impl Part {
+    fn below(self, key: &str) -> Part {
+        match (self, key) {
+            (Part::Excluded, _) => Part::Excluded,
+            (_, "metadata" | "status" | "forProvider" | "initProvider") => Part::Excluded,
+            (Part::Outside, "spec") => Part::Spec,
+            (part, _) => part,
+        }
+    }
+}
+
+/// Push `image` found at `at`, with the platform of the pod spec `spec`
+/// (computed once per mapping into `platform`).
+fn push(
+    out: &mut Vec<Occurrence>,
+    platform: &mut Option<Option<DeclaredPlatform>>,
+    spec: &Node,
+    image: &Node,
+    at: String,
+) {
+    let mut found = occurrence(image, at);
+    found.platform = platform.get_or_insert_with(|| pod_platform(spec)).clone();
+    out.push(found);
 }
 
 /// A Tekton bundle named by a `taskRef`/`pipelineRef`: the old `bundle:`
@@ -96,20 +116,17 @@ fn bundle(reference: &Node, path: &str, out: &mut Vec<Occurrence>) {
     }
 }
 
-fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
+fn walk(node: &Node, path: &str, part: Part, out: &mut Vec<Occurrence>) {
     match node {
         Node::Map { entries, .. } => {
             let mut platform = None;
             for (key, value) in entries {
                 let path = join_key(path, key);
                 if CONTAINER_LISTS.contains(&key.as_str()) {
-                    let platform = platform.get_or_insert_with(|| pod_platform(node));
                     for (i, container) in value.items().unwrap_or_default().iter().enumerate() {
                         if let Some(image) = container.get("image") {
-                            let mut found =
-                                occurrence(image, join_key(&join_index(&path, i), "image"));
-                            found.platform = platform.clone();
-                            out.push(found);
+                            let at = join_key(&join_index(&path, i), "image");
+                            push(out, &mut platform, node, image, at);
                         }
                     }
                 }
@@ -119,41 +136,32 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Occurrence>) {
                         if let Some(reference) =
                             volume.get("image").and_then(|v| v.get("reference"))
                         {
-                            let platform = platform.get_or_insert_with(|| pod_platform(node));
                             let at =
                                 join_key(&join_key(&join_index(&path, i), "image"), "reference");
-                            let mut found = occurrence(reference, at);
-                            found.platform = platform.clone();
-                            out.push(found);
+                            push(out, &mut platform, node, reference, at);
                         }
                     }
                 }
                 // A custom resource's own image (`Prometheus.spec.image`,
-                // ECK `spec.image`, KubeVirt `containerDisk.image`): any
-                // string `image` under `spec`, outside metadata and status.
-                if key == "image" && value.scalar().is_some() && in_spec(&path) {
-                    let platform = platform.get_or_insert_with(|| pod_platform(node));
-                    let mut found = occurrence(value, path.clone());
-                    found.platform = platform.clone();
-                    out.push(found);
+                // ECK, KubeVirt `containerDisk.image`, a Tekton StepAction's
+                // `spec.image`): any string `image` under `spec`.
+                if key == "image" && value.scalar().is_some() && part == Part::Spec {
+                    push(out, &mut platform, node, value, path.clone());
                 }
                 if BUNDLE_REFS.contains(&key.as_str()) {
                     bundle(value, &path, out);
                 }
                 if CONTAINER_KEYS.contains(&key.as_str()) {
                     if let Some(image) = value.get("image") {
-                        let platform = platform.get_or_insert_with(|| pod_platform(node));
-                        let mut found = occurrence(image, join_key(&path, "image"));
-                        found.platform = platform.clone();
-                        out.push(found);
+                        push(out, &mut platform, node, image, join_key(&path, "image"));
                     }
                 }
-                walk(value, &path, out);
+                walk(value, &path, part.below(key), out);
             }
         }
         Node::Seq { items, .. } => {
             for (i, item) in items.iter().enumerate() {
-                walk(item, &join_index(path, i), out);
+                walk(item, &join_index(path, i), part, out);
             }
         }
         Node::Scalar(_) => {}
