@@ -48,7 +48,7 @@ pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
         s.already_pinned,
         s.unpinned,
         s.skipped,
-        built(s),
+        skipped_on_purpose(s),
         s.failed,
         files_failed(s)
     )
@@ -56,7 +56,7 @@ pub(crate) fn summary_line(s: &Summary, tail: &str) -> String {
 
 /// ` (N built here, M ignored)`: what of the skipped Compose services build
 /// and what `imgpin: ignore` comments leave alone, when any.
-fn built(s: &Summary) -> String {
+fn skipped_on_purpose(s: &Summary) -> String {
     let parts: Vec<String> = [(s.built, "built here"), (s.ignored, "ignored")]
         .into_iter()
         .filter(|(n, _)| *n > 0)

@@ -82,14 +82,18 @@ fn block(node: &Node, path: &str) -> Option<Occurrence> {
         Some(d) if !d.value.is_empty() => (
             format!("{name}:{}@{}", tag.value, d.value),
             d.span.clone(),
-            empty_digest(),
+            Splice::Digest {
+                before: String::new(),
+            },
             join_key(path, "digest"),
         ),
         // `digest: ""`: filled inside its quotes.
         Some(d) if d.quoted => (
             format!("{name}:{}", tag.value),
             d.span.clone(),
-            empty_digest(),
+            Splice::Digest {
+                before: String::new(),
+            },
             join_key(path, "digest"),
         ),
         _ => {
@@ -111,13 +115,6 @@ fn block(node: &Node, path: &str) -> Option<Occurrence> {
         splice,
         shown_at: None,
     })
-}
-
-fn empty_digest() -> Splice {
-    Splice::Digest {
-        before: String::new(),
-        after: String::new(),
-    }
 }
 
 /// Whether a file name is a chart's values file (`values.yaml`,

@@ -44,7 +44,6 @@ pub(crate) fn collect(root: &Node, text: &str) -> Vec<Occurrence> {
                 };
                 let splice = Splice::Digest {
                     before: String::new(),
-                    after: String::new(),
                 };
                 (
                     (reference, digest.span.clone(), splice),
@@ -57,7 +56,6 @@ pub(crate) fn collect(root: &Node, text: &str) -> Vec<Occurrence> {
                     insertion(entry, tag, text),
                     Splice::Digest {
                         before: before_digest(entry, tag, text),
-                        after: String::new(),
                     },
                 ),
                 join_key(&path, "newTag"),

@@ -165,12 +165,11 @@ pub enum Splice {
     Reference,
     /// The span is where the digest goes (a `digest:` value, or an empty
     /// span where a `digest:` field is inserted); it becomes
-    /// `before + digest + after`.
+    /// `before + digest`.
     Digest {
-        /// Text before the digest (`"\n    digest: "` for an insertion).
+        /// Text before the digest: empty for a value, `"\n    digest: "`
+        /// for an insertion.
         before: String,
-        /// Text after it.
-        after: String,
     },
     /// The span is a tag value (Helm's `tag:`); it becomes `tag@digest`.
     Tag {
@@ -189,7 +188,7 @@ impl Occurrence {
     ) -> String {
         match &self.splice {
             Splice::Reference => r.pinned_text(digest),
-            Splice::Digest { before, after } => format!("{before}{digest}{after}"),
+            Splice::Digest { before } => format!("{before}{digest}"),
             Splice::Tag { tag } => format!("{tag}@{digest}"),
         }
     }

@@ -143,31 +143,25 @@ impl Walker<'_> {
     fn image(&mut self, expression: &Expression, path: String) {
         let span = self.span(expression.span());
         let raw = &self.text[span.clone()];
+        // A quoted string, its span inside the quotes: a literal when its
+        // text is its value; an interpolated one reads as its own text,
+        // which names the interpolation.
+        let quoted = |value: String| {
+            let inner = span.start + 1..span.end - 1;
+            let scalar = Scalar {
+                raw_matches_value: self.text[inner.clone()] == value,
+                value,
+                span: inner,
+                quoted: true,
+                is_string: true,
+                custom_tag: None,
+            };
+            occurrence(&Node::Scalar(scalar), path.clone())
+        };
         let found = match expression {
-            Expression::String(s) if raw.len() >= 2 => {
-                let inner = span.start + 1..span.end - 1;
-                let scalar = Scalar {
-                    value: s.value().clone(),
-                    raw_matches_value: self.text[inner.clone()] == **s.value(),
-                    span: inner,
-                    quoted: true,
-                    is_string: true,
-                    custom_tag: None,
-                };
-                occurrence(&Node::Scalar(scalar), path)
-            }
-            // An interpolated string: its text names the interpolation.
+            Expression::String(s) if raw.len() >= 2 => quoted(s.value().clone()),
             Expression::StringTemplate(_) if raw.len() >= 2 && raw.starts_with('"') => {
-                let inner = span.start + 1..span.end - 1;
-                let scalar = Scalar {
-                    value: self.text[inner.clone()].to_string(),
-                    raw_matches_value: true,
-                    span: inner,
-                    quoted: true,
-                    is_string: true,
-                    custom_tag: None,
-                };
-                occurrence(&Node::Scalar(scalar), path)
+                quoted(raw[1..raw.len() - 1].to_string())
             }
             // Heredocs and expressions are computed by
             // Terraform: the expression as written is the reason.

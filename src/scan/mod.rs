@@ -176,19 +176,17 @@ fn read_all(
     max_size: u64,
     no_ignore: bool,
 ) -> Vec<Scan> {
+    let read = |(path, format): &(PathBuf, Option<locate::Format>)| {
+        let mut part = Scan::default();
+        read_one(path, max_size, *format, no_ignore, &mut part);
+        part
+    };
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(queue.len())
         .max(1);
     if workers == 1 {
-        return queue
-            .iter()
-            .map(|(path, format)| {
-                let mut part = Scan::default();
-                read_one(path, max_size, *format, no_ignore, &mut part);
-                part
-            })
-            .collect();
+        return queue.iter().map(read).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Scan)> = std::thread::scope(|threads| {
@@ -198,12 +196,10 @@ fn read_all(
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((path, format)) = queue.get(i) else {
+                        let Some(queued) = queue.get(i) else {
                             return mine;
                         };
-                        let mut part = Scan::default();
-                        read_one(path, max_size, *format, no_ignore, &mut part);
-                        mine.push((i, part));
+                        mine.push((i, read(queued)));
                     }
                 })
             })

@@ -205,7 +205,6 @@ fn kustomize_images_are_name_and_new_tag_and_pin_into_a_digest_field() {
     let splices: Vec<_> = located.occurrences.iter().map(|o| &o.splice).collect();
     let digest = |before: &str| Splice::Digest {
         before: before.to_string(),
-        after: String::new(),
     };
     assert_eq!(
         splices,
@@ -247,7 +246,6 @@ fn helm_values_image_blocks_pin_through_digest_or_tag() {
     let tag = |t: &str| Splice::Tag { tag: t.to_string() };
     let digest = Splice::Digest {
         before: String::new(),
-        after: String::new(),
     };
     let d = "sha256:0aa0a0aa0a000a0aaa00aa0aa0aa0a000000a0000a0000aa0aaaa0000aa0a000";
     assert_eq!(
