@@ -357,12 +357,22 @@ fn mentions_image(bytes: &[u8]) -> bool {
             .any(|w| w == b"container" || w == b"docker://")
 }
 
-/// The format of one JSON value or YAML document, if it is one we know.
-fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
+/// A Kustomization or another Kubernetes object (`apiVersion` and `kind`):
+/// what such a document is wherever it lies.
+fn object_format(root: &Node) -> Option<Format> {
     if kustomize::detect(root) {
         Some(Format::Kustomize)
     } else if kubernetes::detect(root) {
         Some(Format::Kubernetes)
+    } else {
+        None
+    }
+}
+
+/// The format of one JSON value or YAML document, if it is one we know.
+fn detect(root: &Node, syntax: Syntax) -> Option<Format> {
+    if let Some(format) = object_format(root) {
+        Some(format)
     } else if ecs::detect(root) {
         Some(Format::EcsTaskDefinition)
     } else if cloudformation::detect(root) {
@@ -466,9 +476,7 @@ pub fn locate_as(
     // A placed file is its place's format, every document of it; a
     // Kubernetes object there (a manifest kept under `.github/`) is still one.
     let detect = |d: &Node| match placed {
-        Some(_) if kustomize::detect(d) => Some(Format::Kustomize),
-        Some(_) if kubernetes::detect(d) => Some(Format::Kubernetes),
-        Some(format) => Some(format),
+        Some(format) => object_format(d).or(Some(format)),
         None => detect(d, syntax),
     };
     // Documents are taken one at a time, as the parser completes them: the
@@ -480,14 +488,13 @@ pub fn locate_as(
     let mut take = |document: Node| {
         let found = detect(&document);
         format = format.or(found);
-        if found.is_some() && found == format {
+        if let Some(found) = found.filter(|f| Some(*f) == format) {
             let prefix = if index > 0 {
                 format!("document {}: ", index + 1)
             } else {
                 String::new()
             };
-            let format = found.unwrap_or(Format::Kubernetes);
-            occurrences.extend(collect(&document, format, text).into_iter().map(|mut o| {
+            occurrences.extend(collect(&document, found, text).into_iter().map(|mut o| {
                 o.location.insert_str(0, &prefix);
                 o
             }));
