@@ -114,12 +114,13 @@ struct Word<'a> {
 
 /// Every image the Dockerfile names, in file order.
 pub(crate) fn collect(text: &str) -> Vec<Occurrence> {
-    let escape = escape_char(text);
+    let directives = directives(text);
+    let escape = escape_char(&directives);
     let mut out = Vec::new();
     // `# syntax=docker/dockerfile:1` names the frontend image BuildKit pulls.
-    for (key, value) in directives(text) {
+    for (key, value) in &directives {
         if key.eq_ignore_ascii_case("syntax") && !value.text.is_empty() {
-            out.push(literal(&value, "# syntax".to_string()));
+            out.push(literal(value, "# syntax".to_string()));
         }
     }
     let mut stages: Vec<String> = Vec::new();
@@ -412,9 +413,9 @@ fn literal(word: &Word<'_>, location: String) -> Occurrence {
 }
 
 /// The escape character a `# escape=` parser directive sets (default `\`).
-fn escape_char(text: &str) -> char {
-    directives(text)
-        .into_iter()
+fn escape_char(directives: &[(&str, Word<'_>)]) -> char {
+    directives
+        .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case("escape"))
         .and_then(|(_, value)| value.text.chars().next())
         .unwrap_or('\\')
