@@ -10,7 +10,7 @@ thread_local! {
 
 /// Run `f`, turning a panic into its message. The panic hook installed for
 /// this stays silent only inside `f`, on this thread.
-pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
@@ -29,5 +29,18 @@ pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .map(|s| (*s).to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "internal error".to_string())
+    })
+}
+
+/// Run the parser step `f`; a panic in it is an error at `at` naming the
+/// parser (`"the YAML parser (libyaml-safer)"`).
+pub(crate) fn guarded<T>(
+    parser: &str,
+    at: usize,
+    f: impl FnOnce() -> T,
+) -> Result<T, super::LocateError> {
+    quietly(f).map_err(|why| super::LocateError {
+        offset: at,
+        message: format!("{parser} gave up at this point: {why}; please report this file"),
     })
 }

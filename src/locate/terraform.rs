@@ -28,23 +28,13 @@ const IMAGE_KEYS: [&str; 2] = ["image", "image_uri"];
 pub(crate) fn collect(text: &str) -> Result<Vec<Occurrence>, LocateError> {
     let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let source = &text[base..];
-    let body = match super::guard::quietly(|| hcl_edit::parser::parse_body(source)) {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
-            return Err(LocateError {
-                offset: base + e.location().offset().min(source.len()),
-                message: format!("invalid HCL: {}", e.message()),
-            })
-        }
-        Err(why) => {
-            return Err(LocateError {
-                offset: base,
-                message: format!(
-                    "the HCL parser (hcl-edit) gave up: {why}; please report this file"
-                ),
-            })
-        }
-    };
+    let parsed = super::guard::guarded("the HCL parser (hcl-edit)", base, || {
+        hcl_edit::parser::parse_body(source)
+    })?;
+    let body = parsed.map_err(|e| LocateError {
+        offset: base + e.location().offset().min(source.len()),
+        message: format!("invalid HCL: {}", e.message()),
+    })?;
     let mut walker = Walker {
         text,
         base,

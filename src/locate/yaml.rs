@@ -75,18 +75,10 @@ pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<()
     // Where the last event ended: a parser panic is placed there.
     let mut reached = base;
     loop {
-        let event = match super::guard::quietly(|| parser.parse()) {
-            Ok(event) => event.map_err(|e| loader.parse_error(&e))?,
-            Err(why) => {
-                return Err(LocateError {
-                    offset: reached,
-                    message: format!(
-                        "the YAML parser (libyaml-safer) gave up after this point: {why}; \
-                         please report this file"
-                    ),
-                })
-            }
-        };
+        let event = super::guard::guarded("the YAML parser (libyaml-safer)", reached, || {
+            parser.parse()
+        })?
+        .map_err(|e| loader.parse_error(&e))?;
         reached = loader.at(event.end_mark);
         if !loader.event(event)? {
             break;
