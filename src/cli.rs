@@ -524,6 +524,24 @@ pub struct OutputArgs {
     /// Also show already pinned references and where credentials came from.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Also write the findings as a SARIF 2.1.0 log to FILE, whatever
+    /// --format is (one run: annotations and a code-scanning upload).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_file: Option<PathBuf>,
+
+    /// Also append a Markdown summary to FILE: the summary line, the
+    /// references pinned per file (old → new) and every finding. In GitHub
+    /// Actions: --summary-file "$GITHUB_STEP_SUMMARY".
+    #[arg(long, value_name = "FILE")]
+    pub summary_file: Option<PathBuf>,
+
+    /// Also append step outputs to FILE as name=value lines: changed (files
+    /// changed, or that would change), findings (problems and errors),
+    /// unpinned (references left without a digest), sarif-file. In GitHub
+    /// Actions: --github-output "$GITHUB_OUTPUT".
+    #[arg(long, value_name = "FILE")]
+    pub github_output: Option<PathBuf>,
 }
 
 /// How to reach registries.
@@ -635,7 +653,13 @@ impl WalkArgs {
 impl OutputArgs {
     /// A printer on stdout/stderr for these arguments.
     pub fn printer(&self) -> crate::report::Printer {
-        crate::report::Printer::stdio(self.format, self.color, self.quiet, self.verbose)
+        crate::report::Printer::stdio(self.format, self.color, self.quiet, self.verbose).with_files(
+            crate::report::ReportFiles {
+                sarif: self.sarif_file.clone(),
+                summary: self.summary_file.clone(),
+                outputs: self.github_output.clone(),
+            },
+        )
     }
 }
 

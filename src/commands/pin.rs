@@ -171,6 +171,15 @@ fn pin_scanned(
         summary += &plan.summary;
         printer.findings(plan.findings)?;
     }
+    // Step output `unpinned`: what is still without a digest in the files
+    // once this run is over (without --write, what it would pin too).
+    let left = summary.unpinned
+        + if mode == Mode::Write {
+            0
+        } else {
+            summary.pinned
+        };
+    printer.set_output("unpinned", left);
     let tail = match mode {
         Mode::Write => format!("; {} written", super::count(summary.files_changed, "file")),
         Mode::Diff | Mode::Check => format!(

@@ -6,8 +6,10 @@
 //! JSON, GitHub workflow commands) are the only code that writes to the
 //! terminal, and [`Status`] turns what was found into the exit code.
 
+mod files;
 mod render;
 
+pub use files::ReportFiles;
 pub use render::{Color, Format, Printer};
 
 /// `s` with every control character (C0, DEL, C1) except those in `keep`

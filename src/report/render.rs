@@ -6,8 +6,10 @@
 //! pull-request annotations, plus the diff as text. SARIF 2.1.0: one log on
 //! stdout at the end, one result per finding (for code-scanning uploads).
 
+use super::files::{self, ReportFiles};
 use super::{Code, Finding, Severity, Status, Summary};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -86,6 +88,11 @@ pub struct Printer {
     status: Status,
     /// GitHub annotations go to stderr: stdout carries the command's answer.
     annotations_on_stderr: bool,
+    /// Side reports (SARIF, job summary, step outputs) and what they need:
+    /// every finding, whatever the format, and the outputs a command sets.
+    files: ReportFiles,
+    kept: Vec<Finding>,
+    outputs: BTreeMap<&'static str, String>,
 }
 
 impl Printer {
@@ -124,7 +131,22 @@ impl Printer {
             changes: Vec::new(),
             status: Status::Clean,
             annotations_on_stderr: false,
+            files: ReportFiles::default(),
+            kept: Vec::new(),
+            outputs: BTreeMap::new(),
         }
+    }
+
+    /// Also write these side reports when the command finishes.
+    pub fn with_files(mut self, files: ReportFiles) -> Printer {
+        self.files = files;
+        self
+    }
+
+    /// Set a step output (`--github-output`) beyond `changed`, `findings`
+    /// and `unpinned`, or override one of those.
+    pub fn set_output(&mut self, name: &'static str, value: impl ToString) {
+        self.outputs.insert(name, value.to_string());
     }
 
     /// Send GitHub annotations to stderr, for a command whose stdout is a
@@ -184,6 +206,9 @@ impl Printer {
     /// Report one finding.
     pub fn finding(&mut self, finding: Finding) -> io::Result<()> {
         self.status = self.status.max(Status::of(std::slice::from_ref(&finding)));
+        if self.files.any() && !matches!(self.format, Format::Json | Format::Sarif) {
+            self.kept.push(finding.clone());
+        }
         match self.format {
             Format::Json | Format::Sarif => {
                 self.findings.push(finding);
@@ -318,8 +343,47 @@ impl Printer {
                 }
             }
         }
+        self.write_files(command, Some(summary), line)?;
         self.out.flush()?;
         self.err.flush()
+    }
+
+    /// Every finding reported, whatever the format (with side reports on).
+    fn all_findings(&self) -> &[Finding] {
+        if self.kept.is_empty() {
+            &self.findings
+        } else {
+            &self.kept
+        }
+    }
+
+    /// Write the side reports asked for (`--sarif-file`, `--summary-file`,
+    /// `--github-output`).
+    fn write_files(
+        &mut self,
+        command: &str,
+        summary: Option<&Summary>,
+        line: &str,
+    ) -> io::Result<()> {
+        let all = self.all_findings();
+        if let Some(path) = &self.files.sarif {
+            let shown: Vec<&Finding> = all.iter().filter(|f| self.shown(f)).collect();
+            let mut text = serde_json::to_string_pretty(&sarif_log(&shown))?;
+            text.push('\n');
+            std::fs::write(path, text)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        }
+        if let Some(path) = &self.files.summary {
+            files::append(path, &files::markdown(command, line, all))?;
+        }
+        if let Some(path) = &self.files.outputs {
+            let mut extra = self.outputs.clone();
+            if let Some(sarif) = &self.files.sarif {
+                extra.insert("sarif-file", sarif.display().to_string());
+            }
+            files::append_outputs(path, &files::outputs(summary, all, &extra))?;
+        }
+        Ok(())
     }
 
     /// Like [`Printer::finish`] for a command with its own JSON document: in JSON
@@ -334,6 +398,7 @@ impl Printer {
         if self.format != Format::Json {
             return self.finish(command, &Summary::default(), line);
         }
+        self.write_files(command, None, line)?;
         let mut out = serde_json::Map::new();
         out.insert("version".into(), 1.into());
         out.insert("command".into(), command.into());

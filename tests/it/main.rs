@@ -2,6 +2,7 @@
 //! stays flat). Offline modules first; the others start a real registry
 //! (Debian's docker-registry) or moto on free 127.0.0.1 ports.
 
+mod action;
 mod architecture;
 mod bad_input;
 mod cli;
