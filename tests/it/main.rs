@@ -14,6 +14,7 @@ mod hostile_files;
 mod infra;
 mod kill;
 mod lifecycle;
+mod packaging;
 mod pipeline;
 mod properties;
 mod registry;
