@@ -112,6 +112,15 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Read settings from FILE instead of the first .imgpin.toml found in
+    /// the working directory or a parent.
+    #[arg(long, global = true, value_name = "FILE", env = "IMGPIN_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Read no settings file.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 /// The subcommands.
@@ -176,6 +185,50 @@ pub enum Command {
     /// Print the man page (roff), generated from this help:
     /// `imgpin man > /usr/local/share/man/man1/imgpin.1`.
     Man,
+    /// Print the effective settings and where each came from: the
+    /// .imgpin.toml in use (file:line), the command line, or the default.
+    ///
+    /// Takes the same file and registry flags as `pin`, to show what they
+    /// change. Lists (exclude, include, ignore, insecure-registries,
+    /// ca-files, helm-values) add the command line's to the file's; single
+    /// values (platform, jobs) from the command line replace the file's.
+    #[command(after_long_help = CONFIG_HELP)]
+    Config(ConfigArgs),
+}
+
+const CONFIG_HELP: &str = "\
+A settings file (.imgpin.toml, found by walking up from the working directory;
+--config FILE or IMGPIN_CONFIG to name one, --no-config to read none):
+
+  exclude = [\"vendor/**\", \"testdata/**\"]   # as --exclude
+  include = [\"*.yaml.tmpl\"]                 # also read these names (as --include)
+  ignore = [\"localhost:5000/**\"]            # leave these references alone (as --ignore)
+  platform = \"linux/arm64\"                  # as --platform
+  jobs = 16                                 # as --jobs
+  insecure-registries = [\"registry.lan:5000\"]
+  ca-files = [\"certs/internal-ca.pem\"]      # relative to the file
+  helm-values = [\"charts/web/values-prod.yaml\"]
+
+  [registries.\"docker.io\"]
+  mirror = \"mirror.lan:5000\"                # ask this pull-through cache instead
+  rate = 20                                 # at most 20 requests a second
+  jobs = 8                                  # at most 8 requests at once
+
+An unknown key or a wrong type is an error at its file:line:col (exit 2).
+Docker Hub, ghcr.io, quay.io, gcr.io, registry.k8s.io, public.ecr.aws,
+mcr.microsoft.com, nvcr.io and registry.gitlab.com get a rate of 50 requests a
+second unless their section sets one.";
+
+/// Arguments of `imgpin config`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Registry access.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Arguments of `imgpin completions`.
@@ -500,10 +553,23 @@ pub struct WalkArgs {
     pub helm_values: Vec<PathBuf>,
 
     /// Treat references marked `# imgpin: ignore` (or `// imgpin: ignore`,
-    /// after the value or alone on the line above) like any other, to audit
-    /// them. Without it they are left alone and counted as ignored.
+    /// after the value or alone on the line above), or matching an ignore
+    /// pattern, like any other, to audit them. Without it they are left
+    /// alone and counted as ignored.
     #[arg(long)]
     pub no_ignore: bool,
+
+    /// Also read files matching this glob (repeatable), whatever their
+    /// names, e.g. '*.yaml.tmpl': the syntax comes from the content (JSON,
+    /// Dockerfile, else YAML).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Leave references matching this pattern alone (repeatable), as an
+    /// `imgpin: ignore` comment does: `*` matches any characters, tried on
+    /// the reference as written and as docker.io/library/nginx:1.27.
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
 }
 
 /// How to show results.
@@ -554,11 +620,11 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<Platform>,
 
-    /// How many registry requests run at once (32 measured faster than 16
-    /// over a 10 ms link in scripts/bench.sh; over HTTP/2 they share one
-    /// connection).
-    #[arg(short, long, default_value_t = 32, value_name = "N")]
-    pub jobs: usize,
+    /// How many registry requests run at once [default: 32] (32 measured
+    /// faster than 16 over a 10 ms link in scripts/bench.sh; over HTTP/2
+    /// they share one connection).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 
     /// Allow plain HTTP for this registry host (repeatable). localhost and
     /// 127.0.0.1 are always allowed; HTTPS is tried first.
@@ -590,6 +656,10 @@ pub struct RegistryArgs {
     /// each GET as a pull.
     #[arg(long)]
     pub paranoid: bool,
+
+    /// Per-registry settings (mirror, rate, concurrency) from `.imgpin.toml`.
+    #[arg(skip)]
+    pub registries: std::collections::BTreeMap<String, crate::resolve::RegistrySettings>,
 }
 
 /// Arguments of `imgpin pin`.
@@ -646,8 +716,25 @@ impl WalkArgs {
             max_file_size: self.max_file_size,
             helm_values: self.helm_values.clone(),
             no_ignore: self.no_ignore,
+            include: self.include.clone(),
+            ignore: self.ignore.clone(),
         }
     }
+
+    /// Add the settings file's lists before the command line's.
+    pub fn merge(&mut self, config: &crate::config::Config) {
+        prepend(&mut self.exclude, &config.exclude.value);
+        prepend(&mut self.include, &config.include.value);
+        prepend(&mut self.ignore, &config.ignore.value);
+        prepend(&mut self.helm_values, &config.helm_values.value);
+    }
+}
+
+/// `file` then `cli`, in `cli`.
+fn prepend<T: Clone>(cli: &mut Vec<T>, file: &[T]) {
+    let mut all = file.to_vec();
+    all.append(cli);
+    *cli = all;
 }
 
 impl OutputArgs {
@@ -664,11 +751,28 @@ impl OutputArgs {
 }
 
 impl RegistryArgs {
+    /// Take the settings file's values where the command line gave none;
+    /// add its lists before the command line's.
+    pub fn merge(&mut self, config: &crate::config::Config) {
+        if self.platform.is_none() {
+            self.platform = config.platform.value.clone();
+        }
+        if self.jobs.is_none() {
+            self.jobs = config.jobs.value;
+        }
+        prepend(
+            &mut self.insecure_registry,
+            &config.insecure_registries.value,
+        );
+        prepend(&mut self.ca_file, &config.ca_files.value);
+        self.registries = config.registries.value.clone();
+    }
+
     /// The registry options these arguments describe.
     pub fn options(&self) -> crate::resolve::RegistryOptions {
         crate::resolve::RegistryOptions {
             platform: self.platform.clone(),
-            jobs: self.jobs,
+            jobs: self.jobs.unwrap_or(DEFAULT_JOBS),
             insecure_registries: self.insecure_registry.clone(),
             ca_files: self.ca_file.clone(),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
@@ -676,9 +780,13 @@ impl RegistryArgs {
                 self.request_timeout.clamp(1, self.timeout.max(1)),
             ),
             paranoid: self.paranoid,
+            registries: self.registries.clone(),
         }
     }
 }
+
+/// Registry requests at once without --jobs or `jobs` in the settings file.
+pub const DEFAULT_JOBS: usize = 32;
 
 #[cfg(test)]
 mod tests {

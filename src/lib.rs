@@ -25,6 +25,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod digest;
 pub mod ecs;
 pub mod edit;
@@ -41,18 +42,48 @@ pub mod scan;
 use cli::{Cli, Command};
 use report::Status;
 
-/// Run a parsed command line and return its exit status.
+/// Run a parsed command line and return its exit status. The settings
+/// file (`--config`, else the first `.imgpin.toml` up from the working
+/// directory, none with `--no-config`) is merged under the command line.
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    let config = if cli.no_config {
+        config::Config::default()
+    } else {
+        let cwd = std::env::current_dir()?;
+        config::Config::find(cli.config.as_deref(), &cwd)?
+    };
     match cli.command {
-        Command::Check(args) => commands::check::run(&args, &mut args.output.printer()),
-        Command::Pin(args) => {
+        Command::Check(mut args) => {
+            args.walk.merge(&config);
+            commands::check::run(&args, &mut args.output.printer())
+        }
+        Command::Pin(mut args) => {
+            args.walk.merge(&config);
+            args.registry.merge(&config);
             runtime()?.block_on(commands::pin::run(&args, &mut args.output.printer()))
         }
-        Command::Verify(args) => {
+        Command::Verify(mut args) => {
+            args.walk.merge(&config);
+            args.registry.merge(&config);
             runtime()?.block_on(commands::verify::run(&args, &mut args.output.printer()))
         }
-        Command::Ecs(args) => runtime()?.block_on(commands::ecs::run(&args)),
-        Command::Lifecycle(args) => runtime()?.block_on(commands::lifecycle::run(&args)),
+        Command::Ecs(mut args) => {
+            let cli::EcsCommand::Pin(pin) = &mut args.command else {
+                return runtime()?.block_on(commands::ecs::run(&args));
+            };
+            pin.registry.merge(&config);
+            runtime()?.block_on(commands::ecs::run(&args))
+        }
+        Command::Lifecycle(mut args) => {
+            args.walk.merge(&config);
+            if let Some(cli::LifecycleCommand::Protect(p)) = &mut args.command {
+                p.walk.merge(&config);
+            }
+            runtime()?.block_on(commands::lifecycle::run(&args))
+        }
+        Command::Config(args) => {
+            commands::config::run(&args, &config, &mut std::io::stdout().lock())
+        }
         Command::Formats(args) => commands::formats::run(&args, &mut std::io::stdout().lock()),
         Command::Completions(args) => {
             commands::formats::completions(args.shell, &mut std::io::stdout().lock())

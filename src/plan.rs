@@ -100,12 +100,10 @@ impl FilePlan {
                 let message = format!("invalid image reference {text:?}: {}", err.kind());
                 self.push(file, item, Code::InvalidReference, Severity::Error, message);
             }
-            Value::Skipped(SkipReason::Ignored) => {
+            Value::Skipped(reason @ (SkipReason::Ignored | SkipReason::IgnoredBy(_))) => {
                 self.summary.skipped += 1;
                 self.summary.ignored += 1;
-                let message = format!(
-                    "{text:?} is not {verb}: an `imgpin: ignore` comment leaves it alone (audit with --no-ignore)"
-                );
+                let message = format!("{text:?} is not {verb}: {reason} (audit with --no-ignore)");
                 self.push(file, item, Code::Ignored, Severity::Note, message);
             }
             Value::Skipped(SkipReason::BuildOutput(service)) => {

@@ -3,6 +3,7 @@
 //! report. Domain rules live in the library, not here.
 
 pub mod check;
+pub mod config;
 pub mod ecs;
 pub mod formats;
 pub mod in_use;

@@ -31,8 +31,10 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
     let resolutions = if refs.is_empty() {
         Resolutions::new()
     } else {
-        let router = super::router(&args.registry, printer)?;
+        let progress = printer.progress();
+        let router = super::router(&args.registry, printer)?.with_progress(progress.clone());
         printer.info(&format!("resolving {} unique references", refs.len()))?;
+        progress.phase("resolving", crate::resolve::Router::unique_count(&refs));
         let resolved = router.resolve_all(refs).await;
         for note in router.notes() {
             printer.info(&note)?;
@@ -105,7 +107,15 @@ fn pin_scanned(
         files_failed: scan.files_failed,
         ..Summary::default()
     };
+    let progress = printer.progress();
+    let label = if mode == Mode::Write {
+        "writing"
+    } else {
+        "planning"
+    };
+    progress.phase(label, scan.files.len());
     for file in &scan.files {
+        progress.tick();
         let mut plan = plan_pin(file, resolutions, options);
         let errors = plan
             .findings

@@ -27,12 +27,21 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         // not reported as a moved tag.
         let mut registry = args.registry.clone();
         registry.platform = None;
-        let router = super::router(&registry, printer)?;
+        let progress = printer.progress();
+        let router = super::router(&registry, printer)?.with_progress(progress.clone());
         printer.info(&format!(
             "checking {} pinned digests and {} tags",
             pinned.len(),
             tagged.len()
         ))?;
+        let digests: std::collections::HashSet<String> = pinned
+            .iter()
+            .filter_map(crate::resolve::digest_key)
+            .collect();
+        progress.phase(
+            "verifying",
+            digests.len() + crate::resolve::Router::unique_count(&tagged),
+        );
         let (existence, tags) =
             futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
         // Platform checks read manifests only where a file declares a

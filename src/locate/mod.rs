@@ -261,6 +261,8 @@ pub enum SkipReason {
     NumericTag(String),
     /// An `imgpin: ignore` comment on the value's line or the line above.
     Ignored,
+    /// An `ignore` pattern (`.imgpin.toml`, `--ignore`) matches the reference.
+    IgnoredBy(String),
 }
 
 impl fmt::Display for SkipReason {
@@ -274,6 +276,9 @@ impl fmt::Display for SkipReason {
                 f.write_str("a match pattern (wildcard, `|` or `!`), not a reference")
             }
             SkipReason::Ignored => f.write_str("an `imgpin: ignore` comment leaves it alone"),
+            SkipReason::IgnoredBy(pattern) => {
+                write!(f, "the ignore pattern {pattern:?} leaves it alone")
+            }
             SkipReason::NumericTag(tag) => write!(
                 f,
                 "the tag {tag} is a number to YAML (Helm may render 2.0 as 2): quote it to pin"
@@ -445,6 +450,46 @@ pub fn locate_as(
     let Some(syntax) = syntax_of(file_name) else {
         return Ok(None);
     };
+    locate_syntax(file_name, bytes, format, syntax)
+}
+
+/// [`locate_as`] for a file read although imgpin does not know its name
+/// (`include` in `.imgpin.toml`): the syntax comes from the name when
+/// imgpin knows it, else from the content: JSON when it starts with `{` or
+/// `[`, a Dockerfile when its first instruction is `FROM` (or a `# syntax=`
+/// directive comes first), YAML otherwise.
+pub fn locate_included(
+    file_name: &Path,
+    bytes: &[u8],
+    format: Option<Format>,
+) -> Result<Option<Located>, LocateError> {
+    let syntax = syntax_of(file_name).unwrap_or_else(|| sniff_syntax(bytes));
+    locate_syntax(file_name, bytes, format, syntax)
+}
+
+fn sniff_syntax(bytes: &[u8]) -> Syntax {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_start_matches('\u{feff}');
+    if text.trim_start().starts_with(['{', '[']) {
+        return Syntax::Json;
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && (!l.starts_with('#') || l.contains("syntax=")));
+    match first {
+        Some(l) if l.starts_with('#') => Syntax::Dockerfile,
+        Some(l) if l.len() > 5 && l[..5].eq_ignore_ascii_case("from ") => Syntax::Dockerfile,
+        _ => Syntax::Yaml,
+    }
+}
+
+fn locate_syntax(
+    file_name: &Path,
+    bytes: &[u8],
+    format: Option<Format>,
+    syntax: Syntax,
+) -> Result<Option<Located>, LocateError> {
     let sanitized;
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,

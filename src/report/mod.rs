@@ -7,9 +7,11 @@
 //! terminal, and [`Status`] turns what was found into the exit code.
 
 mod files;
+mod progress;
 mod render;
 
 pub use files::ReportFiles;
+pub use progress::Progress;
 pub use render::{Color, Format, Printer};
 
 /// `s` with every control character (C0, DEL, C1) except those in `keep`

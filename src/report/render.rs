@@ -93,6 +93,16 @@ pub struct Printer {
     files: ReportFiles,
     kept: Vec<Finding>,
     outputs: BTreeMap<&'static str, String>,
+    /// The progress bar (disabled unless stderr is a terminal), erased
+    /// before anything is printed.
+    progress: super::Progress,
+}
+
+impl Drop for Printer {
+    /// A run that ends early (an error) leaves no bar behind.
+    fn drop(&mut self) {
+        self.progress.finish();
+    }
 }
 
 impl Printer {
@@ -100,14 +110,24 @@ impl Printer {
     pub fn stdio(format: Format, color: Color, quiet: bool, verbose: bool) -> Printer {
         let color_out = color.enabled(io::stdout().is_terminal());
         let color_err = color.enabled(io::stderr().is_terminal());
-        Printer::new(
+        let mut printer = Printer::new(
             format,
             (color_out, color_err),
             quiet,
             verbose,
             Box::new(io::stdout()),
             Box::new(io::stderr()),
-        )
+        );
+        let bar = !quiet
+            && matches!(format, Format::Text | Format::Github)
+            && super::progress::stderr_can_draw();
+        printer.progress = super::Progress::stderr(bar);
+        printer
+    }
+
+    /// The run's progress bar (a disabled handle unless stderr is a terminal).
+    pub fn progress(&self) -> super::Progress {
+        self.progress.clone()
     }
 
     /// A printer on any writers (tests use buffers).
@@ -134,6 +154,7 @@ impl Printer {
             files: ReportFiles::default(),
             kept: Vec::new(),
             outputs: BTreeMap::new(),
+            progress: super::Progress::default(),
         }
     }
 
@@ -164,6 +185,7 @@ impl Printer {
 
     /// Show the diff of one file.
     pub fn diff(&mut self, file: PathBuf, diff: String) -> io::Result<()> {
+        self.progress.clear();
         match self.format {
             Format::Json | Format::Sarif => {
                 self.changes.push(FileChange { file, diff });
@@ -177,6 +199,7 @@ impl Printer {
     /// document): on stderr in text and GitHub formats, unless `--quiet`;
     /// under `changes` in JSON.
     pub fn side_diff(&mut self, file: PathBuf, diff: String) -> io::Result<()> {
+        self.progress.clear();
         match self.format {
             Format::Json | Format::Sarif => {
                 self.changes.push(FileChange { file, diff });
@@ -189,6 +212,7 @@ impl Printer {
 
     /// Write the command's answer (a document, a table) to stdout as it is.
     pub fn answer(&mut self, text: &str) -> io::Result<()> {
+        self.progress.clear();
         self.out.write_all(text.as_bytes())?;
         self.out.flush()
     }
@@ -214,14 +238,21 @@ impl Printer {
                 self.findings.push(finding);
                 Ok(())
             }
-            Format::Github => self.github(&finding),
-            Format::Text => self.text(&finding),
+            Format::Github => {
+                self.progress.clear();
+                self.github(&finding)
+            }
+            Format::Text => {
+                self.progress.clear();
+                self.text(&finding)
+            }
         }
     }
 
     /// A line for `-v` output (credential sources, fallbacks); text only, on stderr.
     pub fn info(&mut self, text: &str) -> io::Result<()> {
         if self.verbose && self.format == Format::Text {
+            self.progress.clear();
             writeln!(self.err, "imgpin: {}", super::escape_controls(text, &[]))?;
         }
         Ok(())
@@ -323,6 +354,7 @@ impl Printer {
         line: &str,
         extra: Option<&T>,
     ) -> io::Result<()> {
+        self.progress.finish();
         match self.format {
             Format::Json => {
                 let report = JsonReport {
@@ -395,6 +427,7 @@ impl Printer {
         line: &str,
         document: serde_json::Map<String, serde_json::Value>,
     ) -> io::Result<()> {
+        self.progress.finish();
         if self.format != Format::Json {
             return self.finish(command, &Summary::default(), line);
         }

@@ -147,6 +147,22 @@ pub struct RegistryOptions {
     pub request_timeout: std::time::Duration,
     /// Never pin from a `HEAD`: fetch each manifest and pin the sha256 of its bytes.
     pub paranoid: bool,
+    /// Per registry host (`docker.io`, `ghcr.io`, `lan:5000`): a mirror to
+    /// ask instead, a request-rate cap, a concurrency cap.
+    pub registries: std::collections::BTreeMap<String, RegistrySettings>,
+}
+
+/// How to treat one registry host (`[registries."host"]` in `.imgpin.toml`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegistrySettings {
+    /// Ask this registry (a pull-through cache, `host[:port]`) instead; the
+    /// files keep naming the original registry.
+    pub mirror: Option<String>,
+    /// At most this many requests a second to the host (default: none,
+    /// except 50 a second for the big public registries).
+    pub rate: Option<f64>,
+    /// At most this many requests at once to the host (default: `--jobs`).
+    pub jobs: Option<usize>,
 }
 
 impl Default for RegistryOptions {
@@ -160,6 +176,7 @@ impl Default for RegistryOptions {
             timeout: std::time::Duration::from_secs(30),
             request_timeout: std::time::Duration::from_secs(10),
             paranoid: false,
+            registries: Default::default(),
         }
     }
 }
@@ -170,6 +187,8 @@ pub struct Router {
     ecr: ecr::EcrResolver,
     jobs: usize,
     notes: std::sync::Mutex<Vec<String>>,
+    /// Ticked once per unique reference answered.
+    progress: crate::report::Progress,
 }
 
 impl Router {
@@ -185,7 +204,23 @@ impl Router {
             ecr: ecr::EcrResolver::new(options, aws_profile),
             jobs: options.jobs.max(1),
             notes: std::sync::Mutex::new(Vec::new()),
+            progress: crate::report::Progress::default(),
         })
+    }
+
+    /// Tick `progress` once per unique reference answered.
+    pub fn with_progress(mut self, progress: crate::report::Progress) -> Router {
+        self.progress = progress;
+        self
+    }
+
+    /// How many answers a call for `references` gives: one per unique tag key.
+    pub fn unique_count(references: &[ImageRef]) -> usize {
+        references
+            .iter()
+            .map(tag_key)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
     }
 
     /// What the router decided along the way (fallbacks), for `-v` output.
@@ -196,9 +231,16 @@ impl Router {
     }
 
     async fn resolve_oci(&self, refs: Vec<ImageRef>) -> Resolutions {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.extend(self.oci.settings_notes(&refs));
+        }
         self.oci.prepare(&refs).await;
         futures::stream::iter(refs)
-            .map(|r| async move { (tag_key(&r), self.oci.resolve(&r).await) })
+            .map(|r| async move {
+                let answer = (tag_key(&r), self.oci.resolve(&r).await);
+                self.progress.tick();
+                answer
+            })
             .buffer_unordered(self.jobs)
             .collect()
             .await
@@ -261,11 +303,18 @@ impl Router {
                 if aws.is_empty() {
                     HashMap::new()
                 } else {
-                    ecr(aws).await
+                    let n = aws.len();
+                    let answers = ecr(aws).await;
+                    self.progress.add(n);
+                    answers
                 }
             },
             futures::stream::iter(other)
-                .map(|(key, (r, flag))| async move { (key, oci(r, flag).await) })
+                .map(|(key, (r, flag))| async move {
+                    let answer = (key, oci(r, flag).await);
+                    self.progress.tick();
+                    answer
+                })
                 .buffer_unordered(self.jobs)
                 .collect::<HashMap<_, _>>()
         );
@@ -294,7 +343,10 @@ impl Resolve for Router {
                 if ecr_refs.is_empty() {
                     Resolutions::new()
                 } else {
-                    self.ecr.resolve_many(ecr_refs).await
+                    let n = ecr_refs.len();
+                    let answers = self.ecr.resolve_many(ecr_refs).await;
+                    self.progress.add(n);
+                    answers
                 }
             },
             self.resolve_oci(other)

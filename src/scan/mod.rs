@@ -31,9 +31,96 @@ pub struct WalkOptions {
     /// Files to read as Helm chart values wherever they are (`values*.yaml`
     /// beside a `Chart.yaml` are read so without being named).
     pub helm_values: Vec<PathBuf>,
-    /// Treat references with an `imgpin: ignore` comment like any other
-    /// (`--no-ignore`, to audit them).
+    /// Treat references with an `imgpin: ignore` comment, or matching an
+    /// `ignore` pattern, like any other (`--no-ignore`, to audit them).
     pub no_ignore: bool,
+    /// Globs of file names (or paths) read although imgpin does not pick
+    /// such names itself (`include` in `.imgpin.toml`, `--include`).
+    pub include: Vec<String>,
+    /// Reference patterns left alone (`ignore`, `--ignore`): `*` matches
+    /// any characters, tried on the reference as written and on its
+    /// normalised `domain/repository[:tag][@digest]`.
+    pub ignore: Vec<String>,
+}
+
+impl Default for WalkOptions {
+    /// `.`, nothing excluded or included, the default size limit, ignore comments honoured.
+    fn default() -> WalkOptions {
+        WalkOptions {
+            paths: Vec::new(),
+            exclude: Vec::new(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            helm_values: Vec::new(),
+            no_ignore: false,
+            include: Vec::new(),
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// Which references a scan leaves alone, on purpose.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreRules {
+    /// Honour `imgpin: ignore` comments.
+    pub comments: bool,
+    /// Reference patterns, and their text (in the set's order).
+    pub patterns: GlobSet,
+    /// The patterns as written, to say which one matched.
+    pub texts: Vec<String>,
+}
+
+impl IgnoreRules {
+    /// The rules of `options` (none with `--no-ignore`).
+    fn of(options: &WalkOptions) -> Result<IgnoreRules, ExcludeError> {
+        if options.no_ignore {
+            return Ok(IgnoreRules::default());
+        }
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in &options.ignore {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(false)
+                .build()
+                .map_err(|source| ExcludeError {
+                    what: "ignore pattern",
+                    glob: pattern.clone(),
+                    source,
+                })?;
+            set.add(glob);
+        }
+        Ok(IgnoreRules {
+            comments: true,
+            texts: options.ignore.clone(),
+            patterns: set.build().map_err(|source| ExcludeError {
+                what: "ignore pattern",
+                glob: options.ignore.join(", "),
+                source,
+            })?,
+        })
+    }
+
+    /// The first `ignore` pattern that matches `written` or its parsed form.
+    fn matching(&self, written: &str, parsed: Option<&ImageRef>) -> Option<SkipReason> {
+        if self.patterns.is_empty() {
+            return None;
+        }
+        let mut hits = self.patterns.matches(written);
+        if let (true, Some(r)) = (hits.is_empty(), parsed) {
+            let mut full = r.canonical_name();
+            if let Some(tag) = r.tag() {
+                full.push(':');
+                full.push_str(tag);
+            }
+            if let Some(digest) = r.digest() {
+                full.push('@');
+                full.push_str(digest.as_str());
+            }
+            hits = self.patterns.matches(&full);
+        }
+        let first = *hits.first()?;
+        Some(SkipReason::IgnoredBy(
+            self.texts.get(first).cloned().unwrap_or_default(),
+        ))
+    }
 }
 
 /// What an image value turned out to be.
@@ -96,8 +183,9 @@ pub struct Scan {
 
 /// Bad `--exclude` glob.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid --exclude glob {glob:?}: {source}")]
+#[error("invalid {what} {glob:?}: {source}")]
 pub struct ExcludeError {
+    what: &'static str,
     glob: String,
     source: globset::Error,
 }
@@ -105,6 +193,11 @@ pub struct ExcludeError {
 /// Walk `options.paths` and locate image values in every candidate file.
 pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
     let exclude = exclude_set(&options.exclude)?;
+    let rules = ReadRules {
+        include: glob_set(&options.include, "--include glob")?,
+        ignore: IgnoreRules::of(options)?,
+        max_size: options.max_file_size,
+    };
     let mut scan = Scan {
         started: Some(std::time::SystemTime::now()),
         ..Scan::default()
@@ -136,7 +229,7 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             );
             continue;
         }
-        if root.is_file() && !locate::is_candidate_name(root) && !excluded(&exclude, root) {
+        if root.is_file() && !rules.reads(root) && !excluded(&exclude, root) {
             scan.findings.push(
                 Finding::new(
                     Code::FileSkipped,
@@ -160,7 +253,7 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             }
         }
     }
-    for part in read_all(&queue, options.max_file_size, options.no_ignore) {
+    for part in read_all(&queue, &rules) {
         scan.files_scanned += part.files_scanned;
         scan.files_failed += part.files_failed;
         scan.findings.extend(part.findings);
@@ -171,14 +264,10 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
 
 /// Reads and locates every queued file on all cores; the results keep the
 /// queue's order (the walk's), so output does not depend on timing.
-fn read_all(
-    queue: &[(PathBuf, Option<locate::Format>)],
-    max_size: u64,
-    no_ignore: bool,
-) -> Vec<Scan> {
+fn read_all(queue: &[(PathBuf, Option<locate::Format>)], rules: &ReadRules) -> Vec<Scan> {
     let read = |(path, format): &(PathBuf, Option<locate::Format>)| {
         let mut part = Scan::default();
-        read_one(path, max_size, *format, no_ignore, &mut part);
+        read_one(path, *format, rules, &mut part);
         part
     };
     let workers = std::thread::available_parallelism()
@@ -249,16 +338,23 @@ pub fn is_temp_file(path: &Path) -> bool {
 }
 
 fn exclude_set(globs: &[String]) -> Result<GlobSet, ExcludeError> {
+    glob_set(globs, "--exclude glob")
+}
+
+/// Path globs (`--exclude`, `--include`), matched as [`excluded`] does.
+fn glob_set(globs: &[String], what: &'static str) -> Result<GlobSet, ExcludeError> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         let trimmed = glob.trim_start_matches("./").trim_end_matches('/');
         let compiled = Glob::new(trimmed).map_err(|source| ExcludeError {
+            what,
             glob: glob.clone(),
             source,
         })?;
         builder.add(compiled);
     }
     builder.build().map_err(|source| ExcludeError {
+        what,
         glob: globs.join(", "),
         source,
     })
@@ -338,17 +434,32 @@ fn helm_values(path: &Path, canonical: &Path, named: &[PathBuf]) -> Option<locat
     (beside_chart || named.iter().any(|n| n == canonical)).then_some(locate::Format::HelmValues)
 }
 
-fn read_one(
-    path: &Path,
+/// What a scan reads beyond imgpin's own names, what it leaves alone, and
+/// the size limit.
+struct ReadRules {
+    include: GlobSet,
+    ignore: IgnoreRules,
     max_size: u64,
-    format: Option<locate::Format>,
-    no_ignore: bool,
-    scan: &mut Scan,
-) {
+}
+
+impl ReadRules {
+    /// Whether `path` is read: a name imgpin knows, or an `include` match.
+    fn reads(&self, path: &Path) -> bool {
+        locate::is_candidate_name(path) || self.included(path)
+    }
+
+    fn included(&self, path: &Path) -> bool {
+        !self.include.is_empty() && excluded(&self.include, path)
+    }
+}
+
+fn read_one(path: &Path, format: Option<locate::Format>, rules: &ReadRules, scan: &mut Scan) {
     scan.files_scanned += 1;
-    if !locate::is_candidate_name(path) {
+    let known = locate::is_candidate_name(path);
+    if !known && !rules.included(path) {
         return;
     }
+    let max_size = rules.max_size;
     let error = |code, message: String| Finding::new(code, Severity::Error, message).in_file(path);
     match std::fs::metadata(path) {
         Ok(meta) if meta.len() > max_size => {
@@ -393,7 +504,12 @@ fn read_one(
         );
         return;
     }
-    match ScannedFile::from_bytes_as(path, bytes, format, no_ignore) {
+    let located = if known {
+        locate::locate_as(path, &bytes, format)
+    } else {
+        locate::locate_included(path, &bytes, format)
+    };
+    match ScannedFile::from_located(path, bytes, located, &rules.ignore) {
         Ok(None) => {}
         Ok(Some((file, note))) => {
             if let Some(note) = note {
@@ -445,19 +561,24 @@ impl ScannedFile {
         path: &Path,
         bytes: Vec<u8>,
     ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
-        Self::from_bytes_as(path, bytes, None, false)
+        let rules = IgnoreRules {
+            comments: true,
+            ..IgnoreRules::default()
+        };
+        let located = locate::locate_as(path, &bytes, None);
+        Self::from_located(path, bytes, located, &rules)
     }
 
-    /// [`ScannedFile::from_bytes`] with the format decided by the caller
-    /// ([`locate::locate_as`]), and `imgpin: ignore` comments disregarded
-    /// with `no_ignore`.
-    pub fn from_bytes_as(
+    /// [`ScannedFile::from_bytes`] for what a locator found in `bytes`
+    /// (the caller chose the format and the locator), with references left
+    /// alone as `ignore` says.
+    pub fn from_located(
         path: &Path,
         bytes: Vec<u8>,
-        format: Option<locate::Format>,
-        no_ignore: bool,
+        located: Result<Option<locate::Located>, locate::LocateError>,
+        ignore: &IgnoreRules,
     ) -> Result<Option<(ScannedFile, Option<String>)>, Box<Finding>> {
-        let located = match locate::locate_as(path, &bytes, format) {
+        let located = match located {
             Ok(Some(located)) => located,
             Ok(None) => return Ok(None),
             Err(err) => {
@@ -474,7 +595,7 @@ impl ScannedFile {
             .occurrences
             .into_iter()
             .map(|occurrence| {
-                let ignored = !no_ignore
+                let commented = ignore.comments
                     && occurrence.skip.is_none()
                     && locate::is_ignored(
                         &bytes,
@@ -482,12 +603,18 @@ impl ScannedFile {
                         occurrence.span.end,
                     );
                 let value = match &occurrence.skip {
-                    _ if ignored => Value::Skipped(SkipReason::Ignored),
+                    _ if commented => Value::Skipped(SkipReason::Ignored),
                     Some(reason) => Value::Skipped(reason.clone()),
-                    None => match ImageRef::parse(&occurrence.text) {
-                        Ok(r) => Value::Reference(r),
-                        Err(e) => Value::Invalid(e),
-                    },
+                    None => {
+                        let parsed = ImageRef::parse(&occurrence.text);
+                        match ignore.matching(&occurrence.text, parsed.as_ref().ok()) {
+                            Some(reason) => Value::Skipped(reason),
+                            None => match parsed {
+                                Ok(r) => Value::Reference(r),
+                                Err(e) => Value::Invalid(e),
+                            },
+                        }
+                    }
                 };
                 let shown = occurrence.shown_at.unwrap_or(occurrence.span.start);
                 let line_col = lines.line_col(&bytes, shown);
@@ -600,10 +727,7 @@ mod tests {
         std::fs::write(&compose, "services:\n  web:\n    image: nginx:1.27\n").unwrap();
         let scan = scan(&WalkOptions {
             paths: vec![notes.clone(), compose],
-            exclude: Vec::new(),
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-            helm_values: Vec::new(),
-            no_ignore: false,
+            ..WalkOptions::default()
         })
         .unwrap();
         assert_eq!(scan.files.len(), 1);
@@ -611,5 +735,75 @@ mod tests {
         assert_eq!(scan.findings[0].code, Code::FileSkipped);
         assert_eq!(scan.findings[0].file.as_deref(), Some(notes.as_path()));
         assert!(scan.findings[0].message.starts_with("not read:"));
+    }
+
+    #[test]
+    fn include_reads_other_names_and_ignore_patterns_leave_references_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("web.yaml.tmpl"),
+            "services:\n  web:\n    image: nginx:1.27\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("build.df"),
+            "# syntax=docker/dockerfile:1\nFROM alpine:3.20\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            "services:\n  a:\n    image: localhost:5000/tools/x:1\n  b:\n    image: redis:7\n",
+        )
+        .unwrap();
+        let options = WalkOptions {
+            paths: vec![dir.path().to_path_buf()],
+            include: vec!["*.tmpl".into(), "*.df".into()],
+            ignore: vec![
+                "localhost:5000/**".into(),
+                "docker.io/library/redis:*".into(),
+            ],
+            ..WalkOptions::default()
+        };
+        let found = scan(&options).unwrap();
+        let values: Vec<String> = found
+            .files
+            .iter()
+            .flat_map(|f| f.items.iter())
+            .map(|i| match &i.value {
+                Value::Reference(r) => format!("ref {r}"),
+                Value::Skipped(why) => format!("skip {why}"),
+                Value::Invalid(_) => "invalid".into(),
+            })
+            .collect();
+        assert!(values.contains(&"ref nginx:1.27".to_string()), "{values:?}");
+        assert!(
+            values.contains(&"ref alpine:3.20".to_string()),
+            "{values:?}"
+        );
+        assert!(
+            values.contains(
+                &"skip the ignore pattern \"localhost:5000/**\" leaves it alone".to_string()
+            ),
+            "{values:?}"
+        );
+        assert!(
+            values.contains(
+                &"skip the ignore pattern \"docker.io/library/redis:*\" leaves it alone"
+                    .to_string()
+            ),
+            "{values:?}"
+        );
+        // --no-ignore audits them; without include the other names are not read.
+        let audit = scan(&WalkOptions {
+            no_ignore: true,
+            include: Vec::new(),
+            ..options
+        })
+        .unwrap();
+        assert_eq!(audit.files.len(), 1);
+        assert!(audit.files[0]
+            .items
+            .iter()
+            .all(|i| matches!(i.value, Value::Reference(_))));
     }
 }

@@ -37,8 +37,8 @@ impl Runner {
     fn output(&self, name: &str) -> Option<String> {
         self.read("output")
             .lines()
-            .filter_map(|l| l.strip_prefix(&format!("{name}=")))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
             .map(str::to_owned)
     }
 

@@ -6,6 +6,7 @@ mod action;
 mod architecture;
 mod bad_input;
 mod cli;
+mod config;
 mod ecr;
 mod ecr_fallback;
 mod ecs;

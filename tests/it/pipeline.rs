@@ -51,10 +51,8 @@ pub fn pin(
     );
     let scanned = scan(&WalkOptions {
         paths: vec![dir.to_path_buf()],
-        exclude: vec![],
         max_file_size: 10 << 20,
-        helm_values: vec![],
-        no_ignore: false,
+        ..WalkOptions::default()
     })
     .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,12 +1,140 @@
 //! How hard imgpin pushes a registry: the wait between attempts (the
 //! registry's `Retry-After`, else exponential backoff with jitter) and a
 //! circuit breaker per host, so a hung or dead registry fails its remaining
-//! references at once instead of each one waiting out its timeout.
+//! references at once instead of each one waiting out its timeout; and a
+//! gate per host (`Gates`): at most N requests at once, at most R a second.
 
 use super::super::{ErrorKind, ResolveError};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::resolve::RegistrySettings;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The request-rate cap of the big public registries unless a setting says
+/// otherwise: far above what a repository's pins need, far below what trips
+/// abuse limits when a bulk run over a monorepo sends thousands of `HEAD`s.
+pub const PUBLIC_RATE: f64 = 50.0;
+
+/// Hosts that get [`PUBLIC_RATE`] by default.
+const PUBLIC_REGISTRIES: &[&str] = &[
+    "docker.io",
+    "registry-1.docker.io",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "registry.k8s.io",
+    "public.ecr.aws",
+    "mcr.microsoft.com",
+    "nvcr.io",
+    "registry.gitlab.com",
+];
+
+/// The per-host gates of a run.
+pub(super) struct Gates {
+    settings: BTreeMap<String, RegistrySettings>,
+    /// The caps per host contacted: a registry's own, and a mirror takes
+    /// the caps of the registry it answers for (unless it has its own).
+    caps: BTreeMap<String, RegistrySettings>,
+    hosts: Mutex<HashMap<String, Arc<Gate>>>,
+}
+
+struct Gate {
+    /// `None`: only `--jobs` bounds the host.
+    permits: Option<Arc<tokio::sync::Semaphore>>,
+    /// The gap between request starts (1 / rate).
+    gap: Option<Duration>,
+    /// When the next request may start.
+    next: Mutex<tokio::time::Instant>,
+}
+
+/// Held while one request to a host is in flight.
+pub(super) struct Pass {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Gates {
+    pub(super) fn new(settings: &BTreeMap<String, RegistrySettings>) -> Gates {
+        let mut caps = settings.clone();
+        for s in settings.values() {
+            if let Some(mirror) = &s.mirror {
+                caps.entry(mirror.clone())
+                    .or_insert_with(|| RegistrySettings {
+                        mirror: None,
+                        ..s.clone()
+                    });
+            }
+        }
+        Gates {
+            settings: settings.clone(),
+            caps,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The caps of `host`, a host requests go to.
+    fn caps(&self, host: &str) -> Option<&RegistrySettings> {
+        self.caps.get(host).or_else(|| match host {
+            "registry-1.docker.io" | "index.docker.io" => self.caps.get("docker.io"),
+            _ => None,
+        })
+    }
+
+    /// The settings for `host` (the host as the reference names it).
+    pub(super) fn settings(&self, host: &str) -> Option<&RegistrySettings> {
+        self.settings.get(host).or_else(|| match host {
+            "registry-1.docker.io" | "index.docker.io" => self.settings.get("docker.io"),
+            _ => None,
+        })
+    }
+
+    /// The rate cap of `host`, and whether it is the built-in one.
+    pub(super) fn rate(&self, host: &str) -> Option<(f64, bool)> {
+        match self.caps(host).and_then(|s| s.rate) {
+            Some(rate) => Some((rate, false)),
+            None if PUBLIC_REGISTRIES.contains(&host) => Some((PUBLIC_RATE, true)),
+            None => None,
+        }
+    }
+
+    fn gate(&self, host: &str) -> Arc<Gate> {
+        let mut hosts = super::lock(&self.hosts);
+        let gate = hosts.entry(host.to_string()).or_insert_with(|| {
+            Arc::new(Gate {
+                permits: self
+                    .caps(host)
+                    .and_then(|s| s.jobs)
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+                gap: self
+                    .rate(host)
+                    .map(|(r, _)| Duration::from_secs_f64(1.0 / r)),
+                next: Mutex::new(tokio::time::Instant::now()),
+            })
+        });
+        Arc::clone(gate)
+    }
+
+    /// Wait until a request to `host` may start: a permit when the host has
+    /// a concurrency cap, then its slot under the rate cap (starts spaced
+    /// 1/rate apart). Keep the pass until the answer is read.
+    pub(super) async fn enter(&self, host: &str) -> Pass {
+        let gate = self.gate(host);
+        let permit = match &gate.permits {
+            // Never closed, so acquiring only waits.
+            Some(permits) => Arc::clone(permits).acquire_owned().await.ok(),
+            None => None,
+        };
+        if let Some(gap) = gate.gap {
+            let start = {
+                let mut next = super::lock(&gate.next);
+                let start = (*next).max(tokio::time::Instant::now());
+                *next = start + gap;
+                start
+            };
+            tokio::time::sleep_until(start).await;
+        }
+        Pass { _permit: permit }
+    }
+}
 
 /// The largest manifest body read: the distribution spec has registries
 /// accept manifests of at least 4 MiB; twice that leaves room.
@@ -95,6 +223,41 @@ impl Breakers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn gates_space_requests_by_the_rate_and_cap_concurrency() {
+        let mut settings = BTreeMap::new();
+        settings.insert(
+            "lan:5000".to_string(),
+            RegistrySettings {
+                rate: Some(10.0),
+                jobs: Some(2),
+                ..RegistrySettings::default()
+            },
+        );
+        let gates = Gates::new(&settings);
+        let t0 = tokio::time::Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            let _pass = gates.enter("lan:5000").await;
+            starts.push(t0.elapsed().as_millis());
+        }
+        assert_eq!(starts, [0, 100, 200, 300, 400]);
+        // Concurrency: two passes held, a third waits.
+        let a = gates.enter("lan:5000").await;
+        let _b = gates.enter("lan:5000").await;
+        let third = tokio::time::timeout(Duration::from_secs(5), gates.enter("lan:5000")).await;
+        assert!(
+            third.is_err(),
+            "a third request started while two were in flight"
+        );
+        drop(a);
+        let _c = gates.enter("lan:5000").await;
+        // Public registries get the default cap; others none.
+        assert_eq!(gates.rate("ghcr.io"), Some((PUBLIC_RATE, true)));
+        assert_eq!(gates.rate("127.0.0.1:5000"), None);
+        assert_eq!(gates.rate("lan:5000"), Some((10.0, false)));
+    }
 
     #[test]
     fn backoff_grows_by_four_with_jitter() {

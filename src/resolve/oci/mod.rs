@@ -222,6 +222,8 @@ pub struct OciResolver {
     /// Pin only from fetched, hashed manifests (`--paranoid`).
     paranoid: bool,
     breakers: limits::Breakers,
+    /// Per-host caps (rate, concurrency) and mirrors.
+    gates: limits::Gates,
 }
 
 impl OciResolver {
@@ -273,7 +275,42 @@ impl OciResolver {
             timeout: options.timeout,
             paranoid: options.paranoid,
             breakers: limits::Breakers::default(),
+            gates: limits::Gates::new(&options.registries),
         })
+    }
+
+    /// The host to ask for `domain`'s images: its mirror when one is set.
+    fn route<'a>(&'a self, domain: &'a str) -> &'a str {
+        self.gates
+            .settings(domain)
+            .and_then(|s| s.mirror.as_deref())
+            .unwrap_or(domain)
+    }
+
+    /// The `-v` lines about per-host settings: mirrors and rate caps in use
+    /// for the hosts of `references`.
+    pub fn settings_notes(&self, references: &[ImageRef]) -> Vec<String> {
+        let mut hosts: Vec<&str> = references.iter().map(|r| r.domain()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let mut notes = Vec::new();
+        for domain in hosts {
+            let host = self.route(domain);
+            if host != domain {
+                notes.push(format!("registry {domain}: asking its mirror {host}"));
+            }
+            if let Some((rate, builtin)) = self.gates.rate(host) {
+                let why = if builtin {
+                    " (default for public registries; set rate in .imgpin.toml)"
+                } else {
+                    ""
+                };
+                notes.push(format!(
+                    "registry {host}: at most {rate} requests a second{why}"
+                ));
+            }
+        }
+        notes
     }
 
     fn may_use_plain_http(&self, host: &str) -> bool {
@@ -322,7 +359,7 @@ impl OciResolver {
     pub async fn prepare(&self, references: &[ImageRef]) {
         let mut by_host: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
         for r in references {
-            let repos = by_host.entry(r.domain()).or_default();
+            let repos = by_host.entry(self.route(r.domain())).or_default();
             if !repos.iter().any(|x| x == r.repository()) {
                 repos.push(r.repository().to_string());
             }
@@ -355,13 +392,14 @@ impl OciResolver {
 
     /// Resolve one reference's tag to the digest to pin, retrying transient failures.
     pub async fn resolve(&self, reference: &ImageRef) -> Result<Resolved, ResolveError> {
+        let host = self.route(reference.domain());
         let target = Target::with_tag(
-            reference.domain().to_string(),
+            host.to_string(),
             reference.repository().to_string(),
             reference.tag_or_latest().to_string(),
         );
         let op = Op::Digest(&target, self.platform.as_ref());
-        self.lookup(reference.domain(), &op).await?.digest()
+        self.lookup(host, &op).await?.digest()
     }
 
     /// Whether the registry still has the manifest `reference` is pinned to
@@ -372,15 +410,13 @@ impl OciResolver {
         let Some(digest) = reference.digest() else {
             return self.resolve(reference).await.map(|_| true);
         };
+        let host = self.route(reference.domain());
         let target = Target::with_digest(
-            reference.domain().to_string(),
+            host.to_string(),
             reference.repository().to_string(),
             digest.to_string(),
         );
-        match self
-            .lookup(reference.domain(), &Op::Digest(&target, None))
-            .await
-        {
+        match self.lookup(host, &Op::Digest(&target, None)).await {
             Ok(_) => Ok(true),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
@@ -396,7 +432,7 @@ impl OciResolver {
         reference: &ImageRef,
         with_platform: bool,
     ) -> Result<ManifestFacts, ResolveError> {
-        let host = reference.domain();
+        let host = self.route(reference.domain());
         let target = match reference.digest() {
             Some(digest) => Target::with_digest(
                 host.to_string(),
@@ -849,12 +885,14 @@ impl OciResolver {
                 .heads
                 .request(call.method.clone(), &url)
                 .header("Accept", call.accept);
+            let pass = self.gates.enter(host).await;
             let started = std::time::Instant::now();
             let answer = authorization
                 .apply(request)
                 .send()
                 .await
                 .map_err(|e| answers::transport_error(&e, host))?;
+            drop(pass);
             let what = format!("{} {}", call.method, call.path);
             self.log.record(host, call.kind, &answer, what, started);
             if answer.status().as_u16() == 401 && authorization.is_token() && !retried {
