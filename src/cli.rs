@@ -19,7 +19,8 @@ Examples:
   imgpin pin                        diff for the current directory
   imgpin pin --write deploy/        rewrite files in place
   imgpin pin --check                CI: exit 1 if anything is unpinned
-  imgpin pin --update --write       refresh pins whose tag moved
+  imgpin pin --update --write       refresh pins whose tag moved (says what changed)
+  imgpin pin --update --settle 6h   ... but leave a multi-arch index built < 6 h ago
   imgpin pin --platform linux/arm64 pin one platform's manifest
 
 Exit codes:
@@ -678,9 +679,19 @@ pub struct PinArgs {
     pub check: bool,
 
     /// Also re-resolve the tag of pinned references and replace the digest
-    /// where the tag has moved.
+    /// where the tag has moved. Each update says which platforms changed
+    /// and the new image's revision and build time (it reads the old and
+    /// the new manifest: two GETs per moved tag).
     #[arg(long)]
     pub update: bool,
+
+    /// Leave a multi-platform index for a later run while its newest
+    /// platform manifest is younger than DURATION (30m, 6h, 2d): multi-arch
+    /// tags move once per architecture as each one is pushed, and a
+    /// scheduled pin would open a pull request for each. Reads each
+    /// platform's config for its build time.
+    #[arg(long, value_name = "DURATION", value_parser = crate::plan::update::parse_duration)]
+    pub settle: Option<chrono::Duration>,
 
     /// Registry access.
     #[command(flatten)]

@@ -240,6 +240,69 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<ManifestFacts, String> {
     })
 }
 
+/// What a manifest or an image config says about where it came from: the
+/// `org.opencontainers.image.revision` and `.created` annotations (a
+/// manifest's `annotations`, or a config's `config.Labels`, where docker
+/// build puts them) and a config's own `created` time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The source revision (a commit), when annotated.
+    pub revision: Option<String>,
+    /// When the image was built (RFC 3339), from the annotation or the config.
+    pub created: Option<String>,
+}
+
+impl Provenance {
+    /// The fields of `self`, else those of `other`.
+    pub fn or(self, other: Provenance) -> Provenance {
+        Provenance {
+            revision: self.revision.or(other.revision),
+            created: self.created.or(other.created),
+        }
+    }
+}
+
+const REVISION: &str = "org.opencontainers.image.revision";
+const CREATED: &str = "org.opencontainers.image.created";
+
+/// The provenance a manifest's (or an index's) `annotations` give.
+pub fn manifest_provenance(bytes: &[u8]) -> Provenance {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let get = |k: &str| {
+        doc.get("annotations")
+            .and_then(|a| a.get(k))
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Provenance {
+        revision: get(REVISION),
+        created: get(CREATED),
+    }
+}
+
+/// The provenance an image config gives: its labels, else its `created`.
+pub fn config_provenance(bytes: &[u8]) -> Provenance {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let label = |k: &str| {
+        doc.get("config")
+            .and_then(|c| c.get("Labels"))
+            .and_then(|l| l.get(k))
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let created = doc
+        .get("created")
+        .and_then(|v| v.as_str())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    Provenance {
+        revision: label(REVISION),
+        created: label(CREATED).or(created),
+    }
+}
+
 /// The platform an image config blob declares (`os`, `architecture`, `variant`).
 pub fn config_platform(bytes: &[u8]) -> Option<Platform> {
     platform_of(&serde_json::from_slice(bytes).ok()?)
@@ -257,6 +320,27 @@ fn platform_of(value: &serde_json::Value) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provenance_from_annotations_labels_and_created() {
+        let index = br#"{"schemaVersion":2,"manifests":[],"annotations":{"org.opencontainers.image.revision":"3f2a1c9","org.opencontainers.image.created":"2026-12-01T10:00:00Z"}}"#;
+        assert_eq!(
+            manifest_provenance(index),
+            Provenance {
+                revision: Some("3f2a1c9".into()),
+                created: Some("2026-12-01T10:00:00Z".into())
+            }
+        );
+        let config = br#"{"created":"2026-12-02T08:00:00Z","config":{"Labels":{"org.opencontainers.image.revision":"abc"}}}"#;
+        assert_eq!(
+            config_provenance(config),
+            Provenance {
+                revision: Some("abc".into()),
+                created: Some("2026-12-02T08:00:00Z".into())
+            }
+        );
+        assert_eq!(manifest_provenance(b"not json"), Provenance::default());
+    }
 
     #[test]
     fn only_manifests_pass_the_check() {

@@ -5,8 +5,9 @@
 use crate::cli::PinArgs;
 use crate::edit::{apply, unified_diff, write_atomic};
 use crate::plan::{plan_pin, wanted, PinOptions};
+use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Printer, Severity, Status, Summary};
-use crate::resolve::{Resolutions, Resolve};
+use crate::resolve::{digest_key, tag_key, ErrorKind, Resolutions, Resolve, ResolveError};
 use crate::scan::Scan;
 
 /// What to do with the planned edits.
@@ -28,6 +29,7 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
         check: args.check,
     };
     let refs = wanted(&scan.files, options);
+    let mut explained = Explained::new();
     let resolutions = if refs.is_empty() {
         Resolutions::new()
     } else {
@@ -35,7 +37,15 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
         let router = super::router(&args.registry, printer)?.with_progress(progress.clone());
         printer.info(&format!("resolving {} unique references", refs.len()))?;
         progress.phase("resolving", crate::resolve::Router::unique_count(&refs));
-        let resolved = router.resolve_all(refs).await;
+        let mut resolved = router.resolve_all(refs).await;
+        let moved = moved(&scan.files, &resolved, args.update, args.settle.is_some());
+        if !moved.is_empty() {
+            printer.info(&format!(
+                "reading {} manifests to explain what moved",
+                moved.len()
+            ))?;
+            explained = explain(&router, moved, &mut resolved, args.settle).await;
+        }
         for note in router.notes() {
             printer.info(&note)?;
         }
@@ -48,7 +58,125 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
     } else {
         Mode::Diff
     };
-    pin_scanned(scan, &resolutions, options, mode, printer)
+    pin_scanned(scan, &resolutions, &explained, options, mode, printer)
+}
+
+/// What each update changed, keyed by (old digest key, new digest key).
+type Explained = std::collections::HashMap<(String, String), String>;
+
+/// The references whose tag now points elsewhere than their pin (with
+/// `update`), and with `settle` also unpinned ones, with the new digest:
+/// (the reference as written, the reference at its new digest).
+fn moved(
+    files: &[crate::scan::ScannedFile],
+    resolutions: &Resolutions,
+    update: bool,
+    settle: bool,
+) -> Vec<(ImageRef, ImageRef)> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let references = files
+        .iter()
+        .flat_map(|f| &f.items)
+        .filter_map(|i| match &i.value {
+            crate::scan::Value::Reference(r) => Some(r),
+            _ => None,
+        });
+    for r in references {
+        let wanted = if r.is_pinned() {
+            update && r.tag().is_some()
+        } else {
+            settle
+        };
+        if !wanted {
+            continue;
+        }
+        let Some(Ok(resolved)) = resolutions.get(&tag_key(r)) else {
+            continue;
+        };
+        if r.digest() == Some(&resolved.digest) {
+            continue;
+        }
+        let Ok(new) = ImageRef::parse(&r.pinned_text(&resolved.digest)) else {
+            continue;
+        };
+        if seen.insert((digest_key(r), digest_key(&new))) {
+            out.push((r.clone(), new));
+        }
+    }
+    out
+}
+
+/// Reads the old and new manifests of `moved`: explains each update, and
+/// with `settle` turns the resolution of a too recent index into a
+/// [`ErrorKind::Settling`] answer (the reference is left as it is).
+async fn explain(
+    router: &crate::resolve::Router,
+    moved: Vec<(ImageRef, ImageRef)>,
+    resolutions: &mut Resolutions,
+    settle: Option<chrono::Duration>,
+) -> Explained {
+    let mut wanted: Vec<(ImageRef, bool)> = Vec::new();
+    for (old, new) in &moved {
+        if old.is_pinned() {
+            wanted.push((old.clone(), false));
+        }
+        wanted.push((new.clone(), settle.is_some()));
+    }
+    let described = router.describe_all(wanted).await;
+    let get = |r: &ImageRef| {
+        digest_key(r)
+            .and_then(|k| described.get(&k))
+            .and_then(|d| d.as_ref().ok())
+    };
+    let now = chrono::Utc::now();
+    let mut explained = Explained::new();
+    for (old, new) in &moved {
+        let Some(after) = get(new) else {
+            continue;
+        };
+        if let Some(why) = settle.and_then(|s| crate::plan::update::settling(after, s, now)) {
+            resolutions.insert(
+                tag_key(old),
+                Err(ResolveError::new(ErrorKind::Settling, why)),
+            );
+            continue;
+        }
+        if let (true, Some(k_old), Some(k_new)) =
+            (old.is_pinned(), digest_key(old), digest_key(new))
+        {
+            let text = crate::plan::update::explain(get(old), after);
+            explained.insert((k_old, k_new), text);
+        }
+    }
+    explained
+}
+
+/// After each re-pin (a `pinned` finding of a reference that had a
+/// digest), an `updated` note with what changed.
+fn add_explanations(findings: &mut Vec<Finding>, explained: &Explained) {
+    if explained.is_empty() {
+        return;
+    }
+    let mut out = Vec::with_capacity(findings.len());
+    for f in findings.drain(..) {
+        let note = (f.code == Code::Pinned)
+            .then(|| {
+                let old = ImageRef::parse(f.reference.as_deref()?).ok()?;
+                let new = ImageRef::parse(f.replacement.as_deref()?).ok()?;
+                let text = explained.get(&(digest_key(&old)?, digest_key(&new)?))?;
+                let mut note = f.clone();
+                note.code = Code::Updated;
+                note.severity = Severity::Note;
+                note.replacement = None;
+                note.message = format!("{old} moved: {text}");
+                Some(note)
+            })
+            .flatten();
+        out.push(f);
+        out.extend(note);
+    }
+    *findings = out;
 }
 
 /// Removes the `.imgpin-XXXXXX.tmp` files an interrupted `pin --write` left
@@ -88,12 +216,20 @@ pub async fn run_with<R: Resolve>(
     printer: &mut Printer,
 ) -> anyhow::Result<Status> {
     let resolutions = resolver.resolve_all(wanted(&scan.files, options)).await;
-    pin_scanned(scan, &resolutions, options, mode, printer)
+    pin_scanned(
+        scan,
+        &resolutions,
+        &Explained::new(),
+        options,
+        mode,
+        printer,
+    )
 }
 
 fn pin_scanned(
     mut scan: Scan,
     resolutions: &Resolutions,
+    explained: &Explained,
     options: PinOptions,
     mode: Mode,
     printer: &mut Printer,
@@ -117,6 +253,7 @@ fn pin_scanned(
     for file in &scan.files {
         progress.tick();
         let mut plan = plan_pin(file, resolutions, options);
+        add_explanations(&mut plan.findings, explained);
         let errors = plan
             .findings
             .iter()
@@ -136,7 +273,8 @@ fn pin_scanned(
             plan.summary.unpinned += plan.summary.pinned;
             plan.summary.pinned = 0;
             plan.summary.files_changed = 0;
-            plan.findings.retain(|f| f.code != Code::Pinned);
+            plan.findings
+                .retain(|f| !matches!(f.code, Code::Pinned | Code::Updated));
             plan.edits.clear();
         }
         let mut failed_write = None;
@@ -172,7 +310,8 @@ fn pin_scanned(
             // Nothing of this file was pinned: its references count as failed.
             plan.findings
                 .push(Finding::new(Code::WriteError, Severity::Error, why).in_file(&file.path));
-            plan.findings.retain(|f| f.code != Code::Pinned);
+            plan.findings
+                .retain(|f| !matches!(f.code, Code::Pinned | Code::Updated));
             plan.summary.failed += plan.summary.pinned;
             plan.summary.pinned = 0;
             plan.summary.files_changed = 0;

@@ -111,10 +111,13 @@ pub fn markdown(command: &str, line: &str, findings: &[Finding]) -> String {
     let problems: Vec<&Finding> = findings
         .iter()
         .filter(|f| {
-            matches!(
-                f.severity,
-                Severity::Error | Severity::Problem | Severity::Warning
-            ) && f.code != Code::Pinned
+            let told = matches!(f.code, Code::Updated | Code::Settling);
+            (told
+                || matches!(
+                    f.severity,
+                    Severity::Error | Severity::Problem | Severity::Warning
+                ))
+                && f.code != Code::Pinned
         })
         .collect();
     if !problems.is_empty() {

@@ -77,6 +77,10 @@ pub enum Code {
     AlreadyPinned,
     /// `pin --update` cannot refresh a reference pinned by digest only (no tag to follow).
     NotUpdatable,
+    /// `pin --update` re-pinned a moved tag: which platforms changed, the revision and build time.
+    Updated,
+    /// `--settle`: a multi-platform index too recently built is left for a later run.
+    Settling,
     /// A value is not a literal reference (template, empty, …) and was left alone.
     Skipped,
     /// A Compose service with `build:` names the image it builds: never pinned.
@@ -143,11 +147,13 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 36] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
         Code::NotUpdatable,
+        Code::Updated,
+        Code::Settling,
         Code::Skipped,
         Code::BuiltHere,
         Code::Ignored,

@@ -311,7 +311,8 @@ impl Printer {
             Severity::Warning => "warning",
             Severity::Note => "notice",
         };
-        if finding.severity == Severity::Note && !self.verbose && finding.code != Code::Skipped {
+        let told = matches!(finding.code, Code::Skipped | Code::Updated | Code::Settling);
+        if finding.severity == Severity::Note && !self.verbose && !told {
             return Ok(());
         }
         let mut props = Vec::new();

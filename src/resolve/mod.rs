@@ -36,6 +36,21 @@ pub type Existence = HashMap<String, Result<bool, ResolveError>>;
 /// What each pinned manifest says about its platforms, keyed by [`digest_key`].
 pub type Facts = HashMap<String, Result<crate::media::ManifestFacts, ResolveError>>;
 
+/// What a manifest says about itself, to explain an update (`pin --update`).
+#[derive(Debug, Clone)]
+pub struct Description {
+    /// Index children or the image.
+    pub facts: crate::media::ManifestFacts,
+    /// Revision and creation time from annotations or the config.
+    pub provenance: crate::media::Provenance,
+    /// When each platform was built (RFC 3339), where known: the image
+    /// itself (platform `None`), or each child of an index when asked.
+    pub built: Vec<(Option<Platform>, Option<String>)>,
+}
+
+/// Descriptions keyed by [`digest_key`].
+pub type Descriptions = HashMap<String, Result<Description, ResolveError>>;
+
 /// What kind of failure a resolution met; decides retries and wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -51,6 +66,9 @@ pub enum ErrorKind {
     Network,
     /// Anything else.
     Other,
+    /// Not an error: the answer is a multi-platform index built too recently
+    /// (`--settle`), left for a later run.
+    Settling,
 }
 
 impl ErrorKind {
@@ -269,6 +287,32 @@ impl Router {
             references,
             |aws| self.ecr.manifest_facts(aws),
             |r, with_platform| async move { self.oci.manifest_facts(&r, with_platform).await },
+        )
+        .await
+    }
+
+    /// A [`Description`] of each pinned manifest, once per [`digest_key`]
+    /// (the flag asks for the build time of every child of an index). ECR
+    /// answers with the manifest's facts only (configs are S3 links there).
+    pub async fn describe_all(&self, references: Vec<(ImageRef, bool)>) -> Descriptions {
+        self.per_digest(
+            references,
+            |aws| async move {
+                self.ecr
+                    .manifest_facts(aws)
+                    .await
+                    .into_iter()
+                    .map(|(k, facts)| {
+                        let described = facts.map(|facts| Description {
+                            facts,
+                            provenance: Default::default(),
+                            built: Vec::new(),
+                        });
+                        (k, described)
+                    })
+                    .collect()
+            },
+            |r, children| async move { self.oci.describe(&r, children).await },
         )
         .await
     }

@@ -22,4 +22,5 @@ mod registry;
 mod schema;
 mod secrets;
 mod support;
+mod update;
 mod verify;

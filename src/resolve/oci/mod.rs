@@ -470,6 +470,86 @@ impl OciResolver {
         })
     }
 
+    /// What the manifest `reference` is pinned to says about itself, to
+    /// explain an update: its facts and provenance (annotations; an image's
+    /// config labels and `created`), and with `children`, each platform
+    /// child's build time (its config's `created`): one GET for the
+    /// manifest, one per config blob, one per child manifest.
+    pub async fn describe(
+        &self,
+        reference: &ImageRef,
+        children: bool,
+    ) -> Result<super::Description, ResolveError> {
+        use crate::media::{config_provenance, manifest_provenance, parse_manifest};
+        let host = self.route(reference.domain());
+        let target_of = |digest: &str| {
+            Target::with_digest(
+                host.to_string(),
+                reference.repository().to_string(),
+                digest.to_string(),
+            )
+        };
+        let Some(digest) = reference.digest() else {
+            return Err(ResolveError::new(
+                ErrorKind::Other,
+                format!("{reference} has no digest to describe"),
+            ));
+        };
+        let target = target_of(digest.as_str());
+        let bytes = self.lookup(host, &Op::Manifest(&target)).await?.bytes()?;
+        let facts = parse_manifest(&bytes)
+            .map_err(|e| ResolveError::new(ErrorKind::Other, format!("registry {host}: {e}")))?;
+        let mut provenance = manifest_provenance(&bytes);
+        let mut built = Vec::new();
+        match &facts {
+            ManifestFacts::Image {
+                config: Some(config),
+                ..
+            } => {
+                let blob = self
+                    .lookup(host, &Op::Blob(&target, config))
+                    .await?
+                    .bytes()?;
+                provenance = provenance.or(config_provenance(&blob));
+                built.push((None, provenance.created.clone()));
+            }
+            ManifestFacts::Index { children: list } if children => {
+                for child in list {
+                    // Attestation manifests (unknown/unknown) are not platforms.
+                    let Some(platform) = child.platform.clone().filter(|p| p.os != "unknown")
+                    else {
+                        continue;
+                    };
+                    let child_target = target_of(&child.digest);
+                    let bytes = self
+                        .lookup(host, &Op::Manifest(&child_target))
+                        .await?
+                        .bytes()?;
+                    let created = match parse_manifest(&bytes) {
+                        Ok(ManifestFacts::Image {
+                            config: Some(config),
+                            ..
+                        }) => {
+                            let blob = self
+                                .lookup(host, &Op::Blob(&child_target, &config))
+                                .await?
+                                .bytes()?;
+                            config_provenance(&blob).created
+                        }
+                        _ => manifest_provenance(&bytes).created,
+                    };
+                    built.push((Some(platform), created));
+                }
+            }
+            _ => {}
+        }
+        Ok(super::Description {
+            facts,
+            provenance,
+            built,
+        })
+    }
+
     /// Runs `op` against the registry at `host` with its credentials:
     /// transient failures are tried again ([`limits::ATTEMPTS`] in all)
     /// after the registry's `Retry-After` or a backoff, all within

@@ -110,12 +110,32 @@ pub fn random_bytes() -> Vec<u8> {
 
 /// A single-platform OCI image manifest with a fresh random layer.
 pub fn oci_image(platform: Platform<'_>) -> Manifest {
-    single(platform, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER)
+    single(platform, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER, None)
+}
+
+/// A single-platform OCI image whose config says it was built at `created` (RFC 3339).
+pub fn oci_image_created(platform: Platform<'_>, created: &str) -> Manifest {
+    single(platform, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER, Some(created))
+}
+
+/// An OCI image index over `children` (one per platform, in order), with
+/// `annotations` on the index (e.g. `org.opencontainers.image.revision`).
+pub fn oci_index_over(
+    platforms: &[Platform<'_>],
+    children: Vec<Manifest>,
+    annotations: Value,
+) -> Manifest {
+    let mut built = index(OCI_INDEX, platforms, children);
+    let mut doc: Value = serde_json::from_slice(&built.bytes).expect("index JSON");
+    doc["annotations"] = annotations;
+    built.bytes = to_bytes(&doc);
+    built.digest = sha256_digest(&built.bytes);
+    built
 }
 
 /// A single-platform Docker schema 2 manifest with a fresh random layer.
 pub fn docker_v2_image(platform: Platform<'_>) -> Manifest {
-    single(platform, DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER)
+    single(platform, DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER, None)
 }
 
 /// An OCI image index over one fresh OCI image per platform.
@@ -135,6 +155,7 @@ fn single(
     media_type: &'static str,
     config_type: &str,
     layer_type: &str,
+    created: Option<&str>,
 ) -> Manifest {
     let layer = Blob::new(random_bytes());
     let mut config = json!({
@@ -143,6 +164,9 @@ fn single(
         "config": {},
         "rootfs": { "type": "layers", "diff_ids": [layer.digest] },
     });
+    if let Some(created) = created {
+        config["created"] = json!(created);
+    }
     if let Some(variant) = variant {
         config["variant"] = json!(variant);
     }

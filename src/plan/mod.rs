@@ -16,6 +16,8 @@ use crate::resolve::{digest_key, digest_key_at, tag_key, Existence, Facts, Resol
 use crate::scan::{Item, ScannedFile, Value};
 use std::collections::BTreeMap;
 
+pub mod update;
+
 /// How `pin` treats references.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PinOptions {
@@ -171,6 +173,18 @@ pub fn plan_pin(file: &ScannedFile, resolutions: &Resolutions, options: PinOptio
             }
             r => match resolutions.get(&tag_key(r)) {
                 Some(Ok(resolved)) => pin_one(file, item, r, resolved, changed, &mut plan),
+                Some(Err(err)) if err.kind == crate::resolve::ErrorKind::Settling => {
+                    let left = if r.is_pinned() {
+                        plan.summary.already_pinned += 1;
+                        "left at its pin"
+                    } else {
+                        plan.summary.skipped += 1;
+                        "left unpinned for now"
+                    };
+                    let message =
+                        format!("{text}: {left}: the tag points at a new index, but {err}");
+                    plan.push(file, item, Code::Settling, Severity::Note, message);
+                }
                 Some(Err(err)) => plan.failed(file, item, format!("{text}: {err}")),
                 None => plan.failed(file, item, format!("{text}: not resolved")),
             },
