@@ -120,6 +120,25 @@ fn an_honest_registry_behind_the_proxy_is_pinned_with_one_head() {
     assert_eq!(manifest_methods(&s.proxy), ["HEAD"]);
 }
 
+/// The proxy closes each connection after one answer, so every request
+/// needs a connection of its own: the count `-v` gives must be the proxy's.
+#[test]
+fn verbose_counts_the_connections_the_run_opened() {
+    let s = setup(Fault::Pass);
+    let run = pin(&s, &["-v"]);
+    run.assert_pinned(s.proxy.host(), &s.digest);
+    // Requests, plus the TLS attempt of the scheme probe (not HTTP).
+    let requests = s.proxy.log().len();
+    assert!(requests >= 2, "a challenge and a HEAD at least: {requests}");
+    let opened = requests + s.proxy.not_http_connections();
+    let line = format!("imgpin: {opened} connections opened to registries and token servers");
+    assert!(
+        run.err().contains(&line),
+        "missing {line:?} in:\n{}",
+        run.err()
+    );
+}
+
 #[test]
 fn head_without_digest_then_an_html_page_is_never_pinned() {
     let s = setup(Fault::HeadNoDigestGetHtml);

@@ -172,6 +172,58 @@ fn jitter() -> f64 {
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Counts the connections a client opens (each call of its connector is a
+/// TCP connection, and a TLS session on it): the `-v` line "N connections".
+#[derive(Clone, Default)]
+pub(super) struct ConnectionCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl ConnectionCount {
+    /// Connections opened so far.
+    pub(super) fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ConnectionCount {
+    type Service = Counted<S>;
+    fn layer(&self, inner: S) -> Counted<S> {
+        Counted {
+            inner,
+            count: self.clone(),
+        }
+    }
+}
+
+/// A connector that counts its calls.
+#[derive(Clone)]
+pub(super) struct Counted<S> {
+    inner: S,
+    count: ConnectionCount,
+}
+
+impl<S, R> tower_service::Service<R> for Counted<S>
+where
+    S: tower_service::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> S::Future {
+        self.count
+            .0
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.call(request)
+    }
+}
+
 /// The failures seen per registry host.
 #[derive(Default)]
 pub(super) struct Breakers {

@@ -224,6 +224,8 @@ pub struct OciResolver {
     breakers: limits::Breakers,
     /// Per-host caps (rate, concurrency) and mirrors.
     gates: limits::Gates,
+    /// Connections the client opened.
+    connections: limits::ConnectionCount,
 }
 
 impl OciResolver {
@@ -247,7 +249,9 @@ impl OciResolver {
             roots.push(data);
         }
         let request_timeout = options.request_timeout.min(options.timeout);
+        let connections = limits::ConnectionCount::default();
         let mut heads = reqwest::Client::builder()
+            .connector_layer(connections.clone())
             .user_agent(concat!("imgpin/", env!("CARGO_PKG_VERSION")))
             .timeout(request_timeout)
             .connect_timeout(request_timeout);
@@ -276,6 +280,7 @@ impl OciResolver {
             paranoid: options.paranoid,
             breakers: limits::Breakers::default(),
             gates: limits::Gates::new(&options.registries),
+            connections,
         })
     }
 
@@ -377,9 +382,18 @@ impl OciResolver {
         futures::future::join_all(prepared).await;
     }
 
-    /// Every request the run sent, then a line per registry (`-v`).
+    /// Every request the run sent, then a line per registry, then the
+    /// connections opened (`-v`).
     pub fn request_summary(&self) -> Vec<String> {
-        self.log.lines()
+        let mut lines = self.log.lines();
+        let opened = self.connections.get();
+        if opened > 0 {
+            lines.push(format!(
+                "{opened} connection{} opened to registries and token servers",
+                if opened == 1 { "" } else { "s" }
+            ));
+        }
+        lines
     }
 
     /// Whether the docker credential store has a login for `host`.
