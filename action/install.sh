@@ -77,7 +77,12 @@ else
     [ -n "$want" ] && [ "$got" = "$want" ] ||
         fail "checksum mismatch for $archive: the release says ${want:-nothing}, the download has $got; nothing was installed"
     if [ "$RUNNER_OS" = Windows ]; then
-        (cd "$work" && unzip -q "$archive")
+        # Windows runners have 7-Zip; Git Bash may lack unzip.
+        if command -v 7z >/dev/null 2>&1; then
+            (cd "$work" && 7z x -y "$archive" >/dev/null)
+        else
+            (cd "$work" && unzip -q "$archive")
+        fi
     else
         tar -xzf "$work/$archive" -C "$work"
     fi
