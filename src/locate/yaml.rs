@@ -63,7 +63,7 @@ pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<()
     // backslash; a final line break avoids that and changes no mark of the
     // text (it is only added when missing, after the last byte).
     let owned;
-    let mut input = if text.ends_with('\n') {
+    let input = if text.ends_with('\n') {
         &text.as_bytes()[base..]
     } else {
         owned = [&text.as_bytes()[base..], b"\n"].concat();
@@ -71,7 +71,7 @@ pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<()
     };
     let mut parser = Parser::new();
     parser.set_encoding(Encoding::Utf8);
-    parser.set_input_string(&mut input);
+    parser.set_input(Chunks { rest: input });
     // Where the last event ended: a parser panic is placed there.
     let mut reached = base;
     loop {
@@ -85,6 +85,36 @@ pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The input handed to the parser a bounded piece at a time: libyaml-safer
+/// decodes all a reader offers into a queue of `char`s (4 bytes each), so a
+/// whole 8 MB stream offered at once costs 32 MB or more before the first
+/// event. 64 KiB at a time, memory follows the document being read.
+struct Chunks<'a> {
+    rest: &'a [u8],
+}
+
+/// How much of the input the parser sees at once.
+const CHUNK: usize = 64 * 1024;
+
+impl std::io::Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.rest.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for Chunks<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(&self.rest[..self.rest.len().min(CHUNK)])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.rest = &self.rest[amount.min(self.rest.len())..];
+    }
 }
 
 /// A mapping or sequence being built.
@@ -592,6 +622,31 @@ fn is_number(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parser_is_offered_at_most_a_chunk_and_marks_stay_right_across_chunks() {
+        use std::io::BufRead;
+        let mut chunks = Chunks {
+            rest: &[b'x'; 3 * CHUNK][..],
+        };
+        assert_eq!(chunks.fill_buf().unwrap().len(), CHUNK);
+        // A long stream of two-byte characters, so chunk edges split some
+        // of them; the last document's image must be found at its byte.
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!(
+                "# é{}\nkind: Pod\nname: p{i}\n---\n",
+                "é".repeat(40)
+            ));
+        }
+        text.push_str("kind: Pod\nimage: nginx:1.27\n");
+        assert!(text.len() > 2 * CHUNK);
+        let documents = parse(&text).unwrap();
+        let last = documents.last().unwrap();
+        let image = last.get("image").and_then(Node::scalar).unwrap();
+        assert_eq!(&text[image.span.clone()], "nginx:1.27");
+        assert_eq!(image.span.start, text.rfind("nginx:1.27").unwrap());
+    }
 
     /// The scalar at a dotted path of plain keys and `[i]` indices.
     fn at<'n>(node: &'n Node, path: &str) -> &'n Scalar {
