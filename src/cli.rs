@@ -729,6 +729,15 @@ impl WalkArgs {
             no_ignore: self.no_ignore,
             include: self.include.clone(),
             ignore: self.ignore.clone(),
+            read_only: false,
+        }
+    }
+
+    /// [`WalkArgs::options`] for a run that writes nothing.
+    pub fn read_only_options(&self) -> crate::scan::WalkOptions {
+        crate::scan::WalkOptions {
+            read_only: true,
+            ..self.options()
         }
     }
 

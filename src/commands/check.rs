@@ -6,7 +6,7 @@ use crate::report::{Printer, Status, Summary};
 
 /// Run `check` and return the exit status.
 pub fn run(args: &CheckArgs, printer: &mut Printer) -> anyhow::Result<Status> {
-    let mut scan = crate::scan::scan(&args.walk.options())?;
+    let mut scan = crate::scan::scan(&args.walk.read_only_options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let mut summary = Summary {
         files_scanned: scan.files_scanned,

@@ -9,7 +9,7 @@ use crate::resolve::{Facts, Resolve};
 
 /// Run `verify` and return the exit status.
 pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Status> {
-    let mut scan = crate::scan::scan(&args.walk.options())?;
+    let mut scan = crate::scan::scan(&args.walk.read_only_options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let sources = InUseSources {
         args: &args.in_use,

@@ -41,6 +41,9 @@ pub struct WalkOptions {
     /// any characters, tried on the reference as written and on its
     /// normalised `domain/repository[:tag][@digest]`.
     pub ignore: Vec<String>,
+    /// The run writes nothing (`check`, `verify`, `lifecycle`): the bytes
+    /// of a located file are dropped without a fingerprint.
+    pub read_only: bool,
 }
 
 impl Default for WalkOptions {
@@ -54,6 +57,7 @@ impl Default for WalkOptions {
             no_ignore: false,
             include: Vec::new(),
             ignore: Vec::new(),
+            read_only: false,
         }
     }
 }
@@ -155,12 +159,26 @@ pub struct ScannedFile {
     /// (memory follows the largest file, not the tree), and
     /// [`ScannedFile::content`] reads them again.
     pub bytes: Vec<u8>,
-    /// sha256 and length of the bytes as read, once they were let go.
-    pub fingerprint: Option<(crate::digest::Digest, usize)>,
+    /// What is kept of the bytes once they were let go.
+    pub fingerprint: Kept,
     /// The format the locator recognised.
     pub format: Format,
     /// Image values in file order.
     pub items: Vec<Item>,
+}
+
+/// What a scanned file keeps of its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Kept {
+    /// The bytes themselves (`bytes`).
+    #[default]
+    Bytes,
+    /// Their sha256 and length: [`ScannedFile::content`] reads them again
+    /// and refuses bytes that changed.
+    Fingerprint(crate::digest::Digest, usize),
+    /// Nothing: the run writes nothing (`check`, `verify`, `lifecycle`),
+    /// so the bytes are not hashed either.
+    Nothing,
 }
 
 /// The outcome of a walk.
@@ -194,6 +212,7 @@ pub struct ExcludeError {
 pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
     let exclude = exclude_set(&options.exclude)?;
     let rules = ReadRules {
+        read_only: options.read_only,
         include: glob_set(&options.include, "--include glob")?,
         ignore: IgnoreRules::of(options)?,
         max_size: options.max_file_size,
@@ -437,6 +456,8 @@ fn helm_values(path: &Path, canonical: &Path, named: &[PathBuf]) -> Option<locat
 /// What a scan reads beyond imgpin's own names, what it leaves alone, and
 /// the size limit.
 struct ReadRules {
+    /// The run writes nothing: bytes are dropped, not fingerprinted.
+    read_only: bool,
     include: GlobSet,
     ignore: IgnoreRules,
     max_size: u64,
@@ -516,7 +537,11 @@ fn read_one(path: &Path, format: Option<locate::Format>, rules: &ReadRules, scan
                 scan.findings
                     .push(Finding::new(Code::FileSkipped, Severity::Note, note).in_file(path));
             }
-            scan.files.push(file.released());
+            scan.files.push(if rules.read_only {
+                file.dropped()
+            } else {
+                file.released()
+            });
         }
         Err(finding) => {
             scan.files_failed += 1;
@@ -530,7 +555,14 @@ impl ScannedFile {
     /// [`ScannedFile::content`] to check against when they are read again.
     pub fn released(mut self) -> ScannedFile {
         let bytes = std::mem::take(&mut self.bytes);
-        self.fingerprint = Some((crate::digest::Digest::sha256_of(&bytes), bytes.len()));
+        self.fingerprint = Kept::Fingerprint(crate::digest::Digest::sha256_of(&bytes), bytes.len());
+        self
+    }
+
+    /// The file without its bytes or a fingerprint, for runs that write nothing.
+    pub fn dropped(mut self) -> ScannedFile {
+        self.bytes = Vec::new();
+        self.fingerprint = Kept::Nothing;
         self
     }
 
@@ -538,8 +570,16 @@ impl ScannedFile {
     /// disk and checked against their fingerprint, so edits planned
     /// against them are never spliced into other bytes.
     pub fn content(&self) -> Result<std::borrow::Cow<'_, [u8]>, crate::edit::WriteError> {
-        let Some((hash, len)) = &self.fingerprint else {
-            return Ok(std::borrow::Cow::Borrowed(&self.bytes));
+        let (hash, len) = match &self.fingerprint {
+            Kept::Bytes => return Ok(std::borrow::Cow::Borrowed(&self.bytes)),
+            Kept::Fingerprint(hash, len) => (hash, len),
+            // Not kept on purpose (a read-only run); reading again could
+            // splice into bytes that changed since.
+            Kept::Nothing => {
+                return Err(crate::edit::WriteError::Changed {
+                    path: self.path.clone(),
+                })
+            }
         };
         let bytes = std::fs::read(&self.path).map_err(|source| crate::edit::WriteError::Io {
             path: self.path.clone(),
@@ -628,7 +668,7 @@ impl ScannedFile {
         let file = ScannedFile {
             path: path.to_path_buf(),
             bytes,
-            fingerprint: None,
+            fingerprint: Kept::Bytes,
             format: located.format,
             items,
         };
@@ -805,5 +845,37 @@ mod tests {
             .items
             .iter()
             .all(|i| matches!(i.value, Value::Reference(_))));
+    }
+
+    #[test]
+    fn a_read_only_scan_keeps_neither_bytes_nor_a_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            "services:\n  web:\n    image: nginx:1.27\n",
+        )
+        .unwrap();
+        let options = WalkOptions {
+            paths: vec![dir.path().to_path_buf()],
+            ..WalkOptions::default()
+        };
+        let writing = scan(&options).unwrap();
+        assert!(matches!(
+            writing.files[0].fingerprint,
+            Kept::Fingerprint(_, 39)
+        ));
+        assert!(writing.files[0].content().is_ok());
+        let reading = scan(&WalkOptions {
+            read_only: true,
+            ..options
+        })
+        .unwrap();
+        assert_eq!(reading.files[0].fingerprint, Kept::Nothing);
+        assert!(reading.files[0].bytes.is_empty());
+        assert!(
+            reading.files[0].content().is_err(),
+            "never spliced into unchecked bytes"
+        );
+        assert_eq!(reading.files[0].items.len(), 1);
     }
 }

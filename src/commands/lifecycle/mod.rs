@@ -353,7 +353,7 @@ fn group_with_files(
     entries: Vec<InUseEntry>,
     printer: &mut Printer,
 ) -> anyhow::Result<Grouped> {
-    let mut scan = crate::scan::scan(&walk.options())?;
+    let mut scan = crate::scan::scan(&walk.read_only_options())?;
     printer.findings(std::mem::take(&mut scan.findings))?;
     let mut all = entries_from_scan(&scan);
     all.extend(entries);
