@@ -39,7 +39,7 @@ mod yaml;
 
 pub use helm::is_values_name;
 pub use inline_ignore::is_ignored;
-pub use lines::LineIndex;
+pub use lines::LineCursor;
 
 #[cfg(test)]
 mod tests;
@@ -355,11 +355,16 @@ pub fn is_candidate_name(file_name: &Path) -> bool {
 /// workflows (`container:`, `docker://`) and GitLab jobs that only list
 /// `services`.
 fn mentions_image(bytes: &[u8]) -> bool {
-    bytes.windows(5).any(|w| w == b"image" || w == b"Image")
-        || bytes.windows(8).any(|w| w == b"services")
-        || bytes
-            .windows(9)
-            .any(|w| w == b"container" || w == b"docker://")
+    // memchr's searchers (SIMD): one pass each, most files stop at the first.
+    [
+        &b"image"[..],
+        b"Image",
+        b"services",
+        b"container",
+        b"docker://",
+    ]
+    .iter()
+    .any(|needle| memchr::memmem::find(bytes, needle).is_some())
 }
 
 /// A Kustomization or another Kubernetes object (`apiVersion` and `kind`):
@@ -610,5 +615,5 @@ fn ascii_placeholders(bytes: &[u8]) -> String {
 /// messages. Lines end at `\n`; a UTF-8 BOM at the start of the file is not
 /// counted as a column. Offsets past the end are clamped.
 pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
-    LineIndex::new(bytes).line_col(bytes, offset)
+    LineCursor::new().line_col(bytes, offset)
 }

@@ -10,7 +10,7 @@
 //! parsed into an [`ImageRef`]. Files are read and located on all cores;
 //! the result keeps the walk's order.
 
-use crate::locate::{self, Format, LineIndex, Occurrence, SkipReason};
+use crate::locate::{self, Format, LineCursor, Occurrence, SkipReason};
 use crate::reference::{ImageRef, RefError};
 use crate::report::{Code, Finding, Severity};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -265,7 +265,14 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
                 }
                 continue;
             }
-            let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            // One root yields each file once; only overlapping roots (or a
+            // --helm-values file, which is a root too) need the canonical
+            // path, a readlink per component, to tell a file seen twice.
+            let key = if roots.len() > 1 {
+                std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
+            } else {
+                path.clone()
+            };
             let format = helm_values(&path, &key, &helm_named);
             if seen.insert(key) {
                 queue.push((path, format));
@@ -622,7 +629,7 @@ impl ScannedFile {
             Ok(Some(located)) => located,
             Ok(None) => return Ok(None),
             Err(err) => {
-                let at = LineIndex::new(&bytes).line_col(&bytes, err.offset);
+                let at = LineCursor::new().line_col(&bytes, err.offset);
                 return Err(Box::new(
                     Finding::new(Code::ParseError, Severity::Error, err.message)
                         .in_file(path)
@@ -630,9 +637,12 @@ impl ScannedFile {
                 ));
             }
         };
-        let lines = LineIndex::new(&bytes);
-        let items = located
-            .occurrences
+        let mut lines = LineCursor::new();
+        // The occurrences' spare capacity (up to half) would sit beside
+        // the items being built from them: let it go first.
+        let mut occurrences = located.occurrences;
+        occurrences.shrink_to_fit();
+        let items = occurrences
             .into_iter()
             .map(|occurrence| {
                 let commented = ignore.comments
