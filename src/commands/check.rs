@@ -3,21 +3,32 @@
 use crate::cli::CheckArgs;
 use crate::plan::plan_check;
 use crate::report::{Printer, Status, Summary};
+use crate::scan::Scanned;
 
-/// Run `check` and return the exit status.
+/// Run `check` and return the exit status. Files are checked as they are
+/// read (a batch at a time), so memory does not follow the tree.
 pub fn run(args: &CheckArgs, printer: &mut Printer) -> anyhow::Result<Status> {
-    let mut scan = crate::scan::scan(&args.walk.read_only_options())?;
-    printer.findings(std::mem::take(&mut scan.findings))?;
-    let mut summary = Summary {
-        files_scanned: scan.files_scanned,
-        files_failed: scan.files_failed,
-        ..Summary::default()
-    };
-    for file in &scan.files {
-        let plan = plan_check(file, args.strict);
-        summary += &plan.summary;
-        printer.findings(plan.findings)?;
+    let mut summary = Summary::default();
+    let mut failed: Option<std::io::Error> = None;
+    let scan = crate::scan::scan_each(&args.walk.read_only_options(), &mut |item| {
+        if failed.is_some() {
+            return;
+        }
+        let shown = match item {
+            Scanned::Finding(finding) => printer.finding(finding),
+            Scanned::File(file) => {
+                let plan = plan_check(&file, args.strict);
+                summary += &plan.summary;
+                printer.findings(plan.findings)
+            }
+        };
+        failed = shown.err();
+    })?;
+    if let Some(err) = failed {
+        return Err(err.into());
     }
+    summary.files_scanned = scan.files_scanned;
+    summary.files_failed = scan.files_failed;
     printer.finish("check", &summary, &super::summary_line(&summary, ""))?;
     Ok(printer.status())
 }

@@ -208,8 +208,39 @@ pub struct ExcludeError {
     source: globset::Error,
 }
 
+/// What [`scan_each`] hands over, in walk order.
+pub enum Scanned {
+    /// A finding about a path or a file (not found, not read, not parsed, a note).
+    Finding(Finding),
+    /// A located file.
+    File(ScannedFile),
+}
+
+/// Files are read this many at a time (on all cores) by [`scan_each`]:
+/// memory follows a batch, not the tree.
+const BATCH: usize = 512;
+
 /// Walk `options.paths` and locate image values in every candidate file.
 pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
+    let mut found = Vec::new();
+    let mut findings = Vec::new();
+    let mut scan = scan_each(options, &mut |item| match item {
+        Scanned::Finding(f) => findings.push(f),
+        Scanned::File(file) => found.push(file),
+    })?;
+    scan.findings = findings;
+    scan.files = found;
+    Ok(scan)
+}
+
+/// [`scan`], handing each finding and located file to `take` as soon as
+/// its batch is read (in walk order), so a run that does not need every
+/// file at once (`check`) holds one batch. The returned [`Scan`] has the
+/// counts and temporary files, no files or findings.
+pub fn scan_each(
+    options: &WalkOptions,
+    take: &mut dyn FnMut(Scanned),
+) -> Result<Scan, ExcludeError> {
     let exclude = exclude_set(&options.exclude)?;
     let rules = ReadRules {
         read_only: options.read_only,
@@ -279,11 +310,20 @@ pub fn scan(options: &WalkOptions) -> Result<Scan, ExcludeError> {
             }
         }
     }
-    for part in read_all(&queue, &rules) {
-        scan.files_scanned += part.files_scanned;
-        scan.files_failed += part.files_failed;
-        scan.findings.extend(part.findings);
-        scan.files.extend(part.files);
+    for finding in std::mem::take(&mut scan.findings) {
+        take(Scanned::Finding(finding));
+    }
+    for batch in queue.chunks(BATCH) {
+        for part in read_all(batch, &rules) {
+            scan.files_scanned += part.files_scanned;
+            scan.files_failed += part.files_failed;
+            for finding in part.findings {
+                take(Scanned::Finding(finding));
+            }
+            for file in part.files {
+                take(Scanned::File(file));
+            }
+        }
     }
     Ok(scan)
 }
@@ -887,5 +927,39 @@ mod tests {
             "never spliced into unchecked bytes"
         );
         assert_eq!(reading.files[0].items.len(), 1);
+    }
+
+    #[test]
+    fn scan_each_hands_over_files_and_findings_in_walk_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = "services:\n  web:\n    image: nginx:1.27\n";
+        for i in 0..(BATCH + 3) {
+            std::fs::write(dir.path().join(format!("c{i:04}.yaml")), image).unwrap();
+        }
+        std::fs::write(dir.path().join("c0001x.yaml"), "services: [\n").unwrap();
+        let options = WalkOptions {
+            paths: vec![dir.path().to_path_buf()],
+            ..WalkOptions::default()
+        };
+        let mut seen = Vec::new();
+        let counts = scan_each(&options, &mut |item| {
+            seen.push(match item {
+                Scanned::File(f) => f.path.file_name().unwrap().to_string_lossy().into_owned(),
+                Scanned::Finding(f) => format!("finding {:?}", f.code),
+            })
+        })
+        .unwrap();
+        assert_eq!(counts.files_scanned, BATCH + 4);
+        assert_eq!(counts.files_failed, 1);
+        assert!(counts.files.is_empty() && counts.findings.is_empty());
+        // Walk order across batch boundaries, the parse error in its place.
+        assert_eq!(
+            seen[..3],
+            ["c0000.yaml", "c0001.yaml", "finding ParseError"]
+        );
+        assert_eq!(seen.last().unwrap(), &format!("c{:04}.yaml", BATCH + 2));
+        let whole = scan(&options).unwrap();
+        assert_eq!(whole.files.len(), BATCH + 3);
+        assert_eq!(whole.findings.len(), 1);
     }
 }
