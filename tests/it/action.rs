@@ -5,6 +5,7 @@
 
 use crate::support::{Registry, LINUX_AMD64};
 use std::path::{Path, PathBuf};
+use crate::support::proc::output_text as text;
 use std::process::{Command, Output};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -63,14 +64,6 @@ impl Runner {
     }
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// A release directory as the release workflow lays it out, holding the
 /// binary under test: <dir>/v<version>/imgpin-<version>-<target>.tar.gz(.sha256).

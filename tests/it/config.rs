@@ -4,6 +4,7 @@
 
 use crate::support::{Registry, LINUX_AMD64};
 use std::path::Path;
+use crate::support::proc::output_text as text;
 use std::process::{Command, Output};
 
 fn imgpin(cwd: &Path, args: &[&str], env: &[(String, String)]) -> Output {
@@ -18,14 +19,6 @@ fn imgpin(cwd: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     cmd.output().expect("run imgpin")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// A repository with settings at its root and files in a subdirectory.
 fn repo(settings: &str) -> tempfile::TempDir {

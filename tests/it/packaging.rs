@@ -6,19 +6,12 @@
 use crate::support::proc::{require_program, INSTALL_HINT};
 use crate::support::{Registry, LINUX_AMD64};
 use std::path::{Path, PathBuf};
+use crate::support::proc::output_text as text;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn crate_version() -> &'static str {
     env!("CARGO_PKG_VERSION")

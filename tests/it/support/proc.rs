@@ -29,6 +29,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A finished command's exit status, stdout and stderr, for assertion messages.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Finds `program` on `PATH`, or panics naming the component to install.
 pub fn require_program(program: &str) -> PathBuf {
     find_program(program).unwrap_or_else(|| panic!("{program} not found on PATH: {INSTALL_HINT}"))
