@@ -3,9 +3,9 @@
 //! summary, outputs and PATH, a tool cache directory, and a release made of
 //! the binary under test (served by file:// URL through IMGPIN_DOWNLOAD_BASE).
 
+use crate::support::proc::output_text as text;
 use crate::support::{Registry, LINUX_AMD64};
 use std::path::{Path, PathBuf};
-use crate::support::proc::output_text as text;
 use std::process::{Command, Output};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -63,7 +63,6 @@ impl Runner {
         cmd.output().expect("run bash")
     }
 }
-
 
 /// A release directory as the release workflow lays it out, holding the
 /// binary under test: <dir>/v<version>/imgpin-<version>-<target>.tar.gz(.sha256).

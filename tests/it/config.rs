@@ -2,9 +2,9 @@
 //! line, shown by `imgpin config`, refused with file:line:col, and its
 //! per-registry mirror used against a real registry.
 
+use crate::support::proc::output_text as text;
 use crate::support::{Registry, LINUX_AMD64};
 use std::path::Path;
-use crate::support::proc::output_text as text;
 use std::process::{Command, Output};
 
 fn imgpin(cwd: &Path, args: &[&str], env: &[(String, String)]) -> Output {
@@ -18,7 +18,6 @@ fn imgpin(cwd: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     }
     cmd.output().expect("run imgpin")
 }
-
 
 /// A repository with settings at its root and files in a subdirectory.
 fn repo(settings: &str) -> tempfile::TempDir {

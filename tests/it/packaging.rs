@@ -3,15 +3,14 @@
 //! virtual environment and runs, and the pre-commit hooks work through the
 //! real `pre-commit try-repo` on this checkout, installing that wheel.
 
+use crate::support::proc::output_text as text;
 use crate::support::proc::{require_program, INSTALL_HINT};
 use crate::support::{Registry, LINUX_AMD64};
 use std::path::{Path, PathBuf};
-use crate::support::proc::output_text as text;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
 
 fn crate_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
