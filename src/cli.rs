@@ -69,8 +69,9 @@ Examples:
                                     tag every in-use digest keep-<digest> and print the rule
 
 --in-use takes a digest (sha256:…), an image reference, ecs:CLUSTER (as --ecs-cluster),
-or a JSON file: an array of references/digests, or the document
-`imgpin ecs images --format json` prints.
+or a JSON file: an array of references/digests, the document
+`imgpin ecs images --format json` prints, or `kubectl get pods -A -o json` (the digest
+each container's node pulled, status.containerStatuses[].imageID).
 References with a tag only are checked through the digest the tag points at now
 (from the same DescribeImages answer), and the output says so.
 
@@ -468,8 +469,9 @@ pub struct LifecycleSource {
 pub struct InUseArgs {
     /// An image in use (repeatable): a digest (sha256:…), an image reference,
     /// ecs:CLUSTER (as --ecs-cluster), or a JSON file (`-` for standard
-    /// input): an array of references/digests, or the output of
-    /// `imgpin ecs images --format json`.
+    /// input): an array of references/digests, the output of
+    /// `imgpin ecs images --format json`, or of `kubectl get pods -A -o json`
+    /// (each container with the digest its node pulled).
     #[arg(long, value_name = "REF|DIGEST|FILE", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,
 

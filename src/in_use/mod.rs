@@ -1,7 +1,7 @@
 //! The in-use model: one [`InUseEntry`] per use of an image, whatever the
 //! source, and the readers of every offline source: the scanned files,
 //! `--in-use` values (digests, references, JSON files including `imgpin ecs
-//! images` output). `lifecycle` and `verify` read entries the same way; a
+//! images` output and `kubectl get pods -o json`, read in `kubectl.rs`). `lifecycle` and `verify` read entries the same way; a
 //! new source needs only an adapter to [`InUseEntry`]. No network: live
 //! sources (ECS clusters) are asked by the commands and adapted here
 //! ([`entries_from_ecs_rows`]).
@@ -14,6 +14,8 @@ use serde_json::Value as Json;
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Severity};
 use crate::scan::{Scan, Value};
+
+mod kubectl;
 
 /// One use of an image: where it is used and what names it.
 ///
@@ -208,11 +210,13 @@ pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, Str
             }
             Ok(out)
         }
+        Json::Object(_) if kubectl::is_pods(&value) => kubectl::entries(&value, &shown.to_string()),
         Json::Object(obj) => {
             let Some(images) = obj.get("images") else {
                 return Err(format!(
-                    "{shown}: expected a JSON array of references/digests or the output of \
-                     `imgpin ecs images --format json` ({{\"images\": [...]}})"
+                    "{shown}: expected a JSON array of references/digests, the output of \
+                     `imgpin ecs images --format json` ({{\"images\": [...]}}) or of \
+                     `kubectl get pods -A -o json`"
                 ));
             };
             let rows: Vec<EcsImageRow> = serde_json::from_value(images.clone())

@@ -313,3 +313,48 @@ fn verify_asks_the_registry_once_per_digest_and_per_tag() {
     assert_eq!(count("\"HEAD /v2/shop/api/manifests/1.4 "), 1, "{log}");
     assert_eq!(count("/manifests/"), 2, "nothing else is read: {log}");
 }
+
+/// `kubectl get pods -A -o json` as `--in-use`: the digest each node
+/// pulled must still exist; a deleted one names the pod and container.
+#[test]
+fn verify_checks_the_digests_kubectl_pods_run() {
+    let reg = Registry::start_plain();
+    let kept = reg.push_image("shop/api", "1.4", LINUX_AMD64);
+    let gone = reg.push_image("shop/worker", "2.0", LINUX_AMD64);
+    let dir = tempfile::tempdir().unwrap();
+    let status = |name: &str, repo: &str, tag: &str, digest: &str| {
+        format!(
+            r#"{{"name": "{name}", "image": "{}", "imageID": "{}/{repo}@{digest}"}}"#,
+            reg.image(repo, tag),
+            reg.host()
+        )
+    };
+    let pods = format!(
+        r#"{{"apiVersion": "v1", "kind": "List", "items": [{{"kind": "Pod",
+            "metadata": {{"name": "shop-7d9", "namespace": "prod"}},
+            "status": {{"containerStatuses": [{}, {}]}}}}]}}"#,
+        status("api", "shop/api", "1.4", &kept),
+        status("worker", "shop/worker", "2.0", &gone)
+    );
+    std::fs::write(dir.path().join("pods.json"), pods).unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let out = run(
+        &reg,
+        &["verify", "empty", "--in-use", "pods.json"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    reg.delete_manifest("shop/worker", &gone);
+    let out = run(
+        &reg,
+        &["verify", "empty", "--in-use", "pods.json"],
+        dir.path(),
+    );
+    assert_exit(&out, 1);
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        shown.contains("pod prod/shop-7d9 container worker (kubectl)") && shown.contains(&gone),
+        "{shown}"
+    );
+    assert!(!shown.contains("container api"), "{shown}");
+}
