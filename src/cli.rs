@@ -471,6 +471,7 @@ pub struct InUseArgs {
     /// ecs:CLUSTER (as --ecs-cluster), or a JSON file (`-` for standard
     /// input): an array of references/digests, the output of
     /// `imgpin ecs images --format json`, or of `kubectl get pods -A -o json`
+    /// (or `-o yaml`, in a .yaml file)
     /// (each container with the digest its node pulled).
     #[arg(long, value_name = "REF|DIGEST|FILE", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,

@@ -172,4 +172,24 @@ mod tests {
             .unwrap_err()
             .contains("pod default/x container c"));
     }
+
+    #[test]
+    fn kubectl_yaml_is_read_like_its_json() {
+        let yaml = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata:\n    name: web-1\n    namespace: shop\n  status:\n    containerStatuses:\n    - name: app\n      image: nginx:1.27\n      imageID: docker.io/library/nginx@{D1}\n      ready: true\n      restartCount: 0\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pods.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let got = super::super::parse_in_use(&path.display().to_string()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].label, "pod shop/web-1 container app (kubectl)");
+        assert_eq!(got[0].digest.as_deref(), Some(D1));
+        std::fs::write(&path, "kind: Service\n").unwrap();
+        let err = super::super::parse_in_use(&path.display().to_string()).unwrap_err();
+        assert!(err.contains("kubectl get pods -o yaml"), "{err}");
+        std::fs::write(&path, "items: [\n").unwrap();
+        let err = super::super::parse_in_use(&path.display().to_string()).unwrap_err();
+        assert!(err.starts_with(&format!("{}:", path.display())), "{err}");
+    }
 }

@@ -147,6 +147,12 @@ pub fn parse_in_use(value: &str) -> Result<Vec<InUseEntry>, String> {
     if path.is_file() {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let yaml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if yaml {
+            return parse_in_use_yaml(&text, path);
+        }
         return parse_in_use_json(&text, path);
     }
     if trimmed.ends_with(".json") && !trimmed.contains('@') && !trimmed.contains(':') {
@@ -186,6 +192,23 @@ fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
         digest: reference.digest().map(ToString::to_string),
         reference: Some(reference),
     })
+}
+
+/// `--in-use FILE.yaml`: `kubectl get pods -A -o yaml` (a List or Pods,
+/// one document or several).
+pub fn parse_in_use_yaml(text: &str, path: &Path) -> Result<Vec<InUseEntry>, String> {
+    let shown = path.display().to_string();
+    let documents = crate::locate::yaml_documents(text).map_err(|e| format!("{shown}:{e}"))?;
+    let mut out = Vec::new();
+    for doc in documents.iter().filter(|d| !d.is_null()) {
+        if !kubectl::is_pods(doc) {
+            return Err(format!(
+                "{shown}: a YAML --in-use file must be `kubectl get pods -o yaml` output (kind List or Pod)"
+            ));
+        }
+        out.extend(kubectl::entries(doc, &shown)?);
+    }
+    Ok(out)
 }
 
 /// The JSON forms of `--in-use FILE`.

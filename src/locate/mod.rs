@@ -444,6 +444,36 @@ pub fn locate(file_name: &Path, bytes: &[u8]) -> Result<Option<Located>, LocateE
     locate_as(file_name, bytes, None)
 }
 
+/// The documents of a YAML stream as JSON values (mappings as objects,
+/// strings as strings, null as null, other scalars as their text), for
+/// reading YAML inputs that are not deploy files (`kubectl … -o yaml` given
+/// to `--in-use`). The parse error carries its line and column.
+pub fn yaml_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    fn json(node: &tree::Node) -> serde_json::Value {
+        match node {
+            tree::Node::Map { entries, .. } => serde_json::Value::Object(
+                entries.iter().map(|(k, v)| (k.clone(), json(v))).collect(),
+            ),
+            tree::Node::Seq { items, .. } => {
+                serde_json::Value::Array(items.iter().map(json).collect())
+            }
+            tree::Node::Scalar(s)
+                if !s.is_string
+                    && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL") =>
+            {
+                serde_json::Value::Null
+            }
+            tree::Node::Scalar(s) => serde_json::Value::String(s.value.clone()),
+        }
+    }
+    let mut documents = Vec::new();
+    yaml::each_document(text, &mut |d| documents.push(json(&d))).map_err(|e| {
+        let (line, col) = line_col(text.as_bytes(), e.offset);
+        format!("{line}:{col}: {}", e.message)
+    })?;
+    Ok(documents)
+}
+
 /// [`locate`], with the format decided by the caller when it knows more
 /// than the name: a Helm chart's values file (the scanner sees the
 /// `Chart.yaml` beside it, or `--helm-values` names it).
