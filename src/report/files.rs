@@ -145,12 +145,7 @@ pub fn markdown(command: &str, line: &str, findings: &[Finding]) -> String {
 
 /// `file:line:col`, or the location inside a document, or nothing.
 fn place(f: &Finding) -> String {
-    match (&f.file, f.line, f.column) {
-        (Some(file), Some(line), Some(col)) => format!("{}:{line}:{col}", file.display()),
-        (Some(file), Some(line), None) => format!("{}:{line}", file.display()),
-        (Some(file), None, _) => file.display().to_string(),
-        (None, _, _) => f.location.clone().unwrap_or_default(),
-    }
+    f.place().or_else(|| f.location.clone()).unwrap_or_default()
 }
 
 /// Text for a Markdown table cell: one line, pipes escaped, no raw HTML.

@@ -266,6 +266,16 @@ impl Finding {
         self
     }
 
+    /// `file:line:col` (or `file:line`, `file`) when the finding has a file.
+    pub fn place(&self) -> Option<String> {
+        let file = self.file.as_ref()?.display();
+        Some(match (self.line, self.column) {
+            (Some(line), Some(col)) => format!("{file}:{line}:{col}"),
+            (Some(line), None) => format!("{file}:{line}"),
+            (None, _) => file.to_string(),
+        })
+    }
+
     /// Attach the replacement text.
     pub fn replacement(mut self, text: impl Into<String>) -> Finding {
         self.replacement = Some(text.into());

@@ -88,10 +88,9 @@ pub struct Printer {
     status: Status,
     /// GitHub annotations go to stderr: stdout carries the command's answer.
     annotations_on_stderr: bool,
-    /// Side reports (SARIF, job summary, step outputs) and what they need:
-    /// every finding, whatever the format, and the outputs a command sets.
+    /// Side reports (SARIF, job summary, step outputs; they need every
+    /// finding in `findings`, whatever the format) and the outputs a command sets.
     files: ReportFiles,
-    kept: Vec<Finding>,
     outputs: BTreeMap<&'static str, String>,
     /// The progress bar (disabled unless stderr is a terminal), erased
     /// before anything is printed.
@@ -152,7 +151,6 @@ impl Printer {
             status: Status::Clean,
             annotations_on_stderr: false,
             files: ReportFiles::default(),
-            kept: Vec::new(),
             outputs: BTreeMap::new(),
             progress: super::Progress::default(),
         }
@@ -230,23 +228,24 @@ impl Printer {
     /// Report one finding.
     pub fn finding(&mut self, finding: Finding) -> io::Result<()> {
         self.status = self.status.max(Status::of(std::slice::from_ref(&finding)));
-        if self.files.any() && !matches!(self.format, Format::Json | Format::Sarif) {
-            self.kept.push(finding.clone());
-        }
         match self.format {
             Format::Json | Format::Sarif => {
                 self.findings.push(finding);
-                Ok(())
+                return Ok(());
             }
             Format::Github => {
                 self.progress.clear();
-                self.github(&finding)
+                self.github(&finding)?;
             }
             Format::Text => {
                 self.progress.clear();
-                self.text(&finding)
+                self.text(&finding)?;
             }
         }
+        if self.files.any() {
+            self.findings.push(finding);
+        }
+        Ok(())
     }
 
     /// A line for `-v` output (credential sources, fallbacks); text only, on stderr.
@@ -381,15 +380,6 @@ impl Printer {
         self.err.flush()
     }
 
-    /// Every finding reported, whatever the format (with side reports on).
-    fn all_findings(&self) -> &[Finding] {
-        if self.kept.is_empty() {
-            &self.findings
-        } else {
-            &self.kept
-        }
-    }
-
     /// Write the side reports asked for (`--sarif-file`, `--summary-file`,
     /// `--github-output`).
     fn write_files(
@@ -398,12 +388,9 @@ impl Printer {
         summary: Option<&Summary>,
         line: &str,
     ) -> io::Result<()> {
-        let all = self.all_findings();
+        let all = &self.findings;
         if let Some(path) = &self.files.sarif {
-            let shown: Vec<&Finding> = all.iter().filter(|f| self.shown(f)).collect();
-            let mut text = serde_json::to_string_pretty(&sarif_log(&shown))?;
-            text.push('\n');
-            std::fs::write(path, text)
+            std::fs::write(path, self.sarif_text()?)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         }
         if let Some(path) = &self.files.summary {
@@ -444,14 +431,18 @@ impl Printer {
         self.err.flush()
     }
 
-    /// The SARIF 2.1.0 log of the findings shown at this verbosity.
+    /// The SARIF 2.1.0 log of the findings shown at this verbosity, on stdout.
     fn sarif(&mut self) -> io::Result<()> {
-        let findings = std::mem::take(&mut self.findings);
-        let shown: Vec<&Finding> = findings.iter().filter(|f| self.shown(f)).collect();
-        let log = sarif_log(&shown);
-        self.findings = findings;
-        serde_json::to_writer_pretty(&mut self.out, &log)?;
-        writeln!(self.out)
+        let text = self.sarif_text()?;
+        self.out.write_all(text.as_bytes())
+    }
+
+    /// The SARIF 2.1.0 log of the findings shown at this verbosity, as text.
+    fn sarif_text(&self) -> io::Result<String> {
+        let shown: Vec<&Finding> = self.findings.iter().filter(|f| self.shown(f)).collect();
+        let mut text = serde_json::to_string_pretty(&sarif_log(&shown))?;
+        text.push('\n');
+        Ok(text)
     }
 }
 
@@ -551,16 +542,9 @@ fn write_diff(w: &mut dyn Write, color: bool, diff: &str) -> io::Result<()> {
 }
 
 fn place(f: &Finding) -> String {
-    let Some(file) = &f.file else {
-        return String::new();
-    };
-    let file = file.display().to_string();
-    let file = super::escape_controls(&file, &[]);
-    match (f.line, f.column) {
-        (Some(line), Some(col)) => format!("{file}:{line}:{col}: "),
-        (Some(line), None) => format!("{file}:{line}: "),
-        (None, _) => format!("{file}: "),
-    }
+    f.place()
+        .map(|p| format!("{}: ", super::escape_controls(&p, &[])))
+        .unwrap_or_default()
 }
 
 fn gh_data(s: &str) -> String {
