@@ -61,18 +61,26 @@ pub async fn run(args: &PinArgs, printer: &mut Printer) -> anyhow::Result<Status
     pin_scanned(scan, &resolutions, &explained, options, mode, printer)
 }
 
-/// What each update changed, keyed by (old digest key, new digest key).
+/// What each update changed, keyed by the `pinned` finding's reference
+/// and replacement (the reference as written, and as re-pinned).
 type Explained = std::collections::HashMap<(String, String), String>;
 
+/// A reference whose tag points elsewhere than its pin: as written, its
+/// replacement text, and the reference at the new digest (to describe).
+struct Moved {
+    old: ImageRef,
+    replacement: String,
+    new: ImageRef,
+}
+
 /// The references whose tag now points elsewhere than their pin (with
-/// `update`), and with `settle` also unpinned ones, with the new digest:
-/// (the reference as written, the reference at its new digest).
+/// `update`), and with `settle` also unpinned ones, once per spelling.
 fn moved(
     files: &[crate::scan::ScannedFile],
     resolutions: &Resolutions,
     update: bool,
     settle: bool,
-) -> Vec<(ImageRef, ImageRef)> {
+) -> Vec<Moved> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let references = files
@@ -97,11 +105,16 @@ fn moved(
         if r.digest() == Some(&resolved.digest) {
             continue;
         }
-        let Ok(new) = ImageRef::parse(&r.pinned_text(&resolved.digest)) else {
+        let replacement = r.pinned_text(&resolved.digest);
+        if !seen.insert((r.as_written().to_string(), replacement.clone())) {
             continue;
-        };
-        if seen.insert((digest_key(r), digest_key(&new))) {
-            out.push((r.clone(), new));
+        }
+        if let Ok(new) = ImageRef::parse(&replacement) {
+            out.push(Moved {
+                old: r.clone(),
+                replacement,
+                new,
+            });
         }
     }
     out
@@ -112,16 +125,16 @@ fn moved(
 /// [`ErrorKind::Settling`] answer (the reference is left as it is).
 async fn explain(
     router: &crate::resolve::Router,
-    moved: Vec<(ImageRef, ImageRef)>,
+    moved: Vec<Moved>,
     resolutions: &mut Resolutions,
     settle: Option<chrono::Duration>,
 ) -> Explained {
     let mut wanted: Vec<(ImageRef, bool)> = Vec::new();
-    for (old, new) in &moved {
-        if old.is_pinned() {
-            wanted.push((old.clone(), false));
+    for m in &moved {
+        if m.old.is_pinned() {
+            wanted.push((m.old.clone(), false));
         }
-        wanted.push((new.clone(), settle.is_some()));
+        wanted.push((m.new.clone(), settle.is_some()));
     }
     let described = router.describe_all(wanted).await;
     let get = |r: &ImageRef| {
@@ -131,48 +144,39 @@ async fn explain(
     };
     let now = chrono::Utc::now();
     let mut explained = Explained::new();
-    for (old, new) in &moved {
-        let Some(after) = get(new) else {
+    for m in moved {
+        let Some(after) = get(&m.new) else {
             continue;
         };
         if let Some(why) = settle.and_then(|s| crate::plan::update::settling(after, s, now)) {
-            resolutions.insert(
-                tag_key(old),
-                Err(ResolveError::new(ErrorKind::Settling, why)),
-            );
-            continue;
-        }
-        if let (true, Some(k_old), Some(k_new)) =
-            (old.is_pinned(), digest_key(old), digest_key(new))
-        {
-            let text = crate::plan::update::explain(get(old), after);
-            explained.insert((k_old, k_new), text);
+            let waiting = Err(ResolveError::new(ErrorKind::Settling, why));
+            resolutions.insert(tag_key(&m.old), waiting);
+        } else if m.old.is_pinned() {
+            let text = crate::plan::update::explain(get(&m.old), after);
+            explained.insert((m.old.as_written().to_string(), m.replacement), text);
         }
     }
     explained
 }
 
-/// After each re-pin (a `pinned` finding of a reference that had a
-/// digest), an `updated` note with what changed.
+/// After each re-pin with an explanation, an `updated` note saying what changed.
 fn add_explanations(findings: &mut Vec<Finding>, explained: &Explained) {
     if explained.is_empty() {
         return;
     }
     let mut out = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
-        let note = (f.code == Code::Pinned)
-            .then(|| {
-                let old = ImageRef::parse(f.reference.as_deref()?).ok()?;
-                let new = ImageRef::parse(f.replacement.as_deref()?).ok()?;
-                let text = explained.get(&(digest_key(&old)?, digest_key(&new)?))?;
-                let mut note = f.clone();
-                note.code = Code::Updated;
-                note.severity = Severity::Note;
-                note.replacement = None;
-                note.message = format!("{old} moved: {text}");
-                Some(note)
-            })
-            .flatten();
+        let text = match (f.code, &f.reference, &f.replacement) {
+            (Code::Pinned, Some(old), Some(new)) => explained.get(&(old.clone(), new.clone())),
+            _ => None,
+        };
+        let note = text.map(|text| Finding {
+            code: Code::Updated,
+            severity: Severity::Note,
+            replacement: None,
+            message: format!("{} moved: {text}", f.reference.as_deref().unwrap_or("")),
+            ..f.clone()
+        });
         out.push(f);
         out.extend(note);
     }
