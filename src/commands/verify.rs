@@ -34,14 +34,9 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
             pinned.len(),
             tagged.len()
         ))?;
-        let digests: std::collections::HashSet<String> = pinned
-            .iter()
-            .filter_map(crate::resolve::digest_key)
-            .collect();
-        progress.phase(
-            "verifying",
-            digests.len() + crate::resolve::Router::unique_count(&tagged),
-        );
+        let unique = crate::resolve::Router::unique_digest_count(&pinned)
+            + crate::resolve::Router::unique_count(&tagged);
+        progress.phase("verifying", unique);
         let (existence, tags) =
             futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
         // Platform checks read manifests only where a file declares a

@@ -232,13 +232,19 @@ impl Router {
         self
     }
 
-    /// How many answers a call for `references` gives: one per unique tag key.
+    /// How many answers [`Resolve::resolve_all`] gives for `references`:
+    /// one per unique [`tag_key`].
     pub fn unique_count(references: &[ImageRef]) -> usize {
-        references
-            .iter()
-            .map(tag_key)
-            .collect::<std::collections::HashSet<_>>()
-            .len()
+        let keys: std::collections::HashSet<String> = references.iter().map(tag_key).collect();
+        keys.len()
+    }
+
+    /// How many answers [`Router::verify_all`] gives for `references`: one
+    /// per unique [`digest_key`].
+    pub fn unique_digest_count(references: &[ImageRef]) -> usize {
+        let keys: std::collections::HashSet<String> =
+            references.iter().filter_map(digest_key).collect();
+        keys.len()
     }
 
     /// What the router decided along the way (fallbacks), for `-v` output.

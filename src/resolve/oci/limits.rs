@@ -47,6 +47,17 @@ struct Gate {
     next: Mutex<tokio::time::Instant>,
 }
 
+/// `host`'s entry of `map`; Docker Hub's API hosts use the `docker.io` one.
+fn for_host<'m>(
+    map: &'m BTreeMap<String, RegistrySettings>,
+    host: &str,
+) -> Option<&'m RegistrySettings> {
+    map.get(host).or_else(|| match host {
+        "registry-1.docker.io" | "index.docker.io" => map.get("docker.io"),
+        _ => None,
+    })
+}
+
 /// Held while one request to a host is in flight.
 pub(super) struct Pass {
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -73,18 +84,12 @@ impl Gates {
 
     /// The caps of `host`, a host requests go to.
     fn caps(&self, host: &str) -> Option<&RegistrySettings> {
-        self.caps.get(host).or_else(|| match host {
-            "registry-1.docker.io" | "index.docker.io" => self.caps.get("docker.io"),
-            _ => None,
-        })
+        for_host(&self.caps, host)
     }
 
     /// The settings for `host` (the host as the reference names it).
     pub(super) fn settings(&self, host: &str) -> Option<&RegistrySettings> {
-        self.settings.get(host).or_else(|| match host {
-            "registry-1.docker.io" | "index.docker.io" => self.settings.get("docker.io"),
-            _ => None,
-        })
+        for_host(&self.settings, host)
     }
 
     /// The rate cap of `host`, and whether it is the built-in one.
