@@ -138,6 +138,31 @@ pub(crate) fn batch_get_image(
     request
 }
 
+/// A `DescribeImages` request for `digests` in `repository` of `account`,
+/// whatever their storage class (`filter.imageStatus = ANY`: without it ECR
+/// lists only ACTIVE images). ECR fails the whole call with
+/// `ImageNotFoundException` when one of the digests is not there.
+pub(crate) fn describe_images_by_digest(
+    client: &aws_sdk_ecr::Client,
+    account: &str,
+    repository: &str,
+    digests: &[String],
+) -> aws_sdk_ecr::operation::describe_images::builders::DescribeImagesFluentBuilder {
+    let mut request = client
+        .describe_images()
+        .registry_id(account)
+        .repository_name(repository)
+        .filter(
+            DescribeImagesFilter::builder()
+                .image_status(ImageStatusFilter::Any)
+                .build(),
+        );
+    for digest in digests {
+        request = request.image_ids(ImageIdentifier::builder().image_digest(digest).build());
+    }
+    request
+}
+
 /// A failed ECR call: the action, the repository and what AWS (or the network) said.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("ECR {action} for {repo} failed: {message}")]

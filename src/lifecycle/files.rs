@@ -399,7 +399,8 @@ mod tests {
         std::fs::write(&path, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
         let errors = load_policy_file(&path).unwrap_err();
         assert_eq!(errors[0].code, Code::PolicyInvalid);
-        assert_eq!(errors[0].line, Some(2), "{errors:?}");
+        // Line 2 is "repositoryName", line 3 the policy text (keys in insertion order).
+        assert_eq!(errors[0].line, Some(3), "{errors:?}");
         assert!(
             errors[0]
                 .message

@@ -339,7 +339,7 @@ pub fn verify_wanted(files: &[ScannedFile]) -> (Vec<ImageRef>, Vec<ImageRef>) {
 
 /// What a digest-existence answer means for `shown` (a reference, or a use
 /// of one): the finding's code, severity and message, counted in `summary`
-/// (a digest that exists, one that is gone, or a check that failed).
+/// (a digest that exists, one that is gone or archived, or a check that failed).
 pub fn existence_finding(
     answer: Option<&Result<bool, crate::resolve::ResolveError>>,
     shown: &str,
@@ -360,6 +360,15 @@ pub fn existence_finding(
                 Code::DigestMissing,
                 Severity::Problem,
                 format!("{shown} — digest not found in registry (deleted?)"),
+            )
+        }
+        Some(Err(err)) if err.kind == crate::resolve::ErrorKind::Archived => {
+            // Listed but not pullable: counted with the digests that are gone.
+            summary.missing += 1;
+            (
+                Code::DigestArchived,
+                Severity::Problem,
+                format!("{shown} — {err}"),
             )
         }
         Some(Err(err)) => {
@@ -717,6 +726,30 @@ mod tests {
             .filter(|f| f.code != Code::AlreadyPinned)
             .map(|f| (f.code, f.severity, f.message))
             .collect()
+    }
+
+    /// An archived digest is a problem counted with the missing ones, its
+    /// message kept whole; a plain lookup failure stays an error.
+    #[test]
+    fn an_archived_digest_is_a_problem_counted_as_missing() {
+        use crate::resolve::{ErrorKind, ResolveError};
+        let mut summary = Summary::default();
+        let archived = Err(ResolveError::new(
+            ErrorKind::Archived,
+            "digest sha256:bb… is ARCHIVED in the ECR archive; restore it with `aws ecr …`",
+        ));
+        let (code, severity, message) =
+            existence_finding(Some(&archived), "x@sha256:bb", &mut summary);
+        assert_eq!((code, severity), (Code::DigestArchived, Severity::Problem));
+        assert_eq!(
+            message,
+            "x@sha256:bb — digest sha256:bb… is ARCHIVED in the ECR archive; restore it with `aws ecr …`"
+        );
+        assert_eq!((summary.missing, summary.failed), (1, 0));
+        let denied = Err(ResolveError::new(ErrorKind::Unauthorized, "access denied"));
+        let (code, severity, _) = existence_finding(Some(&denied), "x", &mut summary);
+        assert_eq!((code, severity), (Code::ResolveFailed, Severity::Error));
+        assert_eq!((summary.missing, summary.failed), (1, 1));
     }
 
     fn ecs(image: &str, arch: &str) -> ScannedFile {

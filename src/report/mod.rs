@@ -103,6 +103,9 @@ pub enum Code {
     PathNotFound,
     /// A pinned digest no longer exists in its registry (`verify`).
     DigestMissing,
+    /// A pinned digest is in ECR's archive storage class (or being restored
+    /// from it): listed, but pulls fail until it is restored (`verify`).
+    DigestArchived,
     /// A pinned reference's tag now points at another digest (`verify`).
     TagMoved,
     /// The same `name:tag` is pinned to different digests in different places (`verify`).
@@ -147,7 +150,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 37] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
@@ -165,6 +168,7 @@ impl Code {
         Code::WriteError,
         Code::PathNotFound,
         Code::DigestMissing,
+        Code::DigestArchived,
         Code::TagMoved,
         Code::InconsistentPins,
         Code::PlatformChild,
@@ -311,7 +315,8 @@ pub struct Summary {
     pub files_changed: usize,
     /// Files that could not be read, parsed or written.
     pub files_failed: usize,
-    /// Pinned digests that no longer exist (`verify`).
+    /// Pinned digests that no longer exist, or cannot be pulled because ECR
+    /// archived them (`verify`).
     pub missing: usize,
     /// Pinned references whose tag moved (`verify`).
     pub drifted: usize,

@@ -66,6 +66,10 @@ pub enum ErrorKind {
     Network,
     /// Anything else.
     Other,
+    /// The digest exists but cannot be pulled: it is in ECR's archive
+    /// storage class, or being restored from it (the message says which,
+    /// since when, and the restore command).
+    Archived,
     /// Not an error: the answer is a multi-platform index built too recently
     /// (`--settle`), left for a later run.
     Settling,

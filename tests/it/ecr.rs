@@ -472,6 +472,11 @@ fn ecr_digests_exist_tells_kept_deleted_and_missing_repository() {
     let resolver = EcrResolver::with_config(sdk_config(&moto.endpoint()), &options(None));
     let out = exist(&resolver, &texts);
     assert_eq!(resolver.batch_calls(), 1, "two digests of one repository");
+    assert_eq!(
+        resolver.describe_calls(),
+        2,
+        "storage class: one call for the present digest, one for the missing one"
+    );
     assert_eq!(out.len(), 2, "{:?}", out.keys().collect::<Vec<_>>());
     assert_eq!(out[&format!("{h}/api@{kept}")], Ok(true));
     assert_eq!(out[&format!("{h}/api@{gone}")], Ok(false));
@@ -480,6 +485,11 @@ fn ecr_digests_exist_tells_kept_deleted_and_missing_repository() {
     let ghost = format!("{h}/ghost@{kept}");
     let out = exist(&resolver, std::slice::from_ref(&ghost));
     assert_eq!(resolver.batch_calls(), 1);
+    assert_eq!(
+        resolver.describe_calls(),
+        0,
+        "no repository: nothing to describe"
+    );
     let err = out[&ghost].as_ref().unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{}", err.message);
     assert_eq!(
@@ -631,6 +641,11 @@ fn ecr_digests_exist_batches_120_digests_in_two_calls() {
     let resolver = EcrResolver::with_config(sdk_config(&moto.endpoint()), &options(None));
     let out = exist(&resolver, &texts);
     assert_eq!(resolver.batch_calls(), 2);
+    assert_eq!(
+        resolver.describe_calls(),
+        5,
+        "117 present digests in two calls (100 + 17), each of the 3 missing on its own"
+    );
     assert_eq!(out.len(), 120);
     for d in &digests {
         let want = !gone.contains(&d);

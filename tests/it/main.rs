@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod config;
 mod ecr;
+mod ecr_archive;
 mod ecr_fallback;
 mod ecs;
 mod faults;

@@ -24,7 +24,7 @@
 use super::oci::pick_platform;
 use super::{digest_key, tag_key};
 use super::{ErrorKind, Platform, RegistryOptions, Resolutions, Resolve, ResolveError, Resolved};
-use crate::aws::ecr::{batch_get_image, EcrClients};
+use crate::aws::ecr::{batch_get_image, describe_images_by_digest, EcrClients};
 pub use crate::aws::ecr::{IdKind, BATCH_SIZE};
 use crate::aws::{Failure, FailureKind, MAX_ATTEMPTS};
 use crate::digest::Digest;
@@ -151,12 +151,18 @@ pub fn plan_id_batches(
     (batches, foreign)
 }
 
+/// What `DescribeImages` says of a digest's storage class: `Ok(None)` when
+/// it is pullable (ACTIVE) or not listed, `Ok(Some(words))` when it is
+/// archived or being restored.
+type Stored = Result<Option<String>, ResolveError>;
+
 /// Resolves ECR references with `BatchGetImage`, one SDK client per region.
 pub struct EcrResolver {
     clients: EcrClients,
     platform: Option<Platform>,
     jobs: usize,
     calls: AtomicUsize,
+    describe_calls: AtomicUsize,
 }
 
 impl std::fmt::Debug for EcrResolver {
@@ -186,6 +192,7 @@ impl EcrResolver {
             platform: options.platform.clone(),
             jobs: options.jobs.max(1),
             calls: AtomicUsize::new(0),
+            describe_calls: AtomicUsize::new(0),
         }
     }
 
@@ -199,6 +206,12 @@ impl EcrResolver {
     /// How many `BatchGetImage` calls were made (retries by the SDK not counted).
     pub fn batch_calls(&self) -> usize {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// How many `DescribeImages` calls [`EcrResolver::digests_exist`] made
+    /// to read storage classes (retries by the SDK not counted).
+    pub fn describe_calls(&self) -> usize {
+        self.describe_calls.load(Ordering::Relaxed)
     }
 
     /// Resolves every ECR reference's tag, keyed by [`tag_key`]. Tags are
@@ -222,14 +235,125 @@ impl EcrResolver {
     /// missing digest), access denied, throttling, network, a reference that
     /// is not an ECR reference. References without a digest are ignored.
     ///
+    /// Exists means pullable: an image in ECR's archive storage class
+    /// (`imageStatus` `ARCHIVED`, or `ACTIVATING` while it is restored) is
+    /// listed but pulls fail, whatever `BatchGetImage` answers for it (the
+    /// API model gives it no failure code of its own). So every digest
+    /// `BatchGetImage` answered for is also looked up with `DescribeImages`
+    /// (`imageStatus` `ANY`; one call per [`BATCH_SIZE`] digests present, one
+    /// per digest reported missing, since a missing id fails the whole call),
+    /// and an archived one is an [`ErrorKind::Archived`] error whose message
+    /// says since when and how to restore it. A present digest whose storage
+    /// class cannot be read is an error, not a pass.
+    ///
     /// Digests are grouped per repository, deduplicated and asked for
     /// [`BATCH_SIZE`] at a time with up to `jobs` calls at once; the calls
-    /// count in [`EcrResolver::batch_calls`].
+    /// count in [`EcrResolver::batch_calls`] and
+    /// [`EcrResolver::describe_calls`].
     pub async fn digests_exist(
         &self,
         refs: Vec<ImageRef>,
     ) -> HashMap<String, Result<bool, ResolveError>> {
-        self.run_all(&refs, IdKind::Digest, map_existence).await
+        let mut out = self.run_all(&refs, IdKind::Digest, map_existence).await;
+        let (batches, _) = plan_id_batches(&refs, BATCH_SIZE, IdKind::Digest);
+        let mut checks = Vec::new();
+        for batch in batches {
+            let answer = |id: &String| out.get(&batch.kind.key_of(&batch.repository, id)).cloned();
+            let (present, missing): (Vec<String>, Vec<String>) = batch
+                .ids
+                .iter()
+                .filter(|id| matches!(answer(id), Some(Ok(_))))
+                .cloned()
+                .partition(|id| matches!(answer(id), Some(Ok(true))));
+            if !present.is_empty() {
+                checks.push((batch.repository.clone(), present));
+            }
+            checks.extend(
+                missing
+                    .into_iter()
+                    .map(|id| (batch.repository.clone(), vec![id])),
+            );
+        }
+        let answers: Vec<Vec<(String, Stored)>> = futures::stream::iter(checks)
+            .map(|(repo, ids)| async move { self.storage(&repo, ids).await })
+            .buffer_unordered(self.jobs)
+            .collect()
+            .await;
+        for (key, answer) in answers.into_iter().flatten() {
+            let pullable = matches!(out.get(&key), Some(Ok(true)));
+            match answer {
+                Ok(None) => {}
+                Ok(Some(archived)) => {
+                    out.insert(key, Err(ResolveError::new(ErrorKind::Archived, archived)));
+                }
+                // A digest BatchGetImage found but whose storage class is unknown
+                // is not proven pullable; a missing one stays missing.
+                Err(error) if pullable => {
+                    out.insert(key, Err(error));
+                }
+                Err(_) => {}
+            }
+        }
+        out
+    }
+
+    /// The storage class of `ids` (digests of `repo`), keyed by
+    /// [`digest_key`]: `Ok(None)` when the image is ACTIVE or not listed,
+    /// `Ok(Some(words))` when it is archived or being restored. When ECR
+    /// says one of several is not there, each is asked on its own.
+    async fn storage(&self, repo: &RepositoryKey, ids: Vec<String>) -> Vec<(String, Stored)> {
+        let key = |id: &str| IdKind::Digest.key_of(repo, id);
+        match self.describe(repo, &ids).await {
+            Ok(mut found) => ids
+                .iter()
+                .map(|id| (key(id), Ok(found.remove(id).flatten())))
+                .collect(),
+            Err(None) if ids.len() > 1 => {
+                let mut out = Vec::new();
+                for id in &ids {
+                    let answer = match self.describe(repo, std::slice::from_ref(id)).await {
+                        Ok(mut found) => Ok(found.remove(id).flatten()),
+                        Err(None) => Ok(None),
+                        Err(Some(error)) => Err(error),
+                    };
+                    out.push((key(id), answer));
+                }
+                out
+            }
+            Err(None) => ids.iter().map(|id| (key(id), Ok(None))).collect(),
+            Err(Some(error)) => ids.iter().map(|id| (key(id), Err(error.clone()))).collect(),
+        }
+    }
+
+    /// One `DescribeImages` call for `ids`: per listed digest, `None` when
+    /// ACTIVE, else the words for its archive state. `Err(None)` is
+    /// `ImageNotFoundException` (one of the digests is not there).
+    async fn describe(
+        &self,
+        repo: &RepositoryKey,
+        ids: &[String],
+    ) -> Result<HashMap<String, Option<String>>, Option<ResolveError>> {
+        let client = self.clients.client(&repo.host).await;
+        self.describe_calls.fetch_add(1, Ordering::Relaxed);
+        let output = describe_images_by_digest(&client, &repo.host.account, &repo.repository, ids)
+            .send()
+            .await
+            .map_err(|err| {
+                let failure = Failure::of(&err);
+                if failure.code() == Some("ImageNotFoundException") {
+                    None
+                } else {
+                    Some(map_call_failure(&failure, "DescribeImages", repo))
+                }
+            })?;
+        Ok(output
+            .image_details()
+            .iter()
+            .filter_map(|d| {
+                let digest = d.image_digest()?;
+                Some((digest.to_owned(), archive_words(d, digest, repo)))
+            })
+            .collect())
     }
 
     /// What each pinned digest's manifest says about its platforms, keyed
@@ -302,7 +426,7 @@ impl EcrResolver {
         )
         .send()
         .await
-        .map_err(|err| map_call_failure(&Failure::of(&err), &batch.repository))
+        .map_err(|err| map_call_failure(&Failure::of(&err), "BatchGetImage", &batch.repository))
     }
 
     fn map_output(
@@ -579,6 +703,38 @@ fn map_by_digest<T>(
         .collect()
 }
 
+/// `None` for an ACTIVE image (or one without a status: before archive
+/// storage existed); else what its archive state means and the command that
+/// restores it.
+fn archive_words(
+    d: &aws_sdk_ecr::types::ImageDetail,
+    digest: &str,
+    repo: &RepositoryKey,
+) -> Option<String> {
+    use aws_sdk_ecr::types::ImageStatus;
+    let at = |t: Option<&aws_sdk_ecr::primitives::DateTime>| {
+        t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    let what = place_id(&IdKind::Digest.label(digest), repo);
+    let archived = at(d.last_archived_at())
+        .map(|t| format!(" since {t}"))
+        .unwrap_or_default();
+    match d.image_status()? {
+        ImageStatus::Active => None,
+        ImageStatus::Activating => Some(format!(
+            "{what} is being restored from the ECR archive (ACTIVATING; archived{archived}): pulls fail until it is ACTIVE again, which can take hours"
+        )),
+        status => Some(format!(
+            "{what} is {} in the ECR archive{archived} and cannot be pulled; restore it with `aws ecr update-image-storage-class --registry-id {} --region {} --repository-name {} --image-id imageDigest={digest} --target-storage-class STANDARD`",
+            if matches!(status, ImageStatus::Archived) { "ARCHIVED".to_owned() } else { format!("{} (not ACTIVE)", status.as_str()) },
+            repo.host.account,
+            repo.host.region,
+            repo.repository,
+        )),
+    }
+}
+
 fn where_repo(repo: &RepositoryKey) -> String {
     format!(
         "repository {} (account {}, {})",
@@ -623,7 +779,7 @@ fn map_failure(
 }
 
 /// Words for a failed `BatchGetImage` call, for every tag in it.
-fn map_call_failure(failure: &Failure, repo: &RepositoryKey) -> ResolveError {
+fn map_call_failure(failure: &Failure, action: &str, repo: &RepositoryKey) -> ResolveError {
     let region = &repo.host.region;
     let detail = &failure.detail;
     match &failure.kind {
@@ -650,7 +806,7 @@ fn map_call_failure(failure: &Failure, repo: &RepositoryKey) -> ResolveError {
                 "AccessDeniedException" => ResolveError::new(
                     ErrorKind::Unauthorized,
                     format!(
-                        "access denied to {}: the AWS credentials need the ecr:BatchGetImage permission{said}",
+                        "access denied to {}: the AWS credentials need the ecr:{action} permission{said}",
                         where_repo(repo)
                     ),
                 ),
@@ -666,7 +822,7 @@ fn map_call_failure(failure: &Failure, repo: &RepositoryKey) -> ResolveError {
                 | "RequestLimitExceeded" | "LimitExceededException" => ResolveError::new(
                     ErrorKind::RateLimited,
                     format!(
-                        "the ECR API in {region} throttled BatchGetImage for {} ({code}, after {MAX_ATTEMPTS} attempts)",
+                        "the ECR API in {region} throttled {action} for {} ({code}, after {MAX_ATTEMPTS} attempts)",
                         where_repo(repo)
                     ),
                 ),
@@ -724,7 +880,7 @@ fn map_call_failure(failure: &Failure, repo: &RepositoryKey) -> ResolveError {
         ),
         FailureKind::Other => ResolveError::new(
             ErrorKind::Other,
-            format!("ECR BatchGetImage for {} failed: {detail}", where_repo(repo)),
+            format!("ECR {action} for {} failed: {detail}", where_repo(repo)),
         ),
     }
 }

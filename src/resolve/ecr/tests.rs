@@ -209,7 +209,11 @@ fn service_error(status: u16, code: &str, message: &str) -> ResolveError {
         .build();
     let err = BatchGetImageError::generic(meta);
     let raw = HttpResponse::new(status.try_into().unwrap(), "".into());
-    map_call_failure(&Failure::of(&SdkError::service_error(err, raw)), &repo())
+    map_call_failure(
+        &Failure::of(&SdkError::service_error(err, raw)),
+        "BatchGetImage",
+        &repo(),
+    )
 }
 
 #[test]
@@ -263,7 +267,7 @@ fn missing_credentials_are_unauthorized() {
                 .into(),
             None,
         ));
-    let e = map_call_failure(&Failure::of(&err), &repo());
+    let e = map_call_failure(&Failure::of(&err), "BatchGetImage", &repo());
     assert_eq!(e.kind, ErrorKind::Unauthorized);
     assert!(
         e.message.starts_with("no AWS credentials found ("),
