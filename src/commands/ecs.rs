@@ -108,7 +108,23 @@ pub async fn pin(args: &EcsPinArgs, printer: &mut Printer) -> anyhow::Result<Sta
                     format!("container {}: {} is already pinned", c.name, c.image),
                 )));
             }
-            Ok(r) => parsed.push((c, r)),
+            Ok(r) => {
+                if c.tag_per_launch && r.digest().is_none() {
+                    findings.push(place(Finding::new(
+                        Code::TagPerLaunch,
+                        Severity::Warning,
+                        format!(
+                            "container {}: {}",
+                            c.name,
+                            crate::plan::tag_per_launch(
+                                &c.image,
+                                "a revision registered with the pinned image ends it: `--register`",
+                            )
+                        ),
+                    )));
+                }
+                parsed.push((c, r));
+            }
         }
     }
     let resolutions = if parsed.is_empty() {

@@ -73,6 +73,8 @@ pub struct ContainerImage {
     pub name: String,
     /// The `image` as written.
     pub image: String,
+    /// `versionConsistency: "disabled"`: ECS resolves a tag at every launch.
+    pub tag_per_launch: bool,
 }
 
 impl DescribedTaskDefinition {
@@ -130,6 +132,10 @@ impl DescribedTaskDefinition {
                         .unwrap_or("")
                         .to_string(),
                     image: c.get("image").and_then(Json::as_str)?.to_string(),
+                    tag_per_launch: c
+                        .get("versionConsistency")
+                        .and_then(Json::as_str)
+                        .is_some_and(|v| v.eq_ignore_ascii_case("disabled")),
                 })
             })
             .collect()
@@ -218,7 +224,7 @@ mod tests {
     use super::*;
 
     const ANSWER: &str = r#"{"taskDefinition":{"taskDefinitionArn":"arn:aws:ecs:us-east-1:1:task-definition/web:3",
-        "containerDefinitions":[{"name":"app","image":"nginx:1.27","cpu":0},{"name":"side","image":"busybox@sha256:00"},{"name":"noimage"}],
+        "containerDefinitions":[{"name":"app","image":"nginx:1.27","cpu":0,"versionConsistency":"disabled"},{"name":"side","image":"busybox@sha256:00"},{"name":"noimage"}],
         "family":"web","revision":3,"status":"ACTIVE","requiresAttributes":[{"name":"x"}],"compatibilities":["EC2"],
         "networkMode":"bridge","registeredAt":"2024-01-01T00:00:00Z","registeredBy":"arn:aws:iam::1:root","cpu":"256"},
         "tags":[{"key":"team","value":"a"}]}"#;
@@ -234,12 +240,14 @@ mod tests {
                 ContainerImage {
                     index: 0,
                     name: "app".into(),
-                    image: "nginx:1.27".into()
+                    image: "nginx:1.27".into(),
+                    tag_per_launch: true,
                 },
                 ContainerImage {
                     index: 1,
                     name: "side".into(),
-                    image: "busybox@sha256:00".into()
+                    image: "busybox@sha256:00".into(),
+                    tag_per_launch: false,
                 },
             ]
         );
@@ -251,7 +259,7 @@ mod tests {
         let input = td.register_input(&[(0, "nginx:1.27@sha256:ab".into())]);
         assert_eq!(
             serde_json::to_string(&input).unwrap(),
-            r#"{"containerDefinitions":[{"name":"app","image":"nginx:1.27@sha256:ab","cpu":0},{"name":"side","image":"busybox@sha256:00"},{"name":"noimage"}],"family":"web","networkMode":"bridge","cpu":"256","tags":[{"key":"team","value":"a"}]}"#
+            r#"{"containerDefinitions":[{"name":"app","image":"nginx:1.27@sha256:ab","cpu":0,"versionConsistency":"disabled"},{"name":"side","image":"busybox@sha256:00"},{"name":"noimage"}],"family":"web","networkMode":"bridge","cpu":"256","tags":[{"key":"team","value":"a"}]}"#
         );
     }
 

@@ -48,6 +48,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
                 skip,
                 platform: None,
                 shown_at: None,
+                tag_per_launch: false,
                 splice: Splice::Reference,
             }
         }
@@ -62,6 +63,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
             ),
             platform: None,
             shown_at: None,
+            tag_per_launch: false,
             splice: Splice::Reference,
         },
     }

@@ -301,6 +301,7 @@ fn from(
             skip: quoted.then_some(SkipReason::EscapedOrMultiline),
             platform,
             shown_at: None,
+            tag_per_launch: false,
             splice: super::Splice::Tag {
                 tag: default
                     .text
@@ -408,6 +409,7 @@ fn literal(word: &Word<'_>, location: String) -> Occurrence {
         skip,
         platform: None,
         shown_at: None,
+        tag_per_launch: false,
         splice: super::Splice::Reference,
     }
 }

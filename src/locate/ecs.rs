@@ -6,7 +6,8 @@
 //! Rule: recognised by content only; every `containerDefinitions[i].image` is
 //! an occurrence, whatever registry it names (ECR or not). A
 //! `runtimePlatform` (`cpuArchitecture`, `operatingSystemFamily`) is the
-//! platform every container image must serve.
+//! platform every container image must serve; `versionConsistency:
+//! disabled` marks a container whose tag ECS resolves at every launch.
 
 use super::classify::occurrence;
 use super::tree::{join_index, join_key, Node};
@@ -40,6 +41,8 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
             let image = def.get("image")?;
             let mut found = occurrence(image, join_key(&join_index(path, i), "image"));
             found.platform = platform.clone();
+            found.tag_per_launch = literal(def, "versionConsistency")
+                .is_some_and(|v| v.eq_ignore_ascii_case("disabled"));
             Some(found)
         })
         .collect()

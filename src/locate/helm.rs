@@ -114,6 +114,7 @@ fn block(node: &Node, path: &str) -> Option<Occurrence> {
         platform: None,
         splice,
         shown_at: None,
+        tag_per_launch: false,
     })
 }
 

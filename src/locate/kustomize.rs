@@ -73,6 +73,7 @@ pub(crate) fn collect(root: &Node, text: &str) -> Vec<Occurrence> {
             platform: None,
             splice,
             shown_at,
+            tag_per_launch: false,
         });
     }
     out

@@ -153,6 +153,9 @@ pub struct Occurrence {
     /// Where to point the user when it is not the span's start: the tag
     /// after which a `digest:` field is inserted.
     pub shown_at: Option<usize>,
+    /// ECS `versionConsistency: "disabled"` on the container: ECS resolves
+    /// a tag again at every task launch instead of once per deployment.
+    pub tag_per_launch: bool,
 }
 
 /// How a pin is written: most files hold the reference in one string;

@@ -168,6 +168,7 @@ impl Walker<'_> {
                     skip: Some(SkipReason::Templated(shown)),
                     platform: None,
                     shown_at: None,
+                    tag_per_launch: false,
                     splice: super::Splice::Reference,
                 }
             }

@@ -337,6 +337,15 @@ pub fn verify_wanted(files: &[ScannedFile]) -> (Vec<ImageRef>, Vec<ImageRef>) {
     )
 }
 
+/// Why a tag-only image of an ECS container with `versionConsistency:
+/// disabled` matters: ECS resolves it at every launch.
+/// `fix` says how to pin it.
+pub fn tag_per_launch(image: &str, fix: &str) -> String {
+    format!(
+        "{image}: versionConsistency is disabled, so ECS resolves this tag again at every task launch: a moved tag changes what new tasks run, and a rollback does not bring the old image back ({fix})"
+    )
+}
+
 /// What a digest-existence answer means for `shown` (a reference, or a use
 /// of one): the finding's code, severity and message, counted in `summary`
 /// (a digest that exists, one that is gone or archived, or a check that failed).
@@ -498,6 +507,15 @@ pub fn plan_verify(
             };
             let (Some(digest), Some(key)) = (r.digest(), digest_key(r)) else {
                 plan.summary.unpinned += 1;
+                if item.occurrence.tag_per_launch {
+                    plan.push(
+                        file,
+                        item,
+                        Code::TagPerLaunch,
+                        Severity::Warning,
+                        tag_per_launch(text, "pin it: `imgpin pin --write`"),
+                    );
+                }
                 if !options.pinned_only {
                     plan.push(
                         file,
@@ -750,6 +768,55 @@ mod tests {
         let (code, severity, _) = existence_finding(Some(&denied), "x", &mut summary);
         assert_eq!((code, severity), (Code::ResolveFailed, Severity::Error));
         assert_eq!((summary.missing, summary.failed), (1, 1));
+    }
+
+    /// `versionConsistency: disabled` with a tag-only image: ECS resolves
+    /// the tag at every launch, a warning besides `unpinned` (also with
+    /// `--pinned-only`); with a digest, or with consistency on, nothing.
+    #[test]
+    fn a_tag_resolved_at_every_launch_is_a_warning() {
+        let td = |consistency: &str, image: &str| {
+            file(
+                "td.json",
+                &format!(
+                    r#"{{"family": "api", "containerDefinitions": [
+                    {{"name": "app", "image": "{image}"{consistency}}}]}}"#
+                ),
+            )
+        };
+        let off = r#", "versionConsistency": "disabled""#;
+        let found = verify(&[td(off, "api:1.4")], &[], Vec::new());
+        let codes: Vec<(Code, Severity)> = found.iter().map(|(c, s, _)| (*c, *s)).collect();
+        assert_eq!(
+            codes,
+            [
+                (Code::TagPerLaunch, Severity::Warning),
+                (Code::Unpinned, Severity::Problem)
+            ]
+        );
+        assert!(
+            found[0].2.starts_with("api:1.4: versionConsistency is disabled, so ECS resolves this tag again at every task launch"),
+            "{}",
+            found[0].2
+        );
+        let pinned_only = verify_with(
+            &[td(off, "api:1.4")],
+            &[],
+            Vec::new(),
+            VerifyOptions {
+                pinned_only: true,
+                ..VerifyOptions::default()
+            },
+        );
+        assert_eq!(pinned_only.len(), 1);
+        assert_eq!(pinned_only[0].0, Code::TagPerLaunch);
+        let pinned = format!("api:1.4@{}", d('a'));
+        assert!(verify(&[td(off, &pinned)], &[], Vec::new()).is_empty());
+        for on in [r#", "versionConsistency": "enabled""#, ""] {
+            let found = verify(&[td(on, "api:1.4")], &[], Vec::new());
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].0, Code::Unpinned);
+        }
     }
 
     fn ecs(image: &str, arch: &str) -> ScannedFile {

@@ -108,6 +108,9 @@ pub enum Code {
     DigestArchived,
     /// A pinned reference's tag now points at another digest (`verify`).
     TagMoved,
+    /// An ECS container with `versionConsistency: disabled` names its image
+    /// by tag: ECS resolves the tag at every task launch (`verify`, `ecs pin`).
+    TagPerLaunch,
     /// The same `name:tag` is pinned to different digests in different places (`verify`).
     InconsistentPins,
     /// A pin is one platform's child manifest of the multi-arch index its tag points at (`verify`).
@@ -150,7 +153,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 37] = [
+    pub const ALL: [Code; 38] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
@@ -170,6 +173,7 @@ impl Code {
         Code::DigestMissing,
         Code::DigestArchived,
         Code::TagMoved,
+        Code::TagPerLaunch,
         Code::InconsistentPins,
         Code::PlatformChild,
         Code::PlatformMismatch,

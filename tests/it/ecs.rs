@@ -1011,3 +1011,59 @@ fn verify_checks_the_digests_an_ecs_cluster_uses() {
         "service old container app (cluster prod)"
     );
 }
+
+/// `versionConsistency: disabled` on a tag-only container: `ecs pin` warns
+/// that ECS resolves the tag at every launch (exit 0, the pin goes ahead),
+/// at the container's place; a pinned or consistent container gets nothing.
+#[test]
+fn ecs_pin_warns_about_a_tag_resolved_at_every_launch() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "shop/api" }),
+    );
+    let digest = moto.put_image(REGION, "shop/api", "1.4", &oci_image(LINUX_AMD64));
+    let api = ecr_image("shop/api", "1.4");
+    let described = moto.ecs(
+        REGION,
+        "RegisterTaskDefinition",
+        json!({
+            "family": "vc",
+            "containerDefinitions": [
+                { "name": "app", "image": api, "memory": 128, "versionConsistency": "disabled" },
+                { "name": "same", "image": api, "memory": 128, "versionConsistency": "enabled" },
+                { "name": "base", "image": PINNED, "memory": 128, "versionConsistency": "disabled" }
+            ],
+        }),
+    );
+    assert_eq!(
+        described["taskDefinition"]["containerDefinitions"][0]["versionConsistency"], "disabled",
+        "moto keeps the field: {described}"
+    );
+    let out = imgpin(
+        &moto,
+        None,
+        &["ecs", "pin", "--task-definition", "vc"],
+        dir.path(),
+    );
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("versionConsistency"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "vc:1: warning: container app: {api}: versionConsistency is disabled, so ECS resolves this tag again at every task launch: a moved tag changes what new tasks run, and a rollback does not bring the old image back (a revision registered with the pinned image ends it: `--register`)"
+        )],
+        "{err}"
+    );
+    let input: Value = serde_json::from_str(&text(&out.stdout)).expect("stdout is JSON");
+    assert_eq!(
+        input["containerDefinitions"][0]["image"],
+        format!("{api}@{digest}")
+    );
+}
