@@ -482,10 +482,16 @@ pub struct InUseArgs {
     #[arg(long, value_name = "NAME")]
     pub ecs_cluster: Vec<String>,
 
-    /// AWS region of the --ecs-cluster clusters (default: a cluster ARN's
-    /// region, else the AWS chain).
+    /// Every cluster of the account is in use too (`ListClusters`), in each
+    /// --region (default: the AWS chain's region).
+    #[arg(long)]
+    pub all_clusters: bool,
+
+    /// AWS region of the --ecs-cluster and --all-clusters clusters
+    /// (repeatable: a cluster name is looked for in each; default: a
+    /// cluster ARN's region, else the AWS chain's).
     #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    pub region: Vec<String>,
 }
 
 /// How to reach AWS.

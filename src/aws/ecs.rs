@@ -121,6 +121,31 @@ pub async fn client(
     Ok(aws_sdk_ecs::Client::from_conf(config))
 }
 
+/// Every cluster ARN of the client's account and Region (`ListClusters`,
+/// every page), for `--all-clusters`.
+pub async fn list_clusters(client: &aws_sdk_ecs::Client) -> Result<Vec<String>, EcsError> {
+    let region = client
+        .config()
+        .region()
+        .map_or_else(|| "this region".to_owned(), ToString::to_string);
+    let mut arns = Vec::new();
+    let mut next = None;
+    loop {
+        let out = client
+            .list_clusters()
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| map_sdk("ListClusters", &format!("the clusters of {region}"), e))?;
+        arns.extend(out.cluster_arns().iter().cloned());
+        match out.next_token() {
+            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+            _ => return Ok(arns),
+        }
+    }
+}
+
 /// The region an ECS ARN names (`arn:aws:ecs:REGION:ACCOUNT:…`), if it is one.
 pub fn arn_region(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(6, ':');

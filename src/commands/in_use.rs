@@ -53,30 +53,76 @@ fn ecs_clusters(args: &InUseArgs) -> Vec<String> {
     clusters
 }
 
-/// The region of a cluster: `--region`, else the region of a cluster ARN
-/// (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`), else the AWS chain's.
-fn cluster_region<'a>(region: Option<&'a str>, cluster: &'a str) -> Option<&'a str> {
-    region.or_else(|| crate::ecs::arn_region(cluster))
+/// The clusters to list, each with the Region to ask in (`None`: the AWS
+/// chain's): an ARN in its own Region, a name in each `--region`.
+fn named_clusters(args: &InUseArgs) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    for cluster in ecs_clusters(args) {
+        match crate::ecs::arn_region(&cluster) {
+            Some(region) => out.push((Some(region.to_owned()), cluster)),
+            None if args.region.is_empty() => out.push((None, cluster)),
+            None => out.extend(
+                args.region
+                    .iter()
+                    .map(|r| (Some(r.clone()), cluster.clone())),
+            ),
+        }
+    }
+    out
 }
 
 /// Every in-use entry the sources name besides the files: `--in-use`
 /// values, and the images of the live ECS clusters (`ecs images` rows:
-/// every deployment and running task). A value that cannot be read or a
-/// cluster that cannot be listed is an error finding; the rest still count.
+/// every deployment and running task) named or, with `--all-clusters`,
+/// listed in each Region. A value that cannot be read, or a cluster or
+/// Region that cannot be listed, is an error finding; the rest still count.
 pub async fn collect(
     sources: &InUseSources<'_>,
     printer: &mut Printer,
 ) -> anyhow::Result<Vec<InUseEntry>> {
     let (mut entries, bad) = collect_in_use(&sources.args.in_use);
     printer.findings(bad)?;
-    for cluster in ecs_clusters(sources.args) {
+    let timeout = std::time::Duration::from_secs(sources.timeout.max(1));
+    let mut clusters = named_clusters(sources.args);
+    if sources.args.all_clusters {
+        let regions: Vec<Option<String>> = if sources.args.region.is_empty() {
+            vec![None]
+        } else {
+            sources.args.region.iter().cloned().map(Some).collect()
+        };
+        for region in regions {
+            let listed = async {
+                let client =
+                    crate::ecs::client(region.as_deref(), sources.profile, timeout).await?;
+                crate::ecs::list_clusters(&client).await
+            }
+            .await;
+            let shown = region.as_deref().unwrap_or("the default region");
+            match listed {
+                Ok(arns) => {
+                    printer.info(&format!("ECS in {shown}: {} clusters", arns.len()))?;
+                    for arn in arns {
+                        if !clusters.iter().any(|(_, c)| c == &arn) {
+                            let own = crate::ecs::arn_region(&arn).map(str::to_owned);
+                            clusters.push((own.or_else(|| region.clone()), arn));
+                        }
+                    }
+                }
+                Err(err) => printer.finding(Finding::new(
+                    Code::AwsError,
+                    Severity::Error,
+                    format!("cannot list the ECS clusters in {shown}: {err}"),
+                ))?,
+            }
+        }
+    }
+    // A name looked for in several Regions needs to be in one of them.
+    let searched = sources.args.region.len() > 1;
+    let mut missing: std::collections::BTreeMap<String, usize> = Default::default();
+    for (region, cluster) in clusters {
+        let by_name = searched && crate::ecs::arn_region(&cluster).is_none();
         let listed = async {
-            let client = crate::ecs::client(
-                cluster_region(sources.args.region.as_deref(), &cluster),
-                sources.profile,
-                std::time::Duration::from_secs(sources.timeout.max(1)),
-            )
-            .await?;
+            let client = crate::ecs::client(region.as_deref(), sources.profile, timeout).await?;
             crate::ecs::list_images(&client, &cluster, &[]).await
         }
         .await;
@@ -89,11 +135,33 @@ pub async fn collect(
                 let rows: Vec<EcsImageRow> = rows.iter().map(EcsImageRow::from).collect();
                 entries.extend(entries_from_ecs_rows(&rows));
             }
-            Err(err) => printer.finding(Finding::new(
+            Err(err) if by_name && err.kind == crate::ecs::EcsErrorKind::NotFound => {
+                printer.info(&format!(
+                    "ECS cluster {cluster}: not in {}",
+                    region.as_deref().unwrap_or("the default region")
+                ))?;
+                *missing.entry(cluster).or_default() += 1;
+            }
+            Err(err) => {
+                let place = region.map(|r| format!(" in {r}")).unwrap_or_default();
+                printer.finding(Finding::new(
+                    Code::AwsError,
+                    Severity::Error,
+                    format!("cannot list the images of ECS cluster {cluster}{place}: {err}"),
+                ))?
+            }
+        }
+    }
+    for (cluster, times) in missing {
+        if times == sources.args.region.len() {
+            printer.finding(Finding::new(
                 Code::AwsError,
                 Severity::Error,
-                format!("cannot list the images of ECS cluster {cluster}: {err}"),
-            ))?,
+                format!(
+                    "ECS cluster {cluster} was not found in any of the regions {}",
+                    sources.args.region.join(", ")
+                ),
+            ))?;
         }
     }
     Ok(dedup(entries))

@@ -21,7 +21,7 @@ pub mod json;
 pub mod taskdef;
 
 use crate::aws::ecs as aws;
-pub use crate::aws::ecs::{arn_region, client, EcsError, EcsErrorKind};
+pub use crate::aws::ecs::{arn_region, client, list_clusters, EcsError, EcsErrorKind};
 use crate::aws::ecs::{EcsApi, Page, ServiceInfo, TaskDefinitionImages};
 pub use crate::aws::ecs::{DESCRIBE_SERVICES_MAX, DESCRIBE_TASKS_MAX};
 use crate::reference::ImageRef;

@@ -1067,3 +1067,91 @@ fn ecs_pin_warns_about_a_tag_resolved_at_every_launch() {
         format!("{api}@{digest}")
     );
 }
+
+/// `--all-clusters` with two `--region`s: every cluster of each Region
+/// (`ListClusters`) counts, reported by its ARN (account and Region); a
+/// cluster name is looked for in each Region, and one in none is an error.
+#[test]
+fn verify_all_clusters_of_several_regions() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("no-files")).unwrap();
+    let account = moto::ACCOUNT_ID;
+    let mut gone = String::new();
+    for (region, cluster, keep) in [("us-east-1", "prod", true), ("eu-west-1", "eu", false)] {
+        moto.ecr(
+            region,
+            "CreateRepository",
+            json!({ "repositoryName": "api" }),
+        );
+        let digest = moto.put_image(region, "api", "1.0", &oci_image(LINUX_AMD64));
+        let image = format!("{account}.dkr.ecr.{region}.amazonaws.com/api:1.0@{digest}");
+        moto.ecs(region, "CreateCluster", json!({ "clusterName": cluster }));
+        moto.ecs(
+            region,
+            "RegisterTaskDefinition",
+            json!({ "family": "web", "containerDefinitions": [{ "name": "app", "image": image, "memory": 128 }] }),
+        );
+        moto.ecs(
+            region,
+            "CreateService",
+            json!({ "cluster": cluster, "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 1 }),
+        );
+        if !keep {
+            moto.ecr(
+                region,
+                "BatchDeleteImage",
+                json!({ "repositoryName": "api", "imageIds": [{ "imageDigest": digest }] }),
+            );
+            gone = image;
+        }
+    }
+    let two = ["--region", "us-east-1", "--region", "eu-west-1"];
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "no-files", "-v"];
+        args.extend(extra);
+        imgpin(&moto, None, &args, dir.path())
+    };
+
+    let mut args = vec!["--all-clusters"];
+    args.extend(two);
+    let out = verify(&args);
+    assert_exit(&out, 1);
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "problem: {gone}, used by service web container app (cluster arn:aws:ecs:eu-west-1:{account}:cluster/eu) — digest not found in registry (deleted?)\n"
+        )
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("ECS in us-east-1: 1 clusters"), "{err}");
+    assert!(err.contains("ECS in eu-west-1: 1 clusters"), "{err}");
+    // Only the first Region: the kept image, nothing missing.
+    assert_exit(&verify(&["--all-clusters", "--region", "us-east-1"]), 0);
+
+    // A name is looked for in each Region.
+    let mut args = vec!["--ecs-cluster", "eu"];
+    args.extend(two);
+    let out = verify(&args);
+    assert_exit(&out, 1);
+    assert!(
+        text(&out.stderr).contains("ECS cluster eu: not in us-east-1"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("(cluster eu)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut args = vec!["--ecs-cluster", "nope"];
+    args.extend(two);
+    let out = verify(&args);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr)
+            .contains("ECS cluster nope was not found in any of the regions us-east-1, eu-west-1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
