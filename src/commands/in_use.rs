@@ -1,6 +1,7 @@
 //! Gathering in-use images for `lifecycle` and `verify`: the `--in-use`
 //! values and files ([`crate::in_use`]) and live ECS clusters
-//! (`--ecs-cluster`, through [`crate::ecs`]), and `verify`'s findings for them.
+//! (`--ecs-cluster`, `--all-clusters`, in each `--region`, through
+//! [`crate::ecs`]), and `verify`'s findings for them.
 
 use crate::cli::InUseArgs;
 use crate::in_use::{collect_in_use, dedup};
