@@ -393,18 +393,24 @@ pub fn map_image_detail(d: &aws_sdk_ecr::types::ImageDetail) -> Option<ImageDeta
     let pushed_at = d.image_pushed_at().and_then(to_chrono)?;
     let mut image = ImageDetail::new(digest, d.image_tags().to_vec(), pushed_at);
     image.last_recorded_pull_time = d.last_recorded_pull_time().and_then(to_chrono);
-    image.image_status = match d.image_status().map(|s| s.as_str()) {
-        None | Some("ACTIVE") => ImageStatus::Active,
-        Some("ARCHIVED") => ImageStatus::Archived,
-        Some("ACTIVATING") => ImageStatus::Activating,
-        Some(other) => ImageStatus::Other(other.to_owned()),
-    };
+    image.image_status = image_status(d);
     image.last_archived_at = d.last_archived_at().and_then(to_chrono);
     image.last_activated_at = d.last_activated_at().and_then(to_chrono);
     image.manifest_media_type = d.image_manifest_media_type().map(str::to_owned);
     image.artifact_media_type = d.artifact_media_type().map(str::to_owned);
     image.subject_manifest_digest = d.subject_manifest_digest().map(str::to_owned);
     Some(image)
+}
+
+/// An SDK `ImageDetail`'s storage status; ACTIVE when ECR leaves it out
+/// (images listed before archive storage existed).
+pub(crate) fn image_status(d: &aws_sdk_ecr::types::ImageDetail) -> ImageStatus {
+    match d.image_status().map(|s| s.as_str()) {
+        None | Some("ACTIVE") => ImageStatus::Active,
+        Some("ARCHIVED") => ImageStatus::Archived,
+        Some("ACTIVATING") => ImageStatus::Activating,
+        Some(other) => ImageStatus::Other(other.to_owned()),
+    }
 }
 
 /// The `manifests[].digest` of an index manifest (empty for anything else).
@@ -423,7 +429,7 @@ fn own_media_type(manifest: &str) -> Option<String> {
     value.get("mediaType")?.as_str().map(str::to_owned)
 }
 
-fn to_chrono(t: &aws_sdk_ecr::primitives::DateTime) -> Option<DateTime<Utc>> {
+pub(crate) fn to_chrono(t: &aws_sdk_ecr::primitives::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 

@@ -220,9 +220,10 @@ impl EcrResolver {
     /// tag, repository or permission fails only the keys it concerns. A
     /// reference that is not an ECR reference gets an error.
     pub async fn resolve_many(&self, refs: Vec<ImageRef>) -> Resolutions {
-        self.run_all(&refs, IdKind::Tag, |batch, output| {
-            self.map_output(batch, output)
-        })
+        self.run_all(
+            plan_id_batches(&refs, BATCH_SIZE, IdKind::Tag),
+            |batch, output| self.map_output(batch, output),
+        )
         .await
     }
 
@@ -254,8 +255,9 @@ impl EcrResolver {
         &self,
         refs: Vec<ImageRef>,
     ) -> HashMap<String, Result<bool, ResolveError>> {
-        let mut out = self.run_all(&refs, IdKind::Digest, map_existence).await;
-        let (batches, _) = plan_id_batches(&refs, BATCH_SIZE, IdKind::Digest);
+        let planned = plan_id_batches(&refs, BATCH_SIZE, IdKind::Digest);
+        let batches = planned.0.clone();
+        let mut out = self.run_all(planned, map_existence).await;
         let mut checks = Vec::new();
         for batch in batches {
             let answer = |id: &String| out.get(&batch.kind.key_of(&batch.repository, id)).cloned();
@@ -364,22 +366,24 @@ impl EcrResolver {
         &self,
         refs: Vec<ImageRef>,
     ) -> HashMap<String, Result<ManifestFacts, ResolveError>> {
-        self.run_all(&refs, IdKind::Digest, map_facts).await
+        self.run_all(
+            plan_id_batches(&refs, BATCH_SIZE, IdKind::Digest),
+            map_facts,
+        )
+        .await
     }
 
-    /// Plans `refs` into batches of `kind`, runs them `jobs` at a time and
+    /// Runs the batches of a [`plan_id_batches`] plan `jobs` at a time and
     /// maps each call's output per id with `map`; a failed call fails every
     /// id of its batch, a reference outside ECR gets an error.
     async fn run_all<T, F>(
         &self,
-        refs: &[ImageRef],
-        kind: IdKind,
+        (batches, foreign): (Vec<Batch>, BTreeMap<String, ImageRef>),
         map: F,
     ) -> HashMap<String, Result<T, ResolveError>>
     where
         F: Fn(&Batch, BatchGetImageOutput) -> Vec<(String, Result<T, ResolveError>)>,
     {
-        let (batches, foreign) = plan_id_batches(refs, BATCH_SIZE, kind);
         let mut out: HashMap<String, Result<T, ResolveError>> = foreign
             .into_iter()
             .map(|(key, r)| {
@@ -711,28 +715,32 @@ fn archive_words(
     digest: &str,
     repo: &RepositoryKey,
 ) -> Option<String> {
-    use aws_sdk_ecr::types::ImageStatus;
-    let at = |t: Option<&aws_sdk_ecr::primitives::DateTime>| {
-        t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    };
+    use crate::lifecycle::ImageStatus;
     let what = place_id(&IdKind::Digest.label(digest), repo);
-    let archived = at(d.last_archived_at())
-        .map(|t| format!(" since {t}"))
+    let archived = d
+        .last_archived_at()
+        .and_then(crate::aws::ecr::to_chrono)
+        .map(|t| {
+            format!(
+                " since {}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        })
         .unwrap_or_default();
-    match d.image_status()? {
-        ImageStatus::Active => None,
-        ImageStatus::Activating => Some(format!(
-            "{what} is being restored from the ECR archive (ACTIVATING; archived{archived}): pulls fail until it is ACTIVE again, which can take hours"
-        )),
-        status => Some(format!(
-            "{what} is {} in the ECR archive{archived} and cannot be pulled; restore it with `aws ecr update-image-storage-class --registry-id {} --region {} --repository-name {} --image-id imageDigest={digest} --target-storage-class STANDARD`",
-            if matches!(status, ImageStatus::Archived) { "ARCHIVED".to_owned() } else { format!("{} (not ACTIVE)", status.as_str()) },
-            repo.host.account,
-            repo.host.region,
-            repo.repository,
-        )),
-    }
+    let status = match crate::aws::ecr::image_status(d) {
+        ImageStatus::Active => return None,
+        ImageStatus::Activating => {
+            return Some(format!(
+                "{what} is being restored from the ECR archive (ACTIVATING; archived{archived}): pulls fail until it is ACTIVE again, which can take hours"
+            ))
+        }
+        ImageStatus::Archived => "ARCHIVED".to_owned(),
+        ImageStatus::Other(other) => format!("{other} (not ACTIVE)"),
+    };
+    Some(format!(
+        "{what} is {status} in the ECR archive{archived} and cannot be pulled; restore it with `aws ecr update-image-storage-class --registry-id {} --region {} --repository-name {} --image-id imageDigest={digest} --target-storage-class STANDARD`",
+        repo.host.account, repo.host.region, repo.repository,
+    ))
 }
 
 fn where_repo(repo: &RepositoryKey) -> String {
