@@ -11,6 +11,7 @@ pub use crate::in_use::{
 };
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Printer, Severity};
+use std::collections::HashMap;
 
 impl From<&crate::ecs::InUseImage> for EcsImageRow {
     fn from(row: &crate::ecs::InUseImage) -> EcsImageRow {
@@ -72,6 +73,30 @@ fn named_clusters(args: &InUseArgs) -> Vec<(Option<String>, String)> {
     out
 }
 
+/// One ECS client per Region for the whole run: loading the AWS
+/// configuration reads the profile files and may ask instance metadata.
+struct Clients<'a> {
+    sources: &'a InUseSources<'a>,
+    made: HashMap<Option<String>, aws_sdk_ecs::Client>,
+}
+
+impl Clients<'_> {
+    /// The client for `region` (`None`: the AWS chain's), made on first use.
+    async fn get(
+        &mut self,
+        region: Option<&str>,
+    ) -> Result<aws_sdk_ecs::Client, crate::ecs::EcsError> {
+        let key = region.map(str::to_owned);
+        if let Some(client) = self.made.get(&key) {
+            return Ok(client.clone());
+        }
+        let timeout = std::time::Duration::from_secs(self.sources.timeout.max(1));
+        let client = crate::ecs::client(region, self.sources.profile, timeout).await?;
+        self.made.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
 /// Every in-use entry the sources name besides the files: `--in-use`
 /// values, and the images of the live ECS clusters (`ecs images` rows:
 /// every deployment and running task) named or, with `--all-clusters`,
@@ -83,7 +108,10 @@ pub async fn collect(
 ) -> anyhow::Result<Vec<InUseEntry>> {
     let (mut entries, bad) = collect_in_use(&sources.args.in_use);
     printer.findings(bad)?;
-    let timeout = std::time::Duration::from_secs(sources.timeout.max(1));
+    let mut clients = Clients {
+        sources,
+        made: HashMap::new(),
+    };
     let mut clusters = named_clusters(sources.args);
     if sources.args.all_clusters {
         let regions: Vec<Option<String>> = if sources.args.region.is_empty() {
@@ -92,12 +120,10 @@ pub async fn collect(
             sources.args.region.iter().cloned().map(Some).collect()
         };
         for region in regions {
-            let listed = async {
-                let client =
-                    crate::ecs::client(region.as_deref(), sources.profile, timeout).await?;
-                crate::ecs::list_clusters(&client).await
-            }
-            .await;
+            let listed = match clients.get(region.as_deref()).await {
+                Ok(client) => crate::ecs::list_clusters(&client).await,
+                Err(err) => Err(err),
+            };
             let shown = region.as_deref().unwrap_or("the default region");
             match listed {
                 Ok(arns) => {
@@ -122,11 +148,10 @@ pub async fn collect(
     let mut missing: std::collections::BTreeMap<String, usize> = Default::default();
     for (region, cluster) in clusters {
         let by_name = searched && crate::ecs::arn_region(&cluster).is_none();
-        let listed = async {
-            let client = crate::ecs::client(region.as_deref(), sources.profile, timeout).await?;
-            crate::ecs::list_images(&client, &cluster, &[]).await
-        }
-        .await;
+        let listed = match clients.get(region.as_deref()).await {
+            Ok(client) => crate::ecs::list_images(&client, &cluster, &[]).await,
+            Err(err) => Err(err),
+        };
         match listed {
             Ok(rows) => {
                 printer.info(&format!(
