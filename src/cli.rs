@@ -69,9 +69,11 @@ Examples:
                                     tag every in-use digest keep-<digest> and print the rule
 
 --in-use takes a digest (sha256:…), an image reference, ecs:CLUSTER (as --ecs-cluster),
-or a JSON file: an array of references/digests, the document
-`imgpin ecs images --format json` prints, or `kubectl get pods -A -o json` (the digest
-each container's node pulled, status.containerStatuses[].imageID).
+or a JSON file: the document `imgpin in-use --format json` prints (every source in
+one), an array of references/digests, the document `imgpin ecs images --format json`
+prints, or `kubectl get pods -A -o json` (the digest each container's node pulled,
+status.containerStatuses[].imageID). --lambda and --batch read Lambda functions and
+AWS Batch job definitions live.
 References with a tag only are checked through the digest the tag points at now
 (from the same DescribeImages answer), and the output says so.
 
@@ -80,6 +82,28 @@ Exit codes:
   1  an in-use image would be expired or archived, is at risk (next pass, tie at a
      count boundary) or is archived already
   2  errors: invalid --policy file, unreadable --images/--in-use, an AWS call failed";
+
+const IN_USE_EXAMPLES: &str = "\
+Examples:
+  imgpin in-use deploy/ --all-clusters --region us-east-1 --region eu-west-1 \\
+      --lambda --batch --format json > in-use.json
+                                    every image in use: files, every ECS cluster,
+                                    Lambda functions and Batch job definitions
+  imgpin lifecycle --in-use in-use.json
+                                    evaluate the policies against that set
+  imgpin in-use --no-files --ecs-cluster prod
+                                    a table: source, where, image, digest
+
+The JSON document (docs/in-use.schema.json) lists one entry per use: its label, the
+image as written, the digest in use (null when unknown), and where it comes from
+(source, account, region, cluster, service, function, …). --in-use FILE reads it back.
+A source that cannot be read is an error (exit 2) and the document says
+\"complete\": false; --in-use refuses such a document, because an image missing from
+it would count as unused.
+
+Exit codes:
+  0  every source was read
+  2  a source could not be read (an AWS call failed, an unreadable --in-use value)";
 
 const PROTECT_EXAMPLES: &str = "\
 Examples:
@@ -172,6 +196,14 @@ pub enum Command {
     /// Live Amazon ECS: pin a registered task definition, list the images a cluster runs.
     #[command(after_help = EXIT_CODES)]
     Ecs(EcsArgs),
+    /// Gather every image in use, from every source, into one document.
+    ///
+    /// The files under PATH, --in-use values, live ECS clusters (services,
+    /// deployments, running tasks), Lambda functions and AWS Batch job
+    /// definitions: one entry per use, saying where it comes from. `lifecycle`,
+    /// `lifecycle protect` and `verify` read the JSON form with --in-use FILE.
+    #[command(after_long_help = IN_USE_EXAMPLES)]
+    InUse(InUseCommandArgs),
     /// Print the table of every file format imgpin reads: which files,
     /// where in them images are found, and what is left alone and why.
     ///
@@ -469,10 +501,11 @@ pub struct LifecycleSource {
 pub struct InUseArgs {
     /// An image in use (repeatable): a digest (sha256:…), an image reference,
     /// ecs:CLUSTER (as --ecs-cluster), or a JSON file (`-` for standard
-    /// input): an array of references/digests, the output of
+    /// input): the document `imgpin in-use --format json` prints, an array
+    /// of references/digests (what `ecrm scan` writes), the output of
     /// `imgpin ecs images --format json`, or of `kubectl get pods -A -o json`
-    /// (or `-o yaml`, in a .yaml file)
-    /// (each container with the digest its node pulled).
+    /// (or `-o yaml`, in a .yaml file; each container with the digest its
+    /// node pulled).
     #[arg(long, value_name = "REF|DIGEST|FILE", visible_alias = "in-use-from")]
     pub in_use: Vec<String>,
 
@@ -487,11 +520,50 @@ pub struct InUseArgs {
     #[arg(long)]
     pub all_clusters: bool,
 
-    /// AWS region of the --ecs-cluster and --all-clusters clusters
-    /// (repeatable: a cluster name is looked for in each; default: a
-    /// cluster ARN's region, else the AWS chain's).
+    /// Every container-image Lambda function is in use too, each published
+    /// version and $LATEST, with the digest Lambda resolved
+    /// (`ListFunctions`, `GetFunction` → `Code.ResolvedImageUri`), in each --region.
+    #[arg(long)]
+    pub lambda: bool,
+
+    /// The latest active revision of every AWS Batch job definition is in use
+    /// too: each container's image (`DescribeJobDefinitions`), in each --region.
+    #[arg(long)]
+    pub batch: bool,
+
+    /// AWS region of the --ecs-cluster and --all-clusters clusters, --lambda
+    /// and --batch (repeatable: a cluster name is looked for in each; default:
+    /// a cluster ARN's region, else the AWS chain's).
     #[arg(long, value_name = "REGION")]
     pub region: Vec<String>,
+}
+
+/// Arguments of `imgpin in-use`.
+#[derive(Debug, Clone, Args)]
+pub struct InUseCommandArgs {
+    /// Which files.
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Leave the files out: only --in-use values and the live sources.
+    #[arg(long)]
+    pub no_files: bool,
+
+    /// Where else images are in use.
+    #[command(flatten)]
+    pub in_use: InUseArgs,
+
+    /// AWS profile (default: the AWS default credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// Seconds to wait for an AWS answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// Output: a table in text format, the document in JSON.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// How to reach AWS.

@@ -81,6 +81,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             }
             runtime()?.block_on(commands::lifecycle::run(&args))
         }
+        Command::InUse(mut args) => {
+            args.walk.merge(&config);
+            runtime()?.block_on(commands::in_use::run(&args))
+        }
         Command::Config(args) => {
             commands::config::run(&args, &config, &mut std::io::stdout().lock())
         }

@@ -105,15 +105,9 @@ pub async fn client(
     profile: Option<&str>,
     timeout: Duration,
 ) -> Result<aws_sdk_ecs::Client, EcsError> {
-    let base = super::load_config(profile, region).await;
-    // An empty AWS_REGION (a CI variable set to nothing) is no region either.
-    if base.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
-        return Err(EcsError::new(
-            "configuration",
-            EcsErrorKind::Other,
-            "no AWS region: pass --region, set AWS_REGION, or give the profile a region",
-        ));
-    }
+    let base = super::regional_config(profile, region)
+        .await
+        .map_err(|e| EcsError::new("configuration", EcsErrorKind::Other, e))?;
     let config = aws_sdk_ecs::config::Builder::from(&base)
         .retry_config(super::retries())
         .timeout_config(super::timeouts(&base, timeout))

@@ -9,8 +9,10 @@
 //! credential: SDK errors are read through their `Display` chain only (their
 //! `Debug` form would dump the raw response).
 
+pub mod batch;
 pub mod ecr;
 pub mod ecs;
+pub mod lambda;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::config::http::HttpResponse;
@@ -39,6 +41,20 @@ pub async fn load_config(profile: Option<&str>, region: Option<&str>) -> SdkConf
         loader = loader.region(Region::new(region.to_string()));
     }
     loader.load().await
+}
+
+/// [`load_config`] for a client that needs a Region: an error in words when
+/// neither `region` nor the chain names one (an empty `AWS_REGION`, a CI
+/// variable set to nothing, is no Region either).
+pub(crate) async fn regional_config(
+    profile: Option<&str>,
+    region: Option<&str>,
+) -> Result<SdkConfig, &'static str> {
+    let base = load_config(profile, region).await;
+    if base.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
+        return Err("no AWS region: pass --region, set AWS_REGION, or give the profile a region");
+    }
+    Ok(base)
 }
 
 /// Standard retries, [`MAX_ATTEMPTS`] attempts.
@@ -133,6 +149,26 @@ impl Failure {
         match &self.kind {
             FailureKind::Service { code, .. } if !code.is_empty() => Some(code),
             _ => None,
+        }
+    }
+
+    /// The failure in words for a call needing `permission`
+    /// (`lambda:GetFunction`) on `subject` (`function api in us-east-1`):
+    /// the permission when access was denied, the attempts when throttled,
+    /// else the service's answer or what went wrong.
+    pub fn words(&self, permission: &str, subject: &str) -> String {
+        let answer = self.answer();
+        match self.code() {
+            Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation") => format!(
+                "access denied for {subject}: the caller needs permission for {permission} ({answer})"
+            ),
+            Some(
+                "ThrottlingException"
+                | "Throttling"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded",
+            ) => format!("{subject}: still throttled after {MAX_ATTEMPTS} attempts ({answer})"),
+            _ => format!("{subject}: {answer}"),
         }
     }
 
@@ -241,6 +277,15 @@ mod tests {
             detail: String::new(),
         };
         assert_eq!(failure("X", "no").answer(), "HTTP 400 X: no");
+        assert_eq!(
+            failure("AccessDeniedException", "no").words("lambda:GetFunction", "function f"),
+            "access denied for function f: the caller needs permission for lambda:GetFunction (HTTP 400 AccessDeniedException: no)"
+        );
+        assert_eq!(
+            failure("TooManyRequestsException", "slow").words("lambda:ListFunctions", "the functions"),
+            "the functions: still throttled after 5 attempts (HTTP 400 TooManyRequestsException: slow)"
+        );
+        assert_eq!(failure("X", "no").words("p", "s"), "s: HTTP 400 X: no");
         assert_eq!(failure("", "").answer(), "HTTP 400 (no error code)");
         assert_eq!(failure("", "").code(), None);
         assert_eq!(failure("X", "").code(), Some("X"));

@@ -330,14 +330,14 @@ pub fn table(rows: &[InUseImage]) -> String {
         "DIGEST",
         "SOURCE",
     ];
-    let cells: Vec<[String; 6]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             let td = r
                 .task_definition
                 .rsplit_once(":task-definition/")
                 .map_or(r.task_definition.as_str(), |(_, t)| t);
-            [
+            vec![
                 r.service.clone(),
                 td.to_string(),
                 r.container.clone(),
@@ -350,30 +350,7 @@ pub fn table(rows: &[InUseImage]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |fields: Vec<&str>| {
-        let mut text = String::new();
-        for (i, (f, w)) in fields.iter().zip(widths).enumerate() {
-            if i + 1 == fields.len() {
-                text.push_str(f);
-            } else {
-                text.push_str(&format!("{f:<w$}  "));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(header.to_vec());
-    for row in &cells {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
+    super::table(&header, &cells)
 }
 
 #[cfg(test)]

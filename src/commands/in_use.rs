@@ -1,16 +1,17 @@
-//! Gathering in-use images for `lifecycle` and `verify`: the `--in-use`
-//! values and files ([`crate::in_use`]) and live ECS clusters
+//! Gathering in-use images for `lifecycle`, `verify` and `imgpin in-use`:
+//! the `--in-use` values and files ([`crate::in_use`]) and live ECS clusters
 //! (`--ecs-cluster`, `--all-clusters`, in each `--region`, through
-//! [`crate::ecs`]), and `verify`'s findings for them.
+//! [`crate::ecs`]); `verify`'s findings for them; and the `in-use` command,
+//! which prints them as a table or as the document `--in-use FILE` reads.
 
-use crate::cli::InUseArgs;
+use crate::cli::{InUseArgs, InUseCommandArgs};
 use crate::in_use::{collect_in_use, dedup};
 pub use crate::in_use::{
     entries_from_ecs_rows, entries_from_scan, parse_in_use, parse_in_use_json, EcsImageRow,
     InUseEntry,
 };
 use crate::reference::ImageRef;
-use crate::report::{Code, Finding, Printer, Severity};
+use crate::report::{Code, Finding, Format, Printer, Severity, Status, Summary};
 use std::collections::HashMap;
 
 impl From<&crate::ecs::InUseImage> for EcsImageRow {
@@ -97,11 +98,45 @@ impl Clients<'_> {
     }
 }
 
+/// The Regions a whole-account source is read in: each `--region`, else
+/// the AWS chain's (`None`).
+fn regions_of(args: &InUseArgs) -> Vec<Option<String>> {
+    if args.region.is_empty() {
+        vec![None]
+    } else {
+        args.region.iter().cloned().map(Some).collect()
+    }
+}
+
+/// Adds what a whole-Region source found (said with `-v`), or reports why
+/// it could not be read as an error finding.
+fn gathered(
+    printer: &mut Printer,
+    entries: &mut Vec<InUseEntry>,
+    found: Result<Vec<InUseEntry>, String>,
+    what: &str,
+) -> std::io::Result<()> {
+    match found {
+        Ok(found) => {
+            printer.info(&format!("{what}: {} images in use", found.len()))?;
+            entries.extend(found);
+            Ok(())
+        }
+        Err(err) => printer.finding(Finding::new(
+            Code::AwsError,
+            Severity::Error,
+            format!("cannot read {what}: {err}"),
+        )),
+    }
+}
+
 /// Every in-use entry the sources name besides the files: `--in-use`
 /// values, and the images of the live ECS clusters (`ecs images` rows:
 /// every deployment and running task) named or, with `--all-clusters`,
-/// listed in each Region. A value that cannot be read, or a cluster or
-/// Region that cannot be listed, is an error finding; the rest still count.
+/// listed in each Region, then with `--lambda` and `--batch` the function
+/// versions and job definitions of each Region. A value that cannot be
+/// read, or a cluster, Region or service that cannot be listed, is an error
+/// finding; the rest still count.
 pub async fn collect(
     sources: &InUseSources<'_>,
     printer: &mut Printer,
@@ -114,12 +149,7 @@ pub async fn collect(
     };
     let mut clusters = named_clusters(sources.args);
     if sources.args.all_clusters {
-        let regions: Vec<Option<String>> = if sources.args.region.is_empty() {
-            vec![None]
-        } else {
-            sources.args.region.iter().cloned().map(Some).collect()
-        };
-        for region in regions {
+        for region in regions_of(sources.args) {
             let listed = match clients.get(region.as_deref()).await {
                 Ok(client) => crate::ecs::list_clusters(&client).await,
                 Err(err) => Err(err),
@@ -190,6 +220,33 @@ pub async fn collect(
             ))?;
         }
     }
+    for region in regions_of(sources.args) {
+        let shown = region.as_deref().unwrap_or("the default region");
+        let timeout = std::time::Duration::from_secs(sources.timeout.max(1));
+        if sources.args.lambda {
+            let found =
+                match crate::aws::lambda::client(region.as_deref(), sources.profile, timeout).await
+                {
+                    Ok(client) => crate::aws::lambda::in_use(&client).await,
+                    Err(e) => Err(e.to_owned()),
+                };
+            gathered(printer, &mut entries, found, &format!("Lambda in {shown}"))?;
+        }
+        if sources.args.batch {
+            let found = match crate::aws::batch::client(region.as_deref(), sources.profile, timeout)
+                .await
+            {
+                Ok(client) => crate::aws::batch::in_use(&client).await,
+                Err(e) => Err(e.to_owned()),
+            };
+            gathered(
+                printer,
+                &mut entries,
+                found,
+                &format!("AWS Batch in {shown}"),
+            )?;
+        }
+    }
     Ok(dedup(entries))
 }
 
@@ -240,4 +297,86 @@ pub fn verify_findings(
         findings.push(entry.finding(code, severity, message));
     }
     (findings, summary)
+}
+
+/// `imgpin in-use`: every source gathered; the table (text) or the document
+/// (JSON). A source that cannot be read makes the document incomplete and
+/// the exit status 2.
+pub async fn run(args: &InUseCommandArgs) -> anyhow::Result<Status> {
+    let mut printer = args.output.printer();
+    if args.output.format == Format::Sarif {
+        anyhow::bail!("`in-use` lists images: use --format text or json");
+    }
+    let mut entries = Vec::new();
+    if !args.no_files {
+        let mut scan = crate::scan::scan(&args.walk.read_only_options())?;
+        printer.findings(std::mem::take(&mut scan.findings))?;
+        entries = entries_from_scan(&scan);
+    }
+    let sources = InUseSources {
+        args: &args.in_use,
+        profile: args.aws_profile.as_deref(),
+        timeout: args.timeout,
+    };
+    entries.extend(collect(&sources, &mut printer).await?);
+    let entries = dedup(entries);
+    let complete = printer.status() != Status::Error;
+    let line = in_use_line(&entries, complete);
+    if args.output.format == Format::Json {
+        let fields = crate::in_use::document::fields(&entries, complete);
+        printer.finish_document(crate::in_use::document::COMMAND, &line, fields)?;
+    } else {
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.origin.source.clone(),
+                    e.label.clone(),
+                    e.reference
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |r| r.as_written().to_owned()),
+                    e.digest.clone().unwrap_or_else(|| "-".to_owned()),
+                ]
+            })
+            .collect();
+        printer.answer(&super::table(
+            &["SOURCE", "WHERE", "IMAGE", "DIGEST"],
+            &rows,
+        ))?;
+        printer.finish("in-use", &Summary::default(), &line)?;
+    }
+    Ok(if complete {
+        Status::Clean
+    } else {
+        Status::Error
+    })
+}
+
+/// `5 uses: 3 file, 2 ecs-task` (by source, in [`crate::in_use::SOURCES`]
+/// order), and whether sources failed.
+fn in_use_line(entries: &[InUseEntry], complete: bool) -> String {
+    let mut by_source: Vec<String> = Vec::new();
+    let mut kinds: Vec<&str> = crate::in_use::SOURCES.to_vec();
+    for e in entries {
+        if !kinds.contains(&e.origin.source.as_str()) {
+            kinds.push(&e.origin.source);
+        }
+    }
+    for kind in kinds {
+        let n = entries.iter().filter(|e| e.origin.source == kind).count();
+        if n > 0 {
+            by_source.push(format!("{kind} {n}"));
+        }
+    }
+    let tail = if complete {
+        ""
+    } else {
+        "; INCOMPLETE: a source could not be read (see the errors above)"
+    };
+    let list = if by_source.is_empty() {
+        String::new()
+    } else {
+        format!(" by source: {}", by_source.join(", "))
+    };
+    format!("{}{list}{tail}", super::count(entries.len(), "use"))
 }

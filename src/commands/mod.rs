@@ -29,6 +29,35 @@ pub(crate) fn router(args: &RegistryArgs, printer: &mut Printer) -> anyhow::Resu
     )?)
 }
 
+/// A text table: the header and one line per row, columns aligned by
+/// character count, the last column unpadded, trailing spaces trimmed.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |fields: Vec<&str>| {
+        let mut text = String::new();
+        for (i, (f, w)) in fields.iter().zip(&widths).enumerate() {
+            if i + 1 == fields.len() {
+                text.push_str(f);
+            } else {
+                text.push_str(&format!("{f:<w$}  "));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
 /// `1 file`, `2 files`, `3 repositories`: a count and its noun, plural when needed.
 pub(crate) fn count(n: usize, noun: &str) -> String {
     match (n, noun.strip_suffix('y')) {

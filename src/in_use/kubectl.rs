@@ -2,7 +2,7 @@
 //! every pod (init and ephemeral ones too), with the digest the node pulled
 //! (`status.*containerStatuses[].imageID`), labelled `pod NS/NAME container C`.
 
-use super::InUseEntry;
+use super::{InUseEntry, Origin};
 use crate::reference::ImageRef;
 use serde_json::Value as Json;
 
@@ -34,6 +34,15 @@ fn pulled_digest(image_id: &str) -> Option<String> {
     crate::digest::Digest::parse(digest)
         .ok()
         .map(|d| d.to_string())
+}
+
+/// Where a container of pod `name` (`namespace/name`) comes from.
+fn origin(name: &str, container: &str) -> Origin {
+    Origin {
+        pod: Some(name.to_owned()),
+        container: Some(container.to_owned()),
+        ..Origin::of("kubernetes")
+    }
 }
 
 /// The in-use entries of a Pod or a List of Pods, in the document's order.
@@ -79,6 +88,7 @@ pub fn entries(doc: &Json, shown: &str) -> Result<Vec<InUseEntry>, String> {
                     place: None,
                     reference,
                     digest,
+                    origin: origin(&name, container),
                 });
                 seen += 1;
             }
@@ -104,6 +114,7 @@ pub fn entries(doc: &Json, shown: &str) -> Result<Vec<InUseEntry>, String> {
                         place: None,
                         digest: reference.digest().map(ToString::to_string),
                         reference: Some(reference),
+                        origin: origin(&name, container),
                     });
                 }
             }

@@ -1,27 +1,30 @@
 //! The in-use model: one [`InUseEntry`] per use of an image, whatever the
-//! source, and the readers of every offline source: the scanned files,
-//! `--in-use` values (digests, references, JSON files including `imgpin ecs
-//! images` output and `kubectl get pods -o json`, read in `kubectl.rs`). `lifecycle` and `verify` read entries the same way; a
-//! new source needs only an adapter to [`InUseEntry`]. No network: live
-//! sources (ECS clusters) are asked by the commands and adapted here
-//! ([`entries_from_ecs_rows`]).
+//! source, with its [`Origin`]; and the readers of every offline source: the
+//! scanned files, `--in-use` values (digests, references, JSON files:
+//! `imgpin in-use` documents in `document.rs`, `imgpin ecs images` output,
+//! `kubectl get pods -o json` in `kubectl.rs`, lists of references).
+//! `lifecycle` and `verify` read entries the same way; a new source needs
+//! only an adapter to [`InUseEntry`]. No network: live sources (ECS
+//! clusters, Lambda, Batch) are asked by `aws` and the commands and adapted
+//! here ([`entries_from_ecs_rows`]) or there.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::reference::ImageRef;
 use crate::report::{Code, Finding, Severity};
 use crate::scan::{Scan, Value};
 
+pub mod document;
 mod kubectl;
 
 /// One use of an image: where it is used and what names it.
 ///
 /// Every source of in-use images produces these: files (with a place), `--in-use`
 /// values, and ECS rows ([`entries_from_ecs_rows`]); a new source needs only an adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InUseEntry {
     /// Where it is used, for people: `k8s/web.yaml:12:16`, `service web container app
     /// (cluster prod)`, `--in-use`.
@@ -32,6 +35,100 @@ pub struct InUseEntry {
     pub reference: Option<ImageRef>,
     /// The digest in use, when known (pinned reference, a bare digest, an ECS digest).
     pub digest: Option<String>,
+    /// Where it comes from, field by field (the `imgpin in-use` document keeps it).
+    pub origin: Origin,
+}
+
+/// Where an in-use entry comes from, field by field: the kind of source and
+/// what it knows of account, Region, cluster, service, function, …. The JSON
+/// names are a contract (docs/in-use.schema.json).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Origin {
+    /// One of [`SOURCES`].
+    pub source: String,
+    /// The AWS account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The AWS Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The ECS cluster (name or ARN, as listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The ECS service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The ECS task definition (ARN or family:revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    /// The container name (ECS, Kubernetes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The Lambda function name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The Lambda function version (`$LATEST` or a number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The AWS Batch job definition (`name:revision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_definition: Option<String>,
+    /// The Kubernetes pod (`namespace/name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+}
+
+/// The kinds of source an entry can come from, as [`Origin::source`] names them.
+pub const SOURCES: &[&str] = &[
+    "file",
+    "in-use",
+    "list",
+    "ecs-deployment",
+    "ecs-task",
+    "kubernetes",
+    "lambda",
+    "batch",
+];
+
+impl Origin {
+    /// An origin of kind `source` with nothing else known.
+    pub fn of(source: &str) -> Origin {
+        Origin {
+            source: source.to_owned(),
+            ..Origin::default()
+        }
+    }
+
+    /// This origin with the Region and account an ARN names
+    /// (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`), where it names them.
+    pub fn with_arn(mut self, arn: &str) -> Origin {
+        if let Some((region, account)) = arn_region_account(arn) {
+            self.region.get_or_insert_with(|| region.to_owned());
+            self.account.get_or_insert_with(|| account.to_owned());
+        }
+        self
+    }
+}
+
+/// The Region and account an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`),
+/// when both are there.
+pub fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("arn"), Some(_), Some(_), Some(region), Some(account))
+            if !region.is_empty() && !account.is_empty() =>
+        {
+            Some((region, account))
+        }
+        _ => None,
+    }
 }
 
 impl InUseEntry {
@@ -67,6 +164,7 @@ pub fn entries_from_scan(scan: &Scan) -> Vec<InUseEntry> {
                     place: Some((file.path.clone(), line, col)),
                     digest: r.digest().map(ToString::to_string),
                     reference: Some(r.clone()),
+                    origin: Origin::of("file"),
                 });
             }
         }
@@ -119,11 +217,26 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 .digest
                 .clone()
                 .or_else(|| reference.as_ref()?.digest().map(ToString::to_string));
+            let source = match row.source.as_deref() {
+                Some("task") => "ecs-task",
+                _ => "ecs-deployment",
+            };
+            let mut origin = Origin {
+                cluster: row.cluster.clone(),
+                service: row.service.clone().filter(|s| s != "-"),
+                task_definition: row.task_definition.clone(),
+                container: row.container.clone(),
+                ..Origin::of(source)
+            };
+            for arn in [&row.cluster, &row.task_definition].into_iter().flatten() {
+                origin = origin.with_arn(arn);
+            }
             InUseEntry {
                 label,
                 place: None,
                 reference,
                 digest,
+                origin,
             }
         })
         .collect()
@@ -182,6 +295,7 @@ fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
             place: None,
             reference: None,
             digest: Some(digest.to_string()),
+            origin: Origin::of("in-use"),
         });
     }
     let reference = ImageRef::parse(trimmed)
@@ -191,6 +305,7 @@ fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
         place: None,
         digest: reference.digest().map(ToString::to_string),
         reference: Some(reference),
+        origin: Origin::of("in-use"),
     })
 }
 
@@ -229,17 +344,21 @@ pub fn parse_in_use_json(text: &str, path: &Path) -> Result<Vec<InUseEntry>, Str
                 let mut entry =
                     digest_or_reference(s).map_err(|e| format!("{shown}: entry {}: {e}", i + 1))?;
                 entry.label = format!("{shown} entry {}", i + 1);
+                entry.origin = Origin::of("list");
                 out.push(entry);
             }
             Ok(out)
         }
         Json::Object(_) if kubectl::is_pods(&value) => kubectl::entries(&value, &shown.to_string()),
+        Json::Object(_) if document::is_document(&value) => {
+            document::entries(&value, &shown.to_string())
+        }
         Json::Object(obj) => {
             let Some(images) = obj.get("images") else {
                 return Err(format!(
                     "{shown}: expected a JSON array of references/digests, the output of \
-                     `imgpin ecs images --format json` ({{\"images\": [...]}}) or of \
-                     `kubectl get pods -A -o json`"
+                     `imgpin in-use --format json`, of `imgpin ecs images --format json` \
+                     ({{\"images\": [...]}}) or of `kubectl get pods -A -o json`"
                 ));
             };
             let rows: Vec<EcsImageRow> = serde_json::from_value(images.clone())

@@ -319,7 +319,7 @@ mod tests {
             label: "k8s/web.yaml:3:12".into(),
             place: Some(("k8s/web.yaml".into(), 3, 12)),
             reference: ImageRef::parse(&format!("{HOST}/api:v1")).ok(),
-            digest: None,
+            ..InUseEntry::default()
         };
         let uses = resolve_uses(
             &[file_entry, entry(D3), entry(&format!("{HOST}/api:zzz"))],

@@ -13,6 +13,7 @@ mod ecr_fallback;
 mod ecs;
 mod faults;
 mod hostile_files;
+mod in_use;
 mod infra;
 mod kill;
 mod lifecycle;

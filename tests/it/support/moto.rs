@@ -84,6 +84,19 @@ impl std::fmt::Display for MotoError {
     }
 }
 
+/// `application/x-www-form-urlencoded` escaping of one value.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 impl Moto {
     /// Starts `moto_server -H 127.0.0.1 -p PORT` (or `python3 -m
     /// moto.server` when the script is not on `PATH`) and waits until it
@@ -109,6 +122,9 @@ impl Moto {
                 python
             };
             command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            // Lambda resolves an image's tag through moto's ECR, as AWS does
+            // (the digest of `Code.ResolvedImageUri`), instead of a hash of the URI.
+            command.env("MOTO_LAMBDA_STUB_ECR", "false");
             command.current_dir(dir.path());
             let log = dir.path().join(format!("moto-{attempt}.log"));
             let mut child = ChildGuard::spawn("moto_server", command, &log);
@@ -236,6 +252,63 @@ impl Moto {
             .as_str()
             .unwrap_or_else(|| panic!("PutImage answer has no imageDigest: {answer}"))
             .to_owned()
+    }
+
+    /// Calls a REST-JSON API (Lambda, AWS Batch): `method` on `path` with a
+    /// JSON body in `region`; panics on an error answer.
+    pub fn rest(
+        &self,
+        service: &str,
+        region: &str,
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> Value {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20240101/{region}/{service}/aws4_request, \
+             SignedHeaders=content-type;host, Signature=0"
+        );
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.endpoint()))
+            .header("Content-Type", "application/json")
+            .header("Authorization", authorization)
+            .body(serde_json::to_vec(&body).expect("serialise request"))
+            .send()
+            .unwrap_or_else(|e| panic!("moto {service} {path}: request failed: {e}"));
+        let status = response.status();
+        let text = response.text().expect("read moto answer");
+        assert!(
+            status.is_success(),
+            "moto {service} {path}: {status} {text}"
+        );
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }))
+    }
+
+    /// Creates the IAM role `name` (Lambda needs one to exist) and returns its ARN.
+    pub fn iam_role(&self, name: &str) -> String {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let response = self
+            .client
+            .post(format!("{}/", self.endpoint()))
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/iam/aws4_request, \
+                 SignedHeaders=content-type;host, Signature=0",
+            )
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "Action=CreateRole&Version=2010-05-08&RoleName={}&AssumeRolePolicyDocument={}",
+                form_encode(name),
+                form_encode(policy)
+            ))
+            .send()
+            .expect("IAM CreateRole");
+        let status = response.status();
+        let text = response.text().unwrap_or_default();
+        assert!(status.is_success(), "IAM CreateRole: {status} {text}");
+        format!("arn:aws:iam::{ACCOUNT_ID}:role/{name}")
     }
 
     /// Forgets every resource in every region (`POST /moto-api/reset`).

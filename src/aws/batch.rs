@@ -1,0 +1,135 @@
+//! AWS Batch through the SDK: the latest `ACTIVE` revision of every job
+//! definition of a Region (`DescribeJobDefinitions`, every page) and the
+//! image of each container it starts (`containerProperties`, multi-node
+//! ranges, `ecsProperties` task containers, `eksProperties` pod containers),
+//! as in-use entries. A tag is resolved when a job starts: the entry has a
+//! digest only where the definition pins one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_batch::types::JobDefinition;
+
+use super::Failure;
+use crate::in_use::{InUseEntry, Origin};
+use crate::reference::ImageRef;
+
+/// An AWS Batch client for `region` (else the chain's), standard retries and
+/// `timeout` per attempt.
+pub async fn client(
+    region: Option<&str>,
+    profile: Option<&str>,
+    timeout: Duration,
+) -> Result<aws_sdk_batch::Client, String> {
+    let base = super::regional_config(profile, region).await?;
+    let config = aws_sdk_batch::config::Builder::from(&base)
+        .retry_config(super::retries())
+        .timeout_config(super::timeouts(&base, timeout))
+        .build();
+    Ok(aws_sdk_batch::Client::from_conf(config))
+}
+
+/// The images of the latest active revision of every job definition in the
+/// client's Region, labelled `Batch job definition NAME:REV container C (REGION)`.
+pub async fn in_use(client: &aws_sdk_batch::Client) -> Result<Vec<InUseEntry>, String> {
+    let region = client
+        .config()
+        .region()
+        .map_or_else(String::new, ToString::to_string);
+    let mut latest: BTreeMap<String, JobDefinition> = BTreeMap::new();
+    let mut next = None;
+    loop {
+        let out = client
+            .describe_job_definitions()
+            .status("ACTIVE")
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::of(&e).words(
+                    "batch:DescribeJobDefinitions",
+                    &format!("the Batch job definitions of {region}"),
+                )
+            })?;
+        for jd in out.job_definitions() {
+            let Some(name) = jd.job_definition_name() else {
+                continue;
+            };
+            let newer = latest
+                .get(name)
+                .is_none_or(|kept| jd.revision() > kept.revision());
+            if newer {
+                latest.insert(name.to_owned(), jd.clone());
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    let mut out = Vec::new();
+    for (name, jd) in &latest {
+        let shown = match jd.revision() {
+            Some(r) => format!("{name}:{r}"),
+            None => name.clone(),
+        };
+        for (container, image) in images(jd) {
+            let label = match &container {
+                Some(c) => format!("Batch job definition {shown} container {c} ({region})"),
+                None => format!("Batch job definition {shown} ({region})"),
+            };
+            let reference = ImageRef::parse(&image)
+                .map_err(|e| format!("{label}: image {image:?} is not an image reference: {e}"))?;
+            let mut origin = Origin {
+                job_definition: Some(shown.clone()),
+                container,
+                region: Some(region.clone()),
+                ..Origin::of("batch")
+            };
+            if let Some(arn) = jd.job_definition_arn() {
+                origin = origin.with_arn(arn);
+            }
+            out.push(InUseEntry {
+                label,
+                place: None,
+                digest: reference.digest().map(ToString::to_string),
+                reference: Some(reference),
+                origin,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every (container name, image) a job definition starts.
+fn images(jd: &JobDefinition) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    let mut push = |name: Option<String>, image: Option<&str>| {
+        if let Some(image) = image.map(str::trim).filter(|i| !i.is_empty()) {
+            out.push((name, image.to_owned()));
+        }
+    };
+    if let Some(c) = jd.container_properties() {
+        push(None, c.image());
+    }
+    if let Some(nodes) = jd.node_properties() {
+        for range in nodes.node_range_properties() {
+            let target = range.target_nodes().map(|t| format!("nodes {t}"));
+            push(target, range.container().and_then(|c| c.image()));
+        }
+    }
+    if let Some(ecs) = jd.ecs_properties() {
+        for task in ecs.task_properties() {
+            for c in task.containers() {
+                push(c.name().map(str::to_owned), c.image());
+            }
+        }
+    }
+    if let Some(pod) = jd.eks_properties().and_then(|e| e.pod_properties()) {
+        for c in pod.init_containers().iter().chain(pod.containers()) {
+            push(c.name().map(str::to_owned), c.image());
+        }
+    }
+    out
+}
