@@ -17,6 +17,9 @@ use std::time::Duration;
 pub const DESCRIBE_SERVICES_MAX: usize = 10;
 /// `DescribeTasks` takes at most this many tasks per call.
 pub const DESCRIBE_TASKS_MAX: usize = 100;
+/// `DescribeServiceDeployments` and `DescribeServiceRevisions` take at most
+/// this many ARNs per call.
+pub const DESCRIBE_REVISIONS_MAX: usize = 20;
 /// What kind of failure an ECS call met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EcsErrorKind {
@@ -222,9 +225,14 @@ pub(crate) struct Page {
 }
 
 /// What the listing needs of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ServiceInfo {
     pub(crate) name: String,
+    /// `currentServiceRevisions[].arn`: the service revisions tasks run now.
+    pub(crate) revisions: Vec<String>,
+    /// `currentServiceDeployment`: the deployment whose source revisions a
+    /// rollback returns to.
+    pub(crate) current_deployment: Option<String>,
     /// `service.taskDefinition` (may be a short name: moto stores what UpdateService got).
     pub(crate) task_definition: Option<String>,
     /// Every deployment's `taskDefinition`, PRIMARY first as ECS lists them,
@@ -238,6 +246,17 @@ pub(crate) struct TaskInfo {
     pub(crate) task_definition: String,
     pub(crate) group: Option<String>,
     /// (name, image, imageDigest).
+    pub(crate) containers: Vec<(String, String, Option<String>)>,
+}
+
+/// What the listing needs of a service revision: the digests ECS resolved
+/// for it (`containerImages[]`), which its tasks and a rollback to it run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RevisionInfo {
+    pub(crate) arn: String,
+    pub(crate) service_arn: Option<String>,
+    pub(crate) task_definition: Option<String>,
+    /// (container name, image, imageDigest).
     pub(crate) containers: Vec<(String, String, Option<String>)>,
 }
 
@@ -274,6 +293,19 @@ pub(crate) trait EcsApi {
     ) -> Result<Vec<TaskInfo>, EcsError>;
     /// `DescribeTaskDefinition` of a name or ARN.
     async fn task_definition(&self, name: &str) -> Result<TaskDefinitionImages, EcsError>;
+    /// `DescribeServiceDeployments` of at most [`DESCRIBE_REVISIONS_MAX`]
+    /// ARNs: every source and target service revision ARN they name.
+    async fn deployment_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<String>, EcsError>;
+    /// `DescribeServiceRevisions` of at most [`DESCRIBE_REVISIONS_MAX`] ARNs.
+    async fn service_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<RevisionInfo>, EcsError>;
 }
 
 impl EcsApi for aws_sdk_ecs::Client {
@@ -309,6 +341,13 @@ impl EcsApi for aws_sdk_ecs::Client {
             .iter()
             .map(|s| ServiceInfo {
                 name: s.service_name().unwrap_or("-").to_string(),
+                revisions: s
+                    .current_service_revisions()
+                    .iter()
+                    .filter_map(|r| r.arn())
+                    .map(str::to_string)
+                    .collect(),
+                current_deployment: s.current_service_deployment().map(str::to_string),
                 task_definition: s.task_definition().map(str::to_string),
                 // A CODE_DEPLOY or EXTERNAL service has no deployments: its
                 // task sets (blue and green) carry the task definitions.
@@ -409,6 +448,67 @@ impl EcsApi for aws_sdk_ecs::Client {
                 .filter_map(|c| Some((c.name().unwrap_or("-").to_string(), c.image()?.to_string())))
                 .collect(),
         })
+    }
+
+    async fn deployment_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<String>, EcsError> {
+        let out = self
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeServiceDeployments", cluster, e))?;
+        let mut revisions = Vec::new();
+        for d in out.service_deployments() {
+            revisions.extend(
+                d.source_service_revisions()
+                    .iter()
+                    .filter_map(|r| r.arn())
+                    .map(str::to_string),
+            );
+            revisions.extend(
+                d.target_service_revision()
+                    .and_then(|r| r.arn())
+                    .map(str::to_string),
+            );
+        }
+        Ok(revisions)
+    }
+
+    async fn service_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<RevisionInfo>, EcsError> {
+        let out = self
+            .describe_service_revisions()
+            .set_service_revision_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeServiceRevisions", cluster, e))?;
+        Ok(out
+            .service_revisions()
+            .iter()
+            .map(|r| RevisionInfo {
+                arn: r.service_revision_arn().unwrap_or("?").to_string(),
+                service_arn: r.service_arn().map(str::to_string),
+                task_definition: r.task_definition().map(str::to_string),
+                containers: r
+                    .container_images()
+                    .iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.container_name().unwrap_or("-").to_string(),
+                            c.image()?.to_string(),
+                            c.image_digest().map(str::to_string),
+                        ))
+                    })
+                    .collect(),
+            })
+            .collect())
     }
 }
 

@@ -343,10 +343,7 @@ pub fn table(rows: &[InUseImage]) -> String {
                 r.container.clone(),
                 r.image.clone(),
                 r.digest.clone().unwrap_or_else(|| "-".to_string()),
-                match r.source {
-                    ecs::ImageSource::Deployment => "deployment".to_string(),
-                    ecs::ImageSource::Task => "task".to_string(),
-                },
+                r.source.name().to_string(),
             ]
         })
         .collect();
@@ -369,6 +366,7 @@ mod tests {
                 image: "nginx:1.27".into(),
                 digest: None,
                 source: ImageSource::Deployment,
+                service_revision: None,
             },
             InUseImage {
                 cluster: "prod".into(),
@@ -378,6 +376,7 @@ mod tests {
                 image: "b".into(),
                 digest: Some("sha256:ab".into()),
                 source: ImageSource::Task,
+                service_revision: None,
             },
         ];
         assert_eq!(

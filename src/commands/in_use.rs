@@ -16,10 +16,6 @@ use std::collections::HashMap;
 
 impl From<&crate::ecs::InUseImage> for EcsImageRow {
     fn from(row: &crate::ecs::InUseImage) -> EcsImageRow {
-        let source = match row.source {
-            crate::ecs::ImageSource::Deployment => "deployment",
-            crate::ecs::ImageSource::Task => "task",
-        };
         EcsImageRow {
             cluster: Some(row.cluster.clone()),
             service: Some(row.service.clone()),
@@ -27,7 +23,8 @@ impl From<&crate::ecs::InUseImage> for EcsImageRow {
             container: Some(row.container.clone()),
             image: Some(row.image.clone()),
             digest: row.digest.clone(),
-            source: Some(source.to_owned()),
+            source: Some(row.source.name().to_owned()),
+            service_revision: row.service_revision.clone(),
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   in ECS's order, without mapping typed SDK structs back to JSON
 //!   ([`taskdef`], [`json`]). `--register` sends that exact JSON: the request
 //!   body is replaced before signing, so SigV4 covers it.
-//! - `ecs images` walks services (every deployment, not only PRIMARY) and
+//! - `ecs images` walks services (every deployment, not only PRIMARY, and
+//!   the service revisions in use, with the digests ECS resolved) and
 //!   running tasks (whose `imageDigest` is the digest really running) and
 //!   returns [`InUseImage`] rows, the in-use list `lifecycle` consumes.
 //!   Task definitions are always resolved through `DescribeTaskDefinition`
@@ -23,7 +24,7 @@ pub mod taskdef;
 use crate::aws::ecs as aws;
 pub use crate::aws::ecs::{arn_region, client, list_clusters, EcsError, EcsErrorKind};
 use crate::aws::ecs::{EcsApi, Page, ServiceInfo, TaskDefinitionImages};
-pub use crate::aws::ecs::{DESCRIBE_SERVICES_MAX, DESCRIBE_TASKS_MAX};
+pub use crate::aws::ecs::{DESCRIBE_REVISIONS_MAX, DESCRIBE_SERVICES_MAX, DESCRIBE_TASKS_MAX};
 use crate::reference::ImageRef;
 use futures::StreamExt;
 use json::Json;
@@ -79,6 +80,20 @@ pub enum ImageSource {
     Deployment,
     /// A running task.
     Task,
+    /// A service revision: the digests ECS resolved for a deployment, which
+    /// its tasks and a rollback to it run (`DescribeServiceRevisions`).
+    Revision,
+}
+
+impl ImageSource {
+    /// The name `ecs images` writes: `deployment`, `task`, `revision`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageSource::Deployment => "deployment",
+            ImageSource::Task => "task",
+            ImageSource::Revision => "revision",
+        }
+    }
 }
 
 /// One image a cluster uses: a row of `ecs images`, and what `lifecycle`
@@ -101,6 +116,9 @@ pub struct InUseImage {
     pub digest: Option<String>,
     /// Where the row comes from.
     pub source: ImageSource,
+    /// The service revision ARN, for a [`ImageSource::Revision`] row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_revision: Option<String>,
 }
 
 /// The JSON document `ecs images --format json` prints (and `lifecycle --in-use` reads).
@@ -217,10 +235,36 @@ pub(crate) async fn list_images_with<A: EcsApi>(
                     image: image.clone(),
                     digest: written_digest(image),
                     source: ImageSource::Deployment,
+                    service_revision: None,
                 });
             }
         }
     }
+    // A revision names the digest ECS resolved for a deployment's task
+    // definition: the deployment row without one says nothing more.
+    let revisions = revision_rows(api, cluster, &described).await?;
+    let resolved: HashSet<(&str, &str, &str, &str)> = revisions
+        .iter()
+        .filter(|r| r.digest.is_some())
+        .map(|r| {
+            (
+                r.service.as_str(),
+                r.task_definition.as_str(),
+                r.container.as_str(),
+                r.image.as_str(),
+            )
+        })
+        .collect();
+    rows.retain(|r| {
+        r.digest.is_some()
+            || !resolved.contains(&(
+                r.service.as_str(),
+                r.task_definition.as_str(),
+                r.container.as_str(),
+                r.image.as_str(),
+            ))
+    });
+    rows.extend(revisions);
     // ListTasks filters by service *name*; a service given by its ARN
     // (`arn:aws:ecs:…:service/CLUSTER/NAME`) is asked for by its name.
     let scopes: Vec<Option<&str>> = if services.is_empty() {
@@ -259,6 +303,7 @@ pub(crate) async fn list_images_with<A: EcsApi>(
                         image: image.clone(),
                         digest: digest.clone().or_else(|| written_digest(image)),
                         source: ImageSource::Task,
+                        service_revision: None,
                     });
                 }
             }
@@ -267,6 +312,73 @@ pub(crate) async fn list_images_with<A: EcsApi>(
     let mut seen = HashSet::new();
     rows.retain(|row| seen.insert(row.clone()));
     Ok(rows)
+}
+
+/// The rows of every service revision in use: each service's current
+/// revisions, and the source and target revisions of its current
+/// deployment (what a rollback returns to), with the digest ECS resolved
+/// for each container. Each revision is described once.
+async fn revision_rows<A: EcsApi>(
+    api: &A,
+    cluster: &str,
+    services: &[ServiceInfo],
+) -> Result<Vec<InUseImage>, EcsError> {
+    let deployments: Vec<String> = services
+        .iter()
+        .filter_map(|s| s.current_deployment.clone())
+        .collect();
+    // Revision ARN → service name: the ARN names its service
+    // (`…:service-revision/CLUSTER/SERVICE/ID`), the service list the rest.
+    let mut owner: HashMap<String, String> = HashMap::new();
+    let mut wanted: Vec<String> = Vec::new();
+    for service in services {
+        for arn in &service.revisions {
+            owner
+                .entry(arn.clone())
+                .or_insert_with(|| service.name.clone());
+            wanted.push(arn.clone());
+        }
+    }
+    for chunk in deployments.chunks(DESCRIBE_REVISIONS_MAX) {
+        wanted.extend(api.deployment_revisions(cluster, chunk).await?);
+    }
+    let mut seen = HashSet::new();
+    wanted.retain(|arn| seen.insert(arn.clone()));
+    let mut rows = Vec::new();
+    for chunk in wanted.chunks(DESCRIBE_REVISIONS_MAX) {
+        for revision in api.service_revisions(cluster, chunk).await? {
+            let service = owner
+                .get(&revision.arn)
+                .cloned()
+                .or_else(|| service_of_revision(&revision.arn))
+                .or_else(|| {
+                    let arn = revision.service_arn.as_deref()?;
+                    arn.rsplit('/').next().map(str::to_string)
+                })
+                .unwrap_or_else(|| "-".to_string());
+            for (container, image, digest) in &revision.containers {
+                rows.push(InUseImage {
+                    cluster: cluster.to_string(),
+                    service: service.clone(),
+                    task_definition: revision.task_definition.clone().unwrap_or_default(),
+                    container: container.clone(),
+                    image: image.clone(),
+                    digest: digest.clone().or_else(|| written_digest(image)),
+                    source: ImageSource::Revision,
+                    service_revision: Some(revision.arn.clone()),
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The service a revision ARN names: `arn:…:service-revision/CLUSTER/SERVICE/ID`.
+fn service_of_revision(arn: &str) -> Option<String> {
+    let (_, path) = arn.split_once(":service-revision/")?;
+    let mut parts = path.split('/');
+    let (_cluster, service, _id) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(service.to_string())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! and has no `imageDigest`), so they are tested here.
 
 use super::*;
-use crate::aws::ecs::TaskInfo;
+use crate::aws::ecs::{RevisionInfo, TaskInfo};
 use std::cell::{Cell, RefCell};
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -20,6 +20,9 @@ struct Fake {
     /// Tasks and the service they belong to.
     tasks: Vec<TaskInfo>,
     definitions: HashMap<String, TaskDefinitionImages>,
+    /// Service deployment ARN → the revision ARNs it names.
+    deployments: HashMap<String, Vec<String>>,
+    revisions: Vec<RevisionInfo>,
     page_size: usize,
     calls: RefCell<Vec<String>>,
     /// Services ListServices names that DescribeServices no longer finds
@@ -182,6 +185,43 @@ impl EcsApi for Fake {
             )
         })
     }
+
+    async fn deployment_revisions(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<String>, EcsError> {
+        assert!(
+            arns.len() <= DESCRIBE_REVISIONS_MAX,
+            "{} deployments",
+            arns.len()
+        );
+        self.log(format!("DescribeServiceDeployments {}", arns.len()));
+        Ok(arns
+            .iter()
+            .flat_map(|a| self.deployments.get(a).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    async fn service_revisions(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<RevisionInfo>, EcsError> {
+        assert!(
+            arns.len() <= DESCRIBE_REVISIONS_MAX,
+            "{} revisions",
+            arns.len()
+        );
+        self.log(format!("DescribeServiceRevisions {}", arns.len()));
+        // Like ECS, a revision that is gone is a failure, not an answer.
+        Ok(self
+            .revisions
+            .iter()
+            .filter(|r| arns.contains(&r.arn))
+            .cloned()
+            .collect())
+    }
 }
 
 fn service(name: &str, deployments: &[&str]) -> ServiceInfo {
@@ -189,6 +229,7 @@ fn service(name: &str, deployments: &[&str]) -> ServiceInfo {
         name: name.to_string(),
         task_definition: deployments.first().map(|d| arn(d)),
         deployments: deployments.iter().map(|d| arn(d)).collect(),
+        ..ServiceInfo::default()
     }
 }
 
@@ -224,6 +265,7 @@ fn row(
         image: image.into(),
         digest: digest.map(str::to_string),
         source,
+        service_revision: None,
     }
 }
 
@@ -289,6 +331,7 @@ fn service_task_definition_given_by_name_is_resolved_not_parsed() {
         name: "web".into(),
         task_definition: Some("web:2".into()),
         deployments: vec![arn("web:1")],
+        ..ServiceInfo::default()
     }];
     let rows = run(&fake, &[]).unwrap();
     let tds: Vec<&str> = rows.iter().map(|r| r.task_definition.as_str()).collect();
@@ -547,5 +590,156 @@ fn task_definitions_are_described_concurrently_and_once() {
     assert!(
         most > 1 && most <= DESCRIBE_CONCURRENCY,
         "in flight at most: {most}"
+    );
+}
+
+fn revision_arn(service: &str, id: u32) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:service-revision/prod/{service}/{id}")
+}
+
+#[test]
+fn service_revisions_bring_the_resolved_digests_and_the_rollback_target() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:2", &[("app", "shop/web:1.1")]);
+    let mut web = service("web", &["web:2"]);
+    web.revisions = vec![revision_arn("web", 2)];
+    web.current_deployment = Some("deployment/web/2".into());
+    fake.services = vec![web];
+    // The current deployment replaced revision 1 (where a rollback goes)
+    // with revision 2 (running); both are described once.
+    fake.deployments.insert(
+        "deployment/web/2".into(),
+        vec![revision_arn("web", 1), revision_arn("web", 2)],
+    );
+    let revision = |id: u32, td: &str, digest: &str| RevisionInfo {
+        arn: revision_arn("web", id),
+        service_arn: None,
+        task_definition: Some(arn(td)),
+        containers: vec![("app".into(), "shop/web:1.1".into(), Some(digest.into()))],
+    };
+    fake.revisions = vec![revision(1, "web:1", D1), revision(2, "web:2", D2)];
+    let rows = run(&fake, &[]).unwrap();
+    let mut revisions: Vec<(&str, Option<&str>, Option<&str>)> = rows
+        .iter()
+        .filter(|r| r.source == ImageSource::Revision)
+        .map(|r| {
+            (
+                r.task_definition.as_str(),
+                r.digest.as_deref(),
+                r.service_revision.as_deref(),
+            )
+        })
+        .collect();
+    revisions.sort();
+    let (r1, r2) = (revision_arn("web", 1), revision_arn("web", 2));
+    let (td1, td2) = (arn("web:1"), arn("web:2"));
+    assert_eq!(
+        revisions,
+        [
+            (td1.as_str(), Some(D1), Some(r1.as_str())),
+            (td2.as_str(), Some(D2), Some(r2.as_str())),
+        ]
+    );
+    assert!(rows.iter().all(|r| r.service == "web"));
+    assert!(
+        !rows.iter().any(|r| r.source == ImageSource::Deployment),
+        "the deployment's tag-only row gives way to its revision's digest: {rows:?}"
+    );
+    assert_eq!(
+        fake.calls("DescribeServiceDeployments"),
+        ["DescribeServiceDeployments 1"]
+    );
+    assert_eq!(
+        fake.calls("DescribeServiceRevisions"),
+        ["DescribeServiceRevisions 2"]
+    );
+    // The in-use label names the revision.
+    let entries = crate::in_use::entries_from_ecs_rows(
+        &rows
+            .iter()
+            .map(|r| crate::in_use::EcsImageRow {
+                cluster: Some(r.cluster.clone()),
+                service: Some(r.service.clone()),
+                task_definition: Some(r.task_definition.clone()),
+                container: Some(r.container.clone()),
+                image: Some(r.image.clone()),
+                digest: r.digest.clone(),
+                source: Some(r.source.name().into()),
+                service_revision: r.service_revision.clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let last = entries
+        .iter()
+        .find(|e| e.digest.as_deref() == Some(D1))
+        .unwrap();
+    assert_eq!(
+        last.label,
+        "service web revision 1 container app (cluster prod)"
+    );
+    assert_eq!(last.origin.source, "ecs-revision");
+    assert_eq!(last.origin.service_revision.as_deref(), Some(r1.as_str()));
+}
+
+#[test]
+fn a_service_without_revisions_costs_no_revision_call() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "shop/web:1")]);
+    fake.services = vec![service("web", &["web:1"])];
+    run(&fake, &[]).unwrap();
+    assert!(fake
+        .calls("DescribeService")
+        .iter()
+        .all(|c| c.starts_with("DescribeServices")));
+}
+
+#[test]
+fn many_deployments_and_revisions_go_twenty_at_a_time() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("s:1", &[("app", "shop/s:1")]);
+    for i in 0..25 {
+        let name = format!("s{i}");
+        let mut s = service(&name, &["s:1"]);
+        s.current_deployment = Some(format!("deployment/{name}"));
+        fake.deployments
+            .insert(format!("deployment/{name}"), vec![revision_arn(&name, 1)]);
+        fake.revisions.push(RevisionInfo {
+            arn: revision_arn(&name, 1),
+            service_arn: None,
+            task_definition: Some(arn("s:1")),
+            containers: vec![("app".into(), "shop/s:1".into(), Some(D1.into()))],
+        });
+        fake.services.push(s);
+    }
+    let rows = run(&fake, &[]).unwrap();
+    assert_eq!(
+        fake.calls("DescribeServiceDeployments"),
+        [
+            "DescribeServiceDeployments 20",
+            "DescribeServiceDeployments 5"
+        ]
+    );
+    assert_eq!(
+        fake.calls("DescribeServiceRevisions"),
+        ["DescribeServiceRevisions 20", "DescribeServiceRevisions 5"]
+    );
+    let services: HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.source == ImageSource::Revision)
+        .map(|r| r.service.as_str())
+        .collect();
+    assert_eq!(
+        services.len(),
+        25,
+        "each revision is its service's (read from the ARN)"
     );
 }

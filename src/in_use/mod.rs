@@ -59,6 +59,9 @@ pub struct Origin {
     /// The ECS service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The ECS service revision ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_revision: Option<String>,
     /// The ECS task definition (ARN or family:revision).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
@@ -86,6 +89,7 @@ pub const SOURCES: &[&str] = &[
     "list",
     "ecs-deployment",
     "ecs-task",
+    "ecs-revision",
     "kubernetes",
     "lambda",
     "batch",
@@ -188,8 +192,10 @@ pub struct EcsImageRow {
     pub image: Option<String>,
     /// The digest ECS resolved or a task runs, when known.
     pub digest: Option<String>,
-    /// Where the row came from (deployment, task, …).
+    /// Where the row came from (deployment, task, revision).
     pub source: Option<String>,
+    /// The service revision ARN of a `revision` row.
+    pub service_revision: Option<String>,
 }
 
 /// The adapter from ECS rows to in-use entries: the digest when known, else the image
@@ -203,7 +209,14 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 // `ecs images` writes `-` for a task no service started.
                 (Some(s), Some(t)) if s == "-" => format!("task of {t}"),
                 (Some(s), None) if s == "-" => "task".to_owned(),
-                (Some(s), _) => format!("service {s}"),
+                (Some(s), _) => match row.service_revision.as_deref() {
+                    // `…:service-revision/CLUSTER/SERVICE/ID`: the ID names it.
+                    Some(arn) => format!(
+                        "service {s} revision {}",
+                        arn.rsplit('/').next().unwrap_or(arn)
+                    ),
+                    None => format!("service {s}"),
+                },
                 (None, Some(t)) => format!("task definition {t}"),
                 (None, None) => "task".to_owned(),
             };
@@ -219,11 +232,13 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 .or_else(|| reference.as_ref()?.digest().map(ToString::to_string));
             let source = match row.source.as_deref() {
                 Some("task") => "ecs-task",
+                Some("revision") => "ecs-revision",
                 _ => "ecs-deployment",
             };
             let mut origin = Origin {
                 cluster: row.cluster.clone(),
                 service: row.service.clone().filter(|s| s != "-"),
+                service_revision: row.service_revision.clone(),
                 task_definition: row.task_definition.clone(),
                 container: row.container.clone(),
                 ..Origin::of(source)
@@ -456,6 +471,7 @@ mod tests {
             image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1".into()),
             digest: digest.map(str::to_owned),
             source: Some("task".into()),
+            service_revision: None,
         }
     }
 
@@ -486,6 +502,7 @@ mod tests {
             image: Some("shop/web:1".into()),
             digest: digest.map(str::to_string),
             source: Some(source.into()),
+            service_revision: None,
         };
         let d1 = format!("sha256:{}", "1".repeat(64));
         let d2 = format!("sha256:{}", "2".repeat(64));

@@ -11,6 +11,7 @@ mod ecr;
 mod ecr_archive;
 mod ecr_fallback;
 mod ecs;
+mod ecs_revisions;
 mod faults;
 mod hostile_files;
 mod in_use;
