@@ -243,6 +243,43 @@ impl LiveEcr {
         }
     }
 
+    /// The replication rules of the caller's registry in `region`
+    /// (`DescribeRegistry`), read from the raw answer so that fields the SDK
+    /// model does not carry (`deleteReplication`) are kept.
+    pub async fn replication(
+        &self,
+        region: &str,
+    ) -> Result<crate::lifecycle::Replication, AwsError> {
+        const ACTION: &str = "DescribeRegistry";
+        let host = EcrHost {
+            account: String::new(),
+            region: region.to_owned(),
+            fips: false,
+            dual_stack: false,
+        };
+        let words = |message: String| AwsError {
+            action: ACTION,
+            repo: format!("the registry in {region}"),
+            message,
+        };
+        let client = self.clients.client(&host).await;
+        let capture = super::BodyCapture::default();
+        let sent = client
+            .describe_registry()
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await;
+        if let Err(err) = sent {
+            let failure = Failure::of(&err);
+            return Err(words(failure.words("ecr:DescribeRegistry", "the registry")));
+        }
+        let body = capture
+            .take()
+            .ok_or_else(|| words("the answer body could not be read".to_owned()))?;
+        crate::lifecycle::parse_describe_registry(&body, region).map_err(words)
+    }
+
     /// Every image of the repository, ACTIVE and ARCHIVED (`filter.imageStatus = ANY`),
     /// all pages, mapped with [`map_image_detail`]; each index gets its children from
     /// `BatchGetImage`.

@@ -7,7 +7,7 @@
 //! differently are pushed more than a second apart; archive policies (which moto refuses)
 //! are tested offline only.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -842,32 +842,15 @@ fn fake_ecr(
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            let (head, body) = loop {
-                let n = stream.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break (String::new(), Vec::new());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < end + 4 + length {
-                        let n = stream.read(&mut chunk).unwrap_or(0);
-                        if n == 0 {
-                            break;
-                        }
-                        buf.extend_from_slice(&chunk[..n]);
-                    }
-                    break (head, buf[end + 4..].to_vec());
-                }
+            let Some((headers, _, body)) = crate::support::aws_proxy::read_request(&mut stream)
+            else {
+                continue;
             };
+            let head: String = headers
+                .iter()
+                .find(|(k, _)| k == "x-amz-target")
+                .map(|(_, v)| v.to_lowercase())
+                .unwrap_or_default();
             let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let mut status = "200 OK";
             let answer = if head.contains("batchgetimage") {
@@ -1137,4 +1120,143 @@ fn lifecycle_reads_the_in_use_document_from_stdin() {
     assert_exit(&from_stdin, 1);
     assert_eq!(text(&from_stdin.stdout), text(&from_file.stdout));
     assert!(text(&from_stdin.stdout).contains("used by service web container app (cluster prod)"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Delete replication across Regions
+// ---------------------------------------------------------------------------------------
+
+/// Adds `deleteReplication.enabled` to every rule of a DescribeRegistry
+/// answer: moto's serializer follows botocore's model, which (like the
+/// SDK's, aws-sdk-ecr 1.138) has no such field, so moto drops it.
+fn delete_replication(answer: &mut Value) {
+    if let Some(rules) = answer["replicationConfiguration"]["rules"].as_array_mut() {
+        for rule in rules {
+            rule["deleteReplication"] = json!({ "enabled": true });
+        }
+    }
+}
+
+/// Two Regions, deletes replicated from us-east-1 to eu-west-1, a service
+/// running in eu-west-1 only, and a count rule in us-east-1 that would
+/// expire its image: `lifecycle` exits 1 naming the eu-west-1 service;
+/// after `lifecycle protect --apply` it exits 0.
+#[test]
+fn lifecycle_counts_replicas_where_deletes_replicate() {
+    use crate::support::aws_proxy::AwsProxy;
+    let moto = Moto::start();
+    let proxy = AwsProxy::start(moto.endpoint(), "DescribeRegistry", delete_replication);
+    let account = moto::ACCOUNT_ID;
+    let (source, destination) = ("us-east-1", "eu-west-1");
+    let image = oci_image(LINUX_AMD64);
+    for region in [source, destination] {
+        moto.ecr(
+            region,
+            "CreateRepository",
+            json!({ "repositoryName": "api" }),
+        );
+    }
+    let old = moto.put_image(source, "api", "v1", &image);
+    std::thread::sleep(Duration::from_millis(1100));
+    moto.put_image(source, "api", "v2", &oci_image(LINUX_AMD64));
+    // The replica (moto does not replicate: put the same manifest there).
+    assert_eq!(moto.put_image(destination, "api", "v1", &image), old);
+    moto.ecr(
+        source,
+        "PutLifecyclePolicy",
+        json!({ "repositoryName": "api", "lifecyclePolicyText": json!({"rules": [
+            {"rulePriority": 1, "description": "protected",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["keep-"],
+                           "countType": "imageCountMoreThan", "countNumber": 1000},
+             "action": {"type": "expire"}},
+            {"rulePriority": 2, "description": "keep one release",
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+                           "countType": "imageCountMoreThan", "countNumber": 1},
+             "action": {"type": "expire"}}]}).to_string() }),
+    );
+    moto.ecr(
+        source,
+        "PutReplicationConfiguration",
+        json!({ "replicationConfiguration": { "rules": [
+            { "destinations": [{ "region": destination, "registryId": account }] }] } }),
+    );
+    let eu = format!("{account}.dkr.ecr.{destination}.amazonaws.com/api:v1@{old}");
+    moto.ecs(destination, "CreateCluster", json!({ "clusterName": "eu" }));
+    moto.ecs(
+        destination,
+        "RegisterTaskDefinition",
+        json!({ "family": "web", "containerDefinitions": [{ "name": "app", "image": eu, "memory": 128 }] }),
+    );
+    moto.ecs(
+        destination,
+        "CreateService",
+        json!({ "cluster": "eu", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 1 }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let through = |endpoint: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend([
+            "empty",
+            "--ecs-cluster",
+            "eu",
+            "--region",
+            destination,
+            "--region",
+            source,
+        ]);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+        moto.configure(&mut cmd);
+        cmd.args(&all)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .output()
+            .expect("run imgpin")
+    };
+
+    let out = through(proxy.endpoint(), &["lifecycle"]);
+    assert_exit(&out, 1);
+    let problems: Vec<String> = text(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("problem:"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        problems.len(),
+        1,
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        problems[0].starts_with(&format!(
+            "problem: {eu} ({}), used by service web container app (cluster eu), through the replica in eu-west-1 (account {account}; delete replication from us-east-1), in repository api (account {account}, us-east-1) will be deleted within about 24 h: rule 2 (\"keep one release\")",
+            &old[..19]
+        )),
+        "{}",
+        problems[0]
+    );
+    // Without delete replication the source's policy does not reach the replica.
+    assert_exit(&through(&moto.endpoint(), &["lifecycle"]), 0);
+
+    let protect = through(proxy.endpoint(), &["lifecycle", "protect", "--apply"]);
+    assert_exit(&protect, 0);
+    let keep = format!("keep-{}", &old[7..19]);
+    let tags = |region: &str| {
+        let answer = moto.ecr(
+            region,
+            "DescribeImages",
+            json!({ "repositoryName": "api", "imageIds": [{ "imageDigest": old }] }),
+        );
+        answer["imageDetails"][0]["imageTags"].clone()
+    };
+    assert!(
+        tags(source).as_array().unwrap().contains(&json!(keep)),
+        "the source repository is tagged: {}",
+        tags(source)
+    );
+    assert!(tags(destination).as_array().unwrap().contains(&json!(keep)));
+    let after = through(proxy.endpoint(), &["lifecycle"]);
+    assert_exit(&after, 0);
 }

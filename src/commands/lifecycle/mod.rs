@@ -2,6 +2,7 @@
 //! still in use? (`lifecycle protect` is in [`protect`].)
 //!
 //! Glue only: in-use images are gathered ([`super::in_use`]), grouped by repository,
+//! delete-replicated replicas' uses folded into their sources (`with_replicas`, [`crate::lifecycle::fold_replicas`]),
 //! each repository's policy and images are read (a file, or live through
 //! [`crate::aws::ecr::LiveEcr`]), and the pure steps in [`crate::lifecycle`]
 //! ([`group_by_repository`], [`resolve_uses`], [`evaluate_repository`],
@@ -221,6 +222,8 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     }
 
     let grouped = group_with_files(&args.walk, entries, printer)?;
+    let live = live_ecr(&args.aws);
+    let grouped = with_replicas(&live, grouped, &args.source.in_use.region, printer).await?;
     if grouped.groups.is_empty() {
         printer.finding(Finding::new(
             Code::LifecycleImageMissing,
@@ -234,7 +237,6 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
             grouped.foreign.len()
         ))?;
     }
-    let live = live_ecr(&args.aws);
     let bare = grouped.bare.clone();
     let fetched = fetch_all(&live, grouped.groups, file_policy.is_none(), args.aws.jobs).await;
     let mut bare_found = BTreeSet::new();
@@ -301,6 +303,60 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
         }
     }
     totals.finish(printer, now)
+}
+
+/// The groups with the uses of delete-replicated replicas folded into their
+/// source repositories ([`crate::lifecycle::fold_replicas`]): the caller's
+/// registry is asked for its replication rules (`DescribeRegistry`) once in
+/// each Region that has a group or is named with `--region`. A Region whose
+/// rules cannot be read is a warning: a delete-replicating rule there would
+/// go unnoticed.
+pub(super) async fn with_replicas(
+    live: &LiveEcr,
+    mut grouped: Grouped,
+    regions: &[String],
+    printer: &mut Printer,
+) -> anyhow::Result<Grouped> {
+    if grouped.groups.is_empty() {
+        return Ok(grouped);
+    }
+    let mut asked: BTreeSet<String> = grouped
+        .groups
+        .iter()
+        .map(|g| g.repo.host.region.clone())
+        .collect();
+    asked.extend(regions.iter().cloned());
+    let mut registries = Vec::new();
+    for region in asked {
+        match live.replication(&region).await {
+            Ok(replication) => {
+                let deleting = replication
+                    .rules
+                    .iter()
+                    .filter(|r| r.delete_replication)
+                    .count();
+                if deleting > 0 {
+                    printer.info(&format!(
+                        "registry {} in {region}: {deleting} replication rules replicate deletions",
+                        replication.registry_id
+                    ))?;
+                }
+                registries.push(replication);
+            }
+            Err(e) => printer.finding(
+                Finding::new(
+                    Code::AwsError,
+                    Severity::Warning,
+                    format!(
+                        "{e}; a replication rule that replicates deletions from {region} is not accounted for"
+                    ),
+                )
+                .location(format!("registry in {region}")),
+            )?,
+        }
+    }
+    grouped.groups = crate::lifecycle::fold_replicas(grouped.groups, &registries);
+    Ok(grouped)
 }
 
 /// What one repository's calls returned.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use serde_json::{json, Map, Value as Json};
 
-use super::{fetch_all, group_with_files, live_ecr, policy_file, sources};
+use super::{fetch_all, group_with_files, live_ecr, policy_file, sources, with_replicas};
 use crate::aws::ecr::PutOutcome;
 use crate::cli::ProtectArgs;
 use crate::commands::count;
@@ -58,6 +58,7 @@ pub async fn run(args: &ProtectArgs, printer: &mut Printer) -> anyhow::Result<St
     let entries = in_use::collect(&sources(&args.source, &args.aws), printer).await?;
     let grouped = group_with_files(&args.walk, entries, printer)?;
     let live = live_ecr(&args.aws);
+    let grouped = with_replicas(&live, grouped, &args.source.in_use.region, printer).await?;
     let mut counts = (0, 0, 0);
     let fetched_all = fetch_all(&live, grouped.groups, file_policy.is_none(), args.aws.jobs).await;
     for (mut group, fetched) in fetched_all {

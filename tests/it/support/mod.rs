@@ -6,6 +6,8 @@
 //! - [`Moto`]: `moto_server`, the AWS endpoint for ECR and ECS.
 //! - [`fault_proxy::FaultProxy`]: a proxy in front of a [`Registry`] that bends
 //!   its answers (HTML pages, truncated bodies, wrong digests, 429s, hangs).
+//! - [`aws_proxy::AwsProxy`]: a proxy in front of [`Moto`] that adds to one
+//!   action's answers what moto's model drops.
 //! - [`skopeo_digest`]: an independent witness of a tag's digest.
 //!
 //! Each component is started by the test that needs it, on a free port,
@@ -14,6 +16,7 @@
 //! The helpers use blocking HTTP: call them from plain `#[test]` functions,
 //! not inside an async runtime.
 
+pub mod aws_proxy;
 pub mod fault_proxy;
 pub mod images;
 pub mod moto;
