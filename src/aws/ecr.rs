@@ -219,6 +219,13 @@ impl LiveEcr {
         }
     }
 
+    /// Clients built on `config` as given (tests: the SDK's replay client).
+    pub fn with_config(config: SdkConfig, timeout: Duration) -> LiveEcr {
+        LiveEcr {
+            clients: EcrClients::with_config(config, timeout),
+        }
+    }
+
     /// `GetLifecyclePolicy`; `Ok(None)` when the repository has no policy.
     pub async fn lifecycle_policy(&self, repo: &Repo) -> Result<Option<LivePolicy>, AwsError> {
         let client = self.clients.client(&repo.host).await;
@@ -278,6 +285,39 @@ impl LiveEcr {
             .take()
             .ok_or_else(|| words("the answer body could not be read".to_owned()))?;
         crate::lifecycle::parse_describe_registry(&body, region).map_err(words)
+    }
+
+    /// The IAM principals the caller's registry in `region` excludes from
+    /// pull-time updates (`ListPullTimeUpdateExclusions`, every page).
+    pub async fn pull_time_exclusions(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        let host = EcrHost {
+            account: String::new(),
+            region: region.to_owned(),
+            fips: false,
+            dual_stack: false,
+        };
+        let client = self.clients.client(&host).await;
+        let mut out = Vec::new();
+        let mut next = None;
+        loop {
+            let page = client
+                .list_pull_time_update_exclusions()
+                .max_results(1000)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| AwsError {
+                    action: "ListPullTimeUpdateExclusions",
+                    repo: format!("the registry in {region}"),
+                    message: Failure::of(&e)
+                        .words("ecr:ListPullTimeUpdateExclusions", "the registry"),
+                })?;
+            out.extend(page.pull_time_update_exclusions().iter().cloned());
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// Every image of the repository, ACTIVE and ARCHIVED (`filter.imageStatus = ANY`),

@@ -37,6 +37,7 @@ mod inuse;
 mod output;
 mod policy;
 pub mod protect;
+mod pulls;
 mod replication;
 mod repos;
 pub(crate) mod repository;
@@ -63,6 +64,7 @@ pub use policy::{
     glob_match, parse_policy, Check, CountType, Policy, PolicyError, PolicyNote, Rule, RuleRef,
     Severity, TagStatus, ValidationMode, MAX_POLICY_CHARS, MIN_POLICY_CHARS,
 };
+pub use pulls::pull_time_warning;
 pub use replication::{fold_replicas, parse_describe_registry, Replication, ReplicationRule};
 pub use repos::{group_by_repository, resolve_uses, Grouped, RepoGroup, Use};
 pub use repository::{evaluate_repository, RepoMeta, RepoOutcome};

@@ -136,6 +136,9 @@ pub enum Code {
     LifecycleTagResolved,
     /// A repository has no lifecycle policy, so nothing expires (`lifecycle`).
     LifecycleNoPolicy,
+    /// A `sinceImagePulled` rule applies and the registry excludes principals
+    /// from pull-time updates (`lifecycle`).
+    PullTimeExcluded,
     /// A lifecycle policy file was refused (`lifecycle --policy`).
     PolicyInvalid,
     /// A lifecycle policy is accepted, with a warning or note about it (`lifecycle`).
@@ -153,7 +156,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 38] = [
+    pub const ALL: [Code; 39] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
@@ -186,6 +189,7 @@ impl Code {
         Code::LifecycleImageMissing,
         Code::LifecycleTagResolved,
         Code::LifecycleNoPolicy,
+        Code::PullTimeExcluded,
         Code::PolicyInvalid,
         Code::PolicyNote,
         Code::AwsError,

@@ -10,6 +10,7 @@ mod config;
 mod ecr;
 mod ecr_archive;
 mod ecr_fallback;
+mod ecr_registry;
 mod ecs;
 mod ecs_revisions;
 mod faults;

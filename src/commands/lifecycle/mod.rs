@@ -240,6 +240,8 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
     let bare = grouped.bare.clone();
     let fetched = fetch_all(&live, grouped.groups, file_policy.is_none(), args.aws.jobs).await;
     let mut bare_found = BTreeSet::new();
+    // Pull-time exclusions, read once per Region where a policy archives by last pull.
+    let mut exclusions: std::collections::HashMap<String, Vec<String>> = Default::default();
     for (mut group, result) in fetched {
         let meta = RepoMeta::of(&group.repo);
         let fetched = match result {
@@ -282,6 +284,27 @@ pub async fn run_evaluate(args: &LifecycleArgs, printer: &mut Printer) -> anyhow
         }
         printer.findings(findings)?;
         let Some(source) = source else { continue };
+        if let Some(policy) = source.policy().filter(|p| p.acts_by_last_pull()) {
+            let region = group.repo.host.region.clone();
+            if !exclusions.contains_key(&region) {
+                let found = live.pull_time_exclusions(&region).await;
+                if let Err(e) = &found {
+                    printer.finding(
+                        Finding::new(
+                            Code::AwsError,
+                            Severity::Warning,
+                            format!("{e}; whether pulls refresh lastRecordedPullTime is not known"),
+                        )
+                        .location(format!("registry in {region}")),
+                    )?;
+                }
+                exclusions.insert(region.clone(), found.unwrap_or_default());
+            }
+            let excluded = &exclusions[&region];
+            if let Some(f) = crate::lifecycle::pull_time_warning(&meta, policy, excluded) {
+                printer.finding(f)?;
+            }
+        }
         group.entries.extend(bare.iter().cloned());
         let uses = resolve_uses(&group.entries, &fetched.list.images);
         let outcome = evaluate_repository(&meta, source.policy(), &fetched.list.images, now, &uses);

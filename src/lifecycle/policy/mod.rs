@@ -369,6 +369,13 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether a rule acts by last pull (`sinceImagePulled`).
+    pub fn acts_by_last_pull(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.count_type == CountType::SinceImagePulled)
+    }
+
     /// The rule with this `rulePriority`, if any.
     pub fn rule_by_priority(&self, priority: i64) -> Option<&Rule> {
         self.rules.iter().find(|r| r.rule_priority == priority)
