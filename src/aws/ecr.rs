@@ -287,6 +287,38 @@ impl LiveEcr {
         crate::lifecycle::parse_describe_registry(&body, region).map_err(words)
     }
 
+    /// The repository's tag mutability (`DescribeRepositories`).
+    pub async fn tag_mutability(
+        &self,
+        repo: &Repo,
+    ) -> Result<crate::lifecycle::protect::Mutability, AwsError> {
+        use crate::lifecycle::protect::Mutability;
+        use aws_sdk_ecr::types::ImageTagMutability as M;
+        let client = self.clients.client(&repo.host).await;
+        let out = client
+            .describe_repositories()
+            .registry_id(&repo.host.account)
+            .repository_names(&repo.repository)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeRepositories", repo, &Failure::of(&e)))?;
+        let Some(found) = out.repositories().first() else {
+            return Ok(Mutability::Unknown("no repository in the answer".into()));
+        };
+        let filters: Vec<String> = found
+            .image_tag_mutability_exclusion_filters()
+            .iter()
+            .map(|f| f.filter().to_owned())
+            .collect();
+        Ok(match found.image_tag_mutability() {
+            Some(M::Mutable) | None => Mutability::Mutable,
+            Some(M::Immutable) => Mutability::Immutable,
+            Some(M::ImmutableWithExclusion) => Mutability::ImmutableWithExclusion(filters),
+            Some(M::MutableWithExclusion) => Mutability::MutableWithExclusion(filters),
+            Some(other) => Mutability::Unknown(other.as_str().to_owned()),
+        })
+    }
+
     /// The IAM principals the caller's registry in `region` excludes from
     /// pull-time updates (`ListPullTimeUpdateExclusions`, every page).
     pub async fn pull_time_exclusions(&self, region: &str) -> Result<Vec<String>, AwsError> {

@@ -32,6 +32,83 @@ pub fn protect_tag(prefix: &str, digest: &str) -> String {
     )
 }
 
+/// A repository's tag mutability (`imageTagMutability` and its exclusion
+/// filters, `WILDCARD` patterns), as `DescribeRepositories` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mutability {
+    /// Tags move freely.
+    Mutable,
+    /// No tag can be moved.
+    Immutable,
+    /// Immutable, except tags matching the filters.
+    ImmutableWithExclusion(Vec<String>),
+    /// Mutable, except tags matching the filters.
+    MutableWithExclusion(Vec<String>),
+    /// A setting this imgpin does not know.
+    Unknown(String),
+}
+
+impl Mutability {
+    /// Whether `tag`, once on an image, can be moved to another.
+    pub fn can_move(&self, tag: &str) -> Option<bool> {
+        let matched = |filters: &[String]| filters.iter().any(|f| super::glob_match(f, tag));
+        match self {
+            Mutability::Mutable => Some(true),
+            Mutability::Immutable => Some(false),
+            Mutability::ImmutableWithExclusion(f) => Some(matched(f)),
+            Mutability::MutableWithExclusion(f) => Some(!matched(f)),
+            Mutability::Unknown(_) => None,
+        }
+    }
+
+    /// The setting as ECR names it.
+    pub fn name(&self) -> &str {
+        match self {
+            Mutability::Mutable => "MUTABLE",
+            Mutability::Immutable => "IMMUTABLE",
+            Mutability::ImmutableWithExclusion(_) => "IMMUTABLE_WITH_EXCLUSION",
+            Mutability::MutableWithExclusion(_) => "MUTABLE_WITH_EXCLUSION",
+            Mutability::Unknown(s) => s,
+        }
+    }
+}
+
+/// Why `tag` cannot protect `digest` in `repo` when another image, `other`,
+/// carries it already: in an immutable repository `PutImage` fails; in a
+/// mutable one it would move the tag and leave `other` unprotected. Says
+/// what to do instead.
+pub fn tag_conflict(
+    repo: &Repo,
+    digest: &str,
+    tag: &str,
+    other: &str,
+    mutability: Option<&Mutability>,
+) -> String {
+    let head = format!(
+        "{repo}: cannot protect {} with {tag}: the tag is on {} already",
+        short(digest),
+        short(other)
+    );
+    // Removing the tag deletes the other image if it is its only tag.
+    let fix = format!(
+        "use another --tag-prefix, or, if {} needs no protection, remove the tag (`aws ecr batch-delete-image --repository-name {} --registry-id {} --region {} --image-ids imageTag={tag}`; it deletes the image if that is its only tag)",
+        short(other),
+        repo.repository,
+        repo.host.account,
+        repo.host.region
+    );
+    match mutability.and_then(|m| m.can_move(tag).map(|c| (m, c))) {
+        Some((m, false)) => format!(
+            "{head}, and the repository's tags are immutable ({}): PutImage would fail with ImageTagAlreadyExistsException; {fix}",
+            m.name()
+        ),
+        Some((_, true)) => format!(
+            "{head}; moving it would leave that image unprotected; {fix}"
+        ),
+        None => format!("{head} (tag mutability not known); {fix}"),
+    }
+}
+
 /// Checks a tag prefix against ECR's tag grammar (`[a-zA-Z0-9_][a-zA-Z0-9_.-]*`, 128
 /// characters in all with the digest part).
 pub fn check_tag_prefix(prefix: &str) -> Result<(), String> {
@@ -305,6 +382,51 @@ pub fn check_keep_rule(
         "proposedPolicy": proposed_text,
         "stillActedOn": failing.iter().map(|(d, _)| d).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    use super::*;
+    use crate::reference::ecr::EcrHost;
+
+    #[test]
+    fn a_tag_on_another_image_is_never_moved_and_immutability_is_explained() {
+        let repo = Repo {
+            host: EcrHost {
+                account: "111122223333".into(),
+                region: "us-west-2".into(),
+                fips: false,
+                dual_stack: false,
+            },
+            repository: "api".into(),
+        };
+        let (d, other) = (
+            format!("sha256:{}", "a".repeat(64)),
+            format!("sha256:{}", "b".repeat(64)),
+        );
+        let tag = protect_tag("keep-", &d);
+        let immutable = tag_conflict(&repo, &d, &tag, &other, Some(&Mutability::Immutable));
+        assert!(
+            immutable.contains("the repository's tags are immutable (IMMUTABLE): PutImage would fail with ImageTagAlreadyExistsException; use another --tag-prefix"),
+            "{immutable}"
+        );
+        let mutable = tag_conflict(&repo, &d, &tag, &other, Some(&Mutability::Mutable));
+        assert!(
+            mutable.contains("moving it would leave that image unprotected"),
+            "{mutable}"
+        );
+        assert!(
+            mutable.contains("--image-ids imageTag=keep-aaaaaaaaaaaa"),
+            "{mutable}"
+        );
+        // An exclusion filter decides per tag.
+        let excluded = Mutability::ImmutableWithExclusion(vec!["keep-*".into()]);
+        assert_eq!(excluded.can_move(&tag), Some(true));
+        assert_eq!(excluded.can_move("v1"), Some(false));
+        let only = Mutability::MutableWithExclusion(vec!["keep-*".into()]);
+        assert_eq!(only.can_move(&tag), Some(false));
+        assert_eq!(Mutability::Unknown("X".into()).can_move(&tag), None);
+    }
 }
 
 #[cfg(test)]

@@ -1260,3 +1260,55 @@ fn lifecycle_counts_replicas_where_deletes_replicate() {
     let after = through(proxy.endpoint(), &["lifecycle"]);
     assert_exit(&after, 0);
 }
+
+/// A protecting tag another image carries already is never moved: in a
+/// mutable repository that would unprotect the other image, in an immutable
+/// one PutImage fails. Either way: an error that says why and what to do,
+/// and nothing changes.
+#[test]
+fn lifecycle_protect_never_moves_a_tag_another_image_carries() {
+    let moto = Moto::start();
+    let host = host();
+    let dir = tempfile::tempdir().unwrap();
+    for (repo, mutability, words) in [
+        ("locked", "IMMUTABLE", "the repository's tags are immutable (IMMUTABLE): PutImage would fail with ImageTagAlreadyExistsException; use another --tag-prefix"),
+        ("open", "MUTABLE", "moving it would leave that image unprotected; use another --tag-prefix"),
+    ] {
+        moto.ecr(
+            REGION,
+            "CreateRepository",
+            json!({ "repositoryName": repo, "imageTagMutability": mutability }),
+        );
+        let first = oci_image(LINUX_AMD64);
+        let other = moto.put_image(REGION, repo, "v1", &first);
+        let used = moto.put_image(REGION, repo, "v2", &oci_image(LINUX_AMD64));
+        let keep = format!("keep-{}", &used[7..19]);
+        // Someone gave the other image the tag that would protect `used`.
+        moto.put_image(REGION, repo, &keep, &first);
+        let before = describe(&moto, repo);
+        let out = run(
+            &moto,
+            dir.path(),
+            &[
+                "lifecycle",
+                "protect",
+                "--apply",
+                "--in-use",
+                &format!("{host}/{repo}@{used}"),
+            ],
+        );
+        assert_exit(&out, 2);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            all.contains(&format!(
+                "repository {repo} (account {}, {REGION}): cannot protect {} with {keep}: the tag is on {} already",
+                moto::ACCOUNT_ID,
+                &used[..19],
+                &other[..19]
+            )),
+            "{all}"
+        );
+        assert!(all.contains(words), "{all}");
+        assert_eq!(describe(&moto, repo), before, "nothing moved in {repo}");
+    }
+}

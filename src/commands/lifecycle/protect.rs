@@ -13,7 +13,7 @@ use crate::aws::ecr::PutOutcome;
 use crate::cli::ProtectArgs;
 use crate::commands::count;
 use crate::commands::in_use;
-use crate::lifecycle::protect::{check_keep_rule, check_tag_prefix, protect_tag};
+use crate::lifecycle::protect::{check_keep_rule, check_tag_prefix, protect_tag, tag_conflict};
 use crate::lifecycle::repository::short;
 use crate::lifecycle::{live_policy_source, resolve_uses};
 use crate::lifecycle::{ImageDetail, Use};
@@ -131,11 +131,30 @@ pub async fn run(args: &ProtectArgs, printer: &mut Printer) -> anyhow::Result<St
         } else {
             BTreeMap::new()
         };
+        let mut mutability = None;
         for (digest, users) in &wanted {
             let tag = protect_tag(prefix, digest);
             let first = users[0];
             let labels: Vec<String> = users.iter().map(|u| u.entry.label.clone()).collect();
-            let status = if in_repo[digest.as_str()].tags.contains(&tag) {
+            // The tag on another image: PutImage would move it (or fail, immutable).
+            let holder = fetched
+                .list
+                .images
+                .iter()
+                .find(|i| i.digest != *digest && i.tags.contains(&tag));
+            let status = if let Some(other) = holder {
+                if mutability.is_none() {
+                    mutability = Some(live.tag_mutability(&repo).await.ok());
+                }
+                let known = mutability.as_ref().and_then(Option::as_ref);
+                let message = tag_conflict(&repo, digest, &tag, &other.digest, known);
+                printer.finding(
+                    first
+                        .entry
+                        .finding(Code::ProtectTag, Severity::Error, message),
+                )?;
+                "failed"
+            } else if in_repo[digest.as_str()].tags.contains(&tag) {
                 counts.2 += 1;
                 "already-protected"
             } else if !args.apply {
