@@ -278,11 +278,13 @@ pub(crate) trait EcsApi {
         cluster: &str,
         names: &[String],
     ) -> Result<(Vec<ServiceInfo>, Vec<String>), EcsError>;
-    /// One page of `ListTasks` (RUNNING), optionally for one service.
+    /// One page of `ListTasks` (RUNNING, or STOPPED when `stopped`),
+    /// optionally for one service.
     async fn list_tasks(
         &self,
         cluster: &str,
         service: Option<&str>,
+        stopped: bool,
         next: Option<String>,
     ) -> Result<Page, EcsError>;
     /// `DescribeTasks` of at most [`DESCRIBE_TASKS_MAX`] ARNs.
@@ -375,11 +377,18 @@ impl EcsApi for aws_sdk_ecs::Client {
         &self,
         cluster: &str,
         service: Option<&str>,
+        stopped: bool,
         next: Option<String>,
     ) -> Result<Page, EcsError> {
+        let status = if stopped {
+            aws_sdk_ecs::types::DesiredStatus::Stopped
+        } else {
+            aws_sdk_ecs::types::DesiredStatus::Running
+        };
         let out = self
             .list_tasks()
             .cluster(cluster)
+            .desired_status(status)
             .set_service_name(service.map(str::to_string))
             .max_results(100)
             .set_next_token(next)

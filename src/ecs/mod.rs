@@ -80,17 +80,29 @@ pub enum ImageSource {
     Deployment,
     /// A running task.
     Task,
+    /// A task that stopped recently (ECS lists stopped tasks for about an hour).
+    #[serde(rename = "stopped-task")]
+    StoppedTask,
     /// A service revision: the digests ECS resolved for a deployment, which
     /// its tasks and a rollback to it run (`DescribeServiceRevisions`).
     Revision,
 }
 
 impl ImageSource {
-    /// The name `ecs images` writes: `deployment`, `task`, `revision`.
+    /// Every source, for the check that [`ImageSource::name`] is the JSON name.
+    pub const ALL: [ImageSource; 4] = [
+        ImageSource::Deployment,
+        ImageSource::Task,
+        ImageSource::StoppedTask,
+        ImageSource::Revision,
+    ];
+
+    /// The name `ecs images` writes: `deployment`, `task`, `stopped-task`, `revision`.
     pub fn name(self) -> &'static str {
         match self {
             ImageSource::Deployment => "deployment",
             ImageSource::Task => "task",
+            ImageSource::StoppedTask => "stopped-task",
             ImageSource::Revision => "revision",
         }
     }
@@ -275,8 +287,18 @@ pub(crate) async fn list_images_with<A: EcsApi>(
             .map(|s| Some(s.rsplit('/').next().unwrap_or(s)))
             .collect()
     };
-    for scope in scopes {
-        let arns = all_pages(|next| api.list_tasks(cluster, scope, next)).await?;
+    // Running tasks, then the stopped ones ECS still lists (about an hour):
+    // a task that crashed and is replaced runs the same image again.
+    let listings = scopes
+        .iter()
+        .flat_map(|scope| [(*scope, false), (*scope, true)]);
+    for (scope, stopped) in listings {
+        let arns = all_pages(|next| api.list_tasks(cluster, scope, stopped, next)).await?;
+        let source = if stopped {
+            ImageSource::StoppedTask
+        } else {
+            ImageSource::Task
+        };
         for chunk in arns.chunks(DESCRIBE_TASKS_MAX) {
             for task in api.describe_tasks(cluster, chunk).await? {
                 let group = task.group.as_deref();
@@ -302,7 +324,7 @@ pub(crate) async fn list_images_with<A: EcsApi>(
                         container: container.clone(),
                         image: image.clone(),
                         digest: digest.clone().or_else(|| written_digest(image)),
-                        source: ImageSource::Task,
+                        source,
                         service_revision: None,
                     });
                 }

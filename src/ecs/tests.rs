@@ -19,6 +19,8 @@ struct Fake {
     services: Vec<ServiceInfo>,
     /// Tasks and the service they belong to.
     tasks: Vec<TaskInfo>,
+    /// The ARNs (`task/N`) of the tasks that stopped.
+    stopped: Vec<String>,
     definitions: HashMap<String, TaskDefinitionImages>,
     /// Service deployment ARN → the revision ARNs it names.
     deployments: HashMap<String, Vec<String>>,
@@ -144,11 +146,27 @@ impl EcsApi for Fake {
         &self,
         _cluster: &str,
         service: Option<&str>,
+        stopped: bool,
         next: Option<String>,
     ) -> Result<Page, EcsError> {
+        if stopped {
+            self.log(format!("ListStoppedTasks {service:?} {next:?}"));
+            let service = if self.unfiltered { None } else { service };
+            let arns = self
+                .task_arns(service)
+                .into_iter()
+                .filter(|a| self.stopped.contains(a))
+                .collect();
+            return Ok(self.page(arns, next));
+        }
         self.log(format!("ListTasks {service:?} {next:?}"));
         let service = if self.unfiltered { None } else { service };
-        Ok(self.page(self.task_arns(service), next))
+        let arns = self
+            .task_arns(service)
+            .into_iter()
+            .filter(|a| !self.stopped.contains(a))
+            .collect();
+        Ok(self.page(arns, next))
     }
 
     async fn describe_tasks(
@@ -742,4 +760,48 @@ fn many_deployments_and_revisions_go_twenty_at_a_time() {
         25,
         "each revision is its service's (read from the ARN)"
     );
+}
+
+#[test]
+fn recently_stopped_tasks_count_with_their_digest() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "shop/web:1")]);
+    fake.services = vec![service("web", &["web:1"])];
+    fake.tasks = vec![
+        task(
+            Some("service:web"),
+            "web:1",
+            &[("app", "shop/web:1", Some(D1))],
+        ),
+        task(
+            Some("service:web"),
+            "web:1",
+            &[("app", "shop/web:1", Some(D2))],
+        ),
+    ];
+    fake.stopped = vec!["task/1".into()];
+    let rows = run(&fake, &[]).unwrap();
+    let tasks: Vec<(ImageSource, Option<&str>)> = rows
+        .iter()
+        .filter(|r| r.source != ImageSource::Deployment)
+        .map(|r| (r.source, r.digest.as_deref()))
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            (ImageSource::Task, Some(D1)),
+            (ImageSource::StoppedTask, Some(D2))
+        ]
+    );
+    assert_eq!(fake.calls("ListStoppedTasks").len(), 1);
+}
+
+#[test]
+fn source_names_are_the_json_names() {
+    for source in ImageSource::ALL {
+        assert_eq!(serde_json::to_value(source).unwrap(), source.name());
+    }
 }

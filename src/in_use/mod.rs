@@ -89,6 +89,7 @@ pub const SOURCES: &[&str] = &[
     "list",
     "ecs-deployment",
     "ecs-task",
+    "ecs-stopped-task",
     "ecs-revision",
     "kubernetes",
     "lambda",
@@ -192,7 +193,7 @@ pub struct EcsImageRow {
     pub image: Option<String>,
     /// The digest ECS resolved or a task runs, when known.
     pub digest: Option<String>,
-    /// Where the row came from (deployment, task, revision).
+    /// Where the row came from (deployment, task, stopped-task, revision).
     pub source: Option<String>,
     /// The service revision ARN of a `revision` row.
     pub service_revision: Option<String>,
@@ -205,6 +206,11 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
         .filter(|row| row.image.is_some() || row.digest.is_some())
         .map(|row| {
             let unknown = || "?".to_owned();
+            let stopped = if row.source.as_deref() == Some("stopped-task") {
+                " (stopped task)"
+            } else {
+                ""
+            };
             let owner = match (&row.service, &row.task_definition) {
                 // `ecs images` writes `-` for a task no service started.
                 (Some(s), Some(t)) if s == "-" => format!("task of {t}"),
@@ -221,7 +227,7 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 (None, None) => "task".to_owned(),
             };
             let label = format!(
-                "{owner} container {} (cluster {})",
+                "{owner}{stopped} container {} (cluster {})",
                 row.container.clone().unwrap_or_else(unknown),
                 row.cluster.clone().unwrap_or_else(unknown)
             );
@@ -232,6 +238,7 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 .or_else(|| reference.as_ref()?.digest().map(ToString::to_string));
             let source = match row.source.as_deref() {
                 Some("task") => "ecs-task",
+                Some("stopped-task") => "ecs-stopped-task",
                 Some("revision") => "ecs-revision",
                 _ => "ecs-deployment",
             };

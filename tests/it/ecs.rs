@@ -339,7 +339,7 @@ fn default_subnet(moto: &Moto) -> String {
     body[start..end].to_owned()
 }
 
-fn run_task(moto: &Moto, subnet: &str, task_definition: &str, group: Option<&str>) {
+fn run_task(moto: &Moto, subnet: &str, task_definition: &str, group: Option<&str>) -> String {
     let mut body = json!({
         "cluster": "prod",
         "taskDefinition": task_definition,
@@ -356,6 +356,7 @@ fn run_task(moto: &Moto, subnet: &str, task_definition: &str, group: Option<&str
         Some(1),
         "{answer}"
     );
+    answer["tasks"][0]["taskArn"].as_str().unwrap().to_owned()
 }
 
 #[test]
@@ -394,6 +395,13 @@ fn ecs_images_lists_deployments_and_running_tasks() {
     let subnet = default_subnet(&moto);
     run_task(&moto, &subnet, "web:1", Some("service:web"));
     run_task(&moto, &subnet, "batch:1", None);
+    // A task that stopped: ECS still lists it for about an hour.
+    let done = run_task(&moto, &subnet, "api:1", None);
+    moto.ecs(
+        REGION,
+        "StopTask",
+        json!({ "cluster": "prod", "task": done }),
+    );
 
     let arn = |td: &str| {
         format!(
@@ -434,6 +442,7 @@ fn ecs_images_lists_deployments_and_running_tasks() {
     let d1 = format!("sha256:{}", "1".repeat(64));
     let mut want = vec![
         format!("- {} job shop/batch:nightly null task", arn("batch:1")),
+        format!("- {} app shop/api:3 null stopped-task", arn("api:1")),
         format!("api {} app shop/api:3 null deployment", arn("api:1")),
         format!("web {} app {web1} {d1} deployment", arn("web:1")),
         format!("web {} proxy envoy:1.30 null deployment", arn("web:1")),

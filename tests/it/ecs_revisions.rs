@@ -118,6 +118,7 @@ fn service_revisions_name_the_digests_ecs_resolved_and_the_rollback_target() {
             "failures": []
         })),
         event(json!({ "taskArns": [] })),
+        event(json!({ "taskArns": [] })),
     ]);
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -191,9 +192,12 @@ fn service_revisions_name_the_digests_ecs_resolved_and_the_rollback_target() {
             "DescribeTaskDefinition",
             "DescribeServiceDeployments",
             "DescribeServiceRevisions",
+            "ListTasks",
             "ListTasks"
         ]
     );
+    assert_eq!(requests[5].1["desiredStatus"], "RUNNING");
+    assert_eq!(requests[6].1["desiredStatus"], "STOPPED");
     assert_eq!(
         requests[3].1,
         json!({ "serviceDeploymentArns": [deployment] })
