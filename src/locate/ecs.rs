@@ -49,14 +49,36 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
 }
 
 /// The task definition's `runtimePlatform`, when it names an architecture
-/// or an operating system family.
+/// or an operating system family. A task definition that requires Fargate
+/// and names no architecture runs on Fargate's default, `LINUX`/`X86_64`
+/// (the ECS API reference's `RuntimePlatform`), so its images must serve
+/// linux/amd64.
 fn runtime_platform(task: &Node) -> Option<DeclaredPlatform> {
-    let platform = task.get("runtimePlatform")?;
-    declared_platform(
-        literal(platform, "cpuArchitecture").map(|a| ("runtimePlatform.cpuArchitecture", a)),
-        literal(platform, "operatingSystemFamily")
-            .map(|f| ("runtimePlatform.operatingSystemFamily", f)),
-    )
+    let platform = task.get("runtimePlatform");
+    let field = |key: &str| platform.and_then(|p| literal(p, key));
+    let arch = field("cpuArchitecture").map(|a| ("runtimePlatform.cpuArchitecture", a));
+    let family =
+        field("operatingSystemFamily").map(|f| ("runtimePlatform.operatingSystemFamily", f));
+    let fargate = task
+        .get("requiresCompatibilities")
+        .and_then(Node::items)
+        .is_some_and(|items| {
+            items.iter().any(|i| {
+                i.scalar()
+                    .is_some_and(|s| s.value.trim().eq_ignore_ascii_case("FARGATE"))
+            })
+        });
+    if fargate && arch.is_none() {
+        const DEFAULT: &str = "requiresCompatibilities FARGATE (no runtimePlatform.cpuArchitecture: Fargate runs X86_64)";
+        let family = family.or(Some((DEFAULT, "LINUX")));
+        let mut declared = declared_platform(Some((DEFAULT, "X86_64")), family)?;
+        declared.source = match family {
+            Some((at, value)) if at != DEFAULT => format!("{DEFAULT}, {at} {value}"),
+            _ => DEFAULT.to_owned(),
+        };
+        return Some(declared);
+    }
+    declared_platform(arch, family)
 }
 
 /// The literal string value of `key`, trimmed and non-empty.

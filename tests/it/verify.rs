@@ -177,6 +177,17 @@ fn verify_checks_declared_platforms_and_child_pins() {
     )
     .unwrap();
 
+    // Fargate without a runtimePlatform runs linux/amd64: an arm64-only pin fails.
+    let arm64_only = reg.push_image("shop/arm", "1.0", LINUX_ARM64);
+    let arm = reg.image("shop/arm", "1.0");
+    std::fs::write(
+        dir.path().join("fargate-td.json"),
+        format!(
+            "{{\n  \"family\": \"api\",\n  \"requiresCompatibilities\": [\"FARGATE\"],\n  \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{arm}@{arm64_only}\"}}]\n}}\n"
+        ),
+    )
+    .unwrap();
+
     let out = run(&reg, &["verify"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -185,6 +196,7 @@ fn verify_checks_declared_platforms_and_child_pins() {
         stdout,
         format!(
             "bad-td.json:4:54: problem: {x86}@{amd64_only}: runtimePlatform.cpuArchitecture ARM64, runtimePlatform.operatingSystemFamily LINUX needs linux/arm64, but the pinned manifest serves only linux/amd64 (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)\n\
+             fargate-td.json:4:54: problem: {arm}@{arm64_only}: requiresCompatibilities FARGATE (no runtimePlatform.cpuArchitecture: Fargate runs X86_64) needs linux/amd64, but the pinned manifest serves only linux/arm64/v8 (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)\n\
              pod.yaml:10:14: problem: {multi}@{}: nodeSelector kubernetes.io/arch=arm64 needs arm64, but the pinned manifest serves only linux/amd64 (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)\n",
             children[0]
         )
@@ -204,6 +216,7 @@ fn verify_checks_declared_platforms_and_child_pins() {
 
     // `pin --update --write` replaces the child with the index: the pod is clean.
     std::fs::remove_file(dir.path().join("bad-td.json")).unwrap();
+    std::fs::remove_file(dir.path().join("fargate-td.json")).unwrap();
     let out = run(&reg, &["pin", "--update", "--write"], dir.path());
     assert_exit(&out, 0);
     let pod = std::fs::read_to_string(dir.path().join("pod.yaml")).unwrap();

@@ -189,6 +189,23 @@ fn ecs_runtime_platform_applies_to_every_container() {
     );
     let none = r#"{"family": "n", "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
     assert_eq!(platforms("td.json", none)[0].3, "");
+    // Fargate's default is LINUX/X86_64; a declared architecture wins; EC2 has none.
+    let fargate = r#"{"family": "f", "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
+    let got = platforms("td.json", fargate);
+    assert_eq!(got[0].1.as_deref(), Some("linux"));
+    assert_eq!(got[0].2, ["amd64"]);
+    assert_eq!(
+        got[0].3,
+        "requiresCompatibilities FARGATE (no runtimePlatform.cpuArchitecture: Fargate runs X86_64)"
+    );
+    let arm = r#"{"family": "f", "requiresCompatibilities": ["FARGATE"],
+        "runtimePlatform": {"cpuArchitecture": "ARM64"},
+        "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
+    assert_eq!(platforms("td.json", arm)[0].2, ["arm64"]);
+    let ec2 = r#"{"family": "e", "requiresCompatibilities": ["EC2"],
+        "containerDefinitions": [{"name": "a", "image": "api:1"}]}"#;
+    assert_eq!(platforms("td.json", ec2)[0].3, "");
 }
 
 #[test]
