@@ -86,9 +86,10 @@ Exit codes:
 const IN_USE_EXAMPLES: &str = "\
 Examples:
   imgpin in-use deploy/ --all-clusters --region us-east-1 --region eu-west-1 \\
-      --lambda --batch --format json > in-use.json
+      --lambda --batch --scheduled --format json > in-use.json
                                     every image in use: files, every ECS cluster,
-                                    Lambda functions and Batch job definitions
+                                    Lambda functions, Batch job definitions and the
+                                    tasks EventBridge rules and schedules start
   imgpin lifecycle --in-use in-use.json
                                     evaluate the policies against that set
   imgpin in-use --no-files --ecs-cluster prod
@@ -531,8 +532,15 @@ pub struct InUseArgs {
     #[arg(long)]
     pub batch: bool,
 
-    /// AWS region of the --ecs-cluster and --all-clusters clusters, --lambda
-    /// and --batch (repeatable: a cluster name is looked for in each; default:
+    /// The task definitions EventBridge rules (every event bus) and
+    /// EventBridge Scheduler schedules start as ECS tasks are in use too:
+    /// their images (`ListRules`, `ListTargetsByRule`, `ListSchedules`,
+    /// `GetSchedule`, `DescribeTaskDefinition`), in each --region.
+    #[arg(long)]
+    pub scheduled: bool,
+
+    /// AWS region of the --ecs-cluster and --all-clusters clusters, --lambda,
+    /// --batch and --scheduled (repeatable: a cluster name is looked for in each; default:
     /// a cluster ARN's region, else the AWS chain's).
     #[arg(long, value_name = "REGION")]
     pub region: Vec<String>,

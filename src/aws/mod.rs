@@ -12,6 +12,7 @@
 pub mod batch;
 pub mod ecr;
 pub mod ecs;
+pub mod events;
 pub mod lambda;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -127,6 +127,61 @@ fn gathered(
     }
 }
 
+/// The images of the ECS task definitions EventBridge rules and Scheduler
+/// schedules start in `region`, each task definition described once.
+async fn scheduled(
+    clients: &mut Clients<'_>,
+    region: Option<&str>,
+    timeout: std::time::Duration,
+) -> Result<Vec<InUseEntry>, String> {
+    use crate::aws::ecs::EcsApi;
+    let tasks =
+        crate::aws::events::scheduled_tasks(region, clients.sources.profile, timeout).await?;
+    let ecs = clients.get(region).await.map_err(|e| e.to_string())?;
+    let mut described: HashMap<String, crate::aws::ecs::TaskDefinitionImages> = HashMap::new();
+    let mut out = Vec::new();
+    for task in tasks {
+        if !described.contains_key(&task.task_definition) {
+            let td = ecs
+                .task_definition(&task.task_definition)
+                .await
+                .map_err(|e| format!("{}: {e}", task.owner))?;
+            described.insert(task.task_definition.clone(), td);
+        }
+        let td = &described[&task.task_definition];
+        let shown = td
+            .arn
+            .rsplit_once(":task-definition/")
+            .map_or(td.arn.as_str(), |(_, t)| t);
+        let place = region.map(|r| format!(" ({r})")).unwrap_or_default();
+        for (container, image) in &td.containers {
+            let Ok(reference) = ImageRef::parse(image) else {
+                return Err(format!(
+                    "{} task definition {shown} container {container}: image {image:?} is not an image reference",
+                    task.owner
+                ));
+            };
+            out.push(InUseEntry {
+                label: format!(
+                    "{} task definition {shown} container {container}{place}",
+                    task.owner
+                ),
+                place: None,
+                digest: reference.digest().map(ToString::to_string),
+                reference: Some(reference),
+                origin: crate::in_use::Origin {
+                    rule: Some(task.name.clone()),
+                    task_definition: Some(td.arn.clone()),
+                    container: Some(container.clone()),
+                    ..crate::in_use::Origin::of(task.source)
+                }
+                .with_arn(&td.arn),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Every in-use entry the sources name besides the files: `--in-use`
 /// values, and the images of the live ECS clusters (`ecs images` rows:
 /// every deployment and running task) named or, with `--all-clusters`,
@@ -228,6 +283,15 @@ pub async fn collect(
                     Err(e) => Err(e.to_owned()),
                 };
             gathered(printer, &mut entries, found, &format!("Lambda in {shown}"))?;
+        }
+        if sources.args.scheduled {
+            let found = scheduled(&mut clients, region.as_deref(), timeout).await;
+            gathered(
+                printer,
+                &mut entries,
+                found,
+                &format!("EventBridge in {shown}"),
+            )?;
         }
         if sources.args.batch {
             let found = match crate::aws::batch::client(region.as_deref(), sources.profile, timeout)

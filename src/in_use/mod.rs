@@ -77,6 +77,9 @@ pub struct Origin {
     /// The AWS Batch job definition (`name:revision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_definition: Option<String>,
+    /// The EventBridge rule or Scheduler schedule that starts the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// The Kubernetes pod (`namespace/name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
@@ -94,6 +97,8 @@ pub const SOURCES: &[&str] = &[
     "kubernetes",
     "lambda",
     "batch",
+    "eventbridge",
+    "scheduler",
 ];
 
 impl Origin {

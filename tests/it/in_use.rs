@@ -282,3 +282,107 @@ fn an_incomplete_in_use_document_is_refused() {
         "{err}"
     );
 }
+
+/// Standalone ECS tasks started by an EventBridge rule and by an
+/// EventBridge Scheduler schedule: their task definitions' images are in
+/// use, labelled with the rule or schedule.
+#[test]
+fn in_use_reads_the_tasks_eventbridge_rules_and_schedules_start() {
+    let moto = Moto::start();
+    let host = host();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "jobs" }),
+    );
+    let digest = moto.put_image(REGION, "jobs", "nightly", &oci_image(LINUX_AMD64));
+    for (family, image) in [
+        ("report", format!("{host}/jobs:nightly@{digest}")),
+        ("cleanup", format!("{host}/jobs:weekly")),
+    ] {
+        moto.ecs(
+            REGION,
+            "RegisterTaskDefinition",
+            json!({ "family": family, "containerDefinitions": [{ "name": "job", "image": image, "memory": 128 }] }),
+        );
+    }
+    let td = |f: &str| {
+        format!(
+            "arn:aws:ecs:{REGION}:{}:task-definition/{f}:1",
+            moto::ACCOUNT_ID
+        )
+    };
+    let cluster = format!("arn:aws:ecs:{REGION}:{}:cluster/jobs", moto::ACCOUNT_ID);
+    let role = format!("arn:aws:iam::{}:role/events", moto::ACCOUNT_ID);
+    moto.events(
+        REGION,
+        "PutRule",
+        json!({ "Name": "nightly-report", "ScheduleExpression": "cron(0 3 * * ? *)" }),
+    );
+    moto.events(
+        REGION,
+        "PutTargets",
+        json!({ "Rule": "nightly-report", "Targets": [{
+            "Id": "report", "Arn": cluster, "RoleArn": role,
+            "EcsParameters": { "TaskDefinitionArn": td("report"), "TaskCount": 1 } }] }),
+    );
+    moto.rest(
+        "scheduler",
+        REGION,
+        "POST",
+        "/schedules/weekly-cleanup",
+        json!({ "ScheduleExpression": "rate(7 days)", "FlexibleTimeWindow": { "Mode": "OFF" },
+                "Target": { "Arn": cluster, "RoleArn": role,
+                            "EcsParameters": { "TaskDefinitionArn": td("cleanup") } } }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &moto,
+        dir.path(),
+        &[
+            "in-use",
+            "--no-files",
+            "--scheduled",
+            "--region",
+            REGION,
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&out, 0);
+    validate_against(SCHEMA, &out.stdout);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, String, Value, Value)> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap().to_owned(),
+                e["label"].as_str().unwrap().to_owned(),
+                e["digest"].clone(),
+                e["rule"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "eventbridge".to_owned(),
+                "EventBridge rule nightly-report (bus default) task definition report:1 container job (us-east-1)".to_owned(),
+                json!(digest),
+                json!("nightly-report")
+            ),
+            (
+                "scheduler".to_owned(),
+                "EventBridge Scheduler schedule default/weekly-cleanup task definition cleanup:1 container job (us-east-1)".to_owned(),
+                Value::Null,
+                json!("weekly-cleanup")
+            ),
+        ],
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}

@@ -209,6 +209,13 @@ impl Moto {
             .unwrap_or_else(|e| panic!("moto ECS {action}: {e}"))
     }
 
+    /// Calls an EventBridge action (e.g. `"PutRule"`) in `region`; panics on
+    /// an error answer.
+    pub fn events(&self, region: &str, action: &str, body: Value) -> Value {
+        self.call("events", "AWSEvents", region, action, &body)
+            .unwrap_or_else(|e| panic!("moto EventBridge {action}: {e}"))
+    }
+
     /// Like [`Moto::ecr`], returning moto's error answer instead of panicking.
     pub fn try_ecr(&self, region: &str, action: &str, body: Value) -> Result<Value, MotoError> {
         self.call(
