@@ -22,11 +22,7 @@ pub async fn client(
     timeout: Duration,
 ) -> Result<aws_sdk_batch::Client, String> {
     let base = super::regional_config(profile, region).await?;
-    let config = aws_sdk_batch::config::Builder::from(&base)
-        .retry_config(super::retries())
-        .timeout_config(super::timeouts(&base, timeout))
-        .build();
-    Ok(aws_sdk_batch::Client::from_conf(config))
+    Ok(super::client_of!(aws_sdk_batch, &base, timeout))
 }
 
 /// The images of the latest active revision of every job definition in the
@@ -36,36 +32,36 @@ pub async fn in_use(client: &aws_sdk_batch::Client) -> Result<Vec<InUseEntry>, S
         .config()
         .region()
         .map_or_else(String::new, ToString::to_string);
-    let mut latest: BTreeMap<String, JobDefinition> = BTreeMap::new();
-    let mut next = None;
-    loop {
-        let out = client
+    let all: Vec<JobDefinition> = super::every_page(|next| {
+        let sent = client
             .describe_job_definitions()
             .status("ACTIVE")
             .max_results(100)
             .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| {
+            .send();
+        let region = region.as_str();
+        async move {
+            let out = sent.await.map_err(|e| {
                 Failure::of(&e).words(
                     "batch:DescribeJobDefinitions",
                     &format!("the Batch job definitions of {region}"),
                 )
             })?;
-        for jd in out.job_definitions() {
-            let Some(name) = jd.job_definition_name() else {
-                continue;
-            };
-            let newer = latest
-                .get(name)
-                .is_none_or(|kept| jd.revision() > kept.revision());
-            if newer {
-                latest.insert(name.to_owned(), jd.clone());
-            }
+            let page = out.job_definitions().to_vec();
+            Ok::<_, String>((page, out.next_token().map(str::to_owned)))
         }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-            _ => break,
+    })
+    .await?;
+    let mut latest: BTreeMap<String, JobDefinition> = BTreeMap::new();
+    for jd in all {
+        let Some(name) = jd.job_definition_name().map(str::to_owned) else {
+            continue;
+        };
+        if latest
+            .get(&name)
+            .is_none_or(|kept| jd.revision() > kept.revision())
+        {
+            latest.insert(name, jd);
         }
     }
     let mut out = Vec::new();

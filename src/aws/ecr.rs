@@ -329,27 +329,24 @@ impl LiveEcr {
             dual_stack: false,
         };
         let client = self.clients.client(&host).await;
-        let mut out = Vec::new();
-        let mut next = None;
-        loop {
-            let page = client
+        super::every_page(|next| {
+            let sent = client
                 .list_pull_time_update_exclusions()
                 .max_results(1000)
                 .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| AwsError {
+                .send();
+            async move {
+                let page = sent.await.map_err(|e| AwsError {
                     action: "ListPullTimeUpdateExclusions",
                     repo: format!("the registry in {region}"),
                     message: Failure::of(&e)
                         .words("ecr:ListPullTimeUpdateExclusions", "the registry"),
                 })?;
-            out.extend(page.pull_time_update_exclusions().iter().cloned());
-            match page.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                _ => return Ok(out),
+                let found = page.pull_time_update_exclusions().to_vec();
+                Ok((found, page.next_token().map(str::to_owned)))
             }
-        }
+        })
+        .await
     }
 
     /// Every image of the repository, ACTIVE and ARCHIVED (`filter.imageStatus = ANY`),

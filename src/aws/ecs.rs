@@ -111,11 +111,7 @@ pub async fn client(
     let base = super::regional_config(profile, region)
         .await
         .map_err(|e| EcsError::new("configuration", EcsErrorKind::Other, e))?;
-    let config = aws_sdk_ecs::config::Builder::from(&base)
-        .retry_config(super::retries())
-        .timeout_config(super::timeouts(&base, timeout))
-        .build();
-    Ok(aws_sdk_ecs::Client::from_conf(config))
+    Ok(super::client_of!(aws_sdk_ecs, &base, timeout))
 }
 
 /// Every cluster ARN of the client's account and Region (`ListClusters`,

@@ -29,18 +29,8 @@ pub async fn scheduled_tasks(
 ) -> Result<Vec<ScheduledTask>, String> {
     let base = super::regional_config(profile, region).await?;
     let region = base.region().map(ToString::to_string).unwrap_or_default();
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(&base)
-            .retry_config(super::retries())
-            .timeout_config(super::timeouts(&base, timeout))
-            .build(),
-    );
-    let scheduler = aws_sdk_scheduler::Client::from_conf(
-        aws_sdk_scheduler::config::Builder::from(&base)
-            .retry_config(super::retries())
-            .timeout_config(super::timeouts(&base, timeout))
-            .build(),
-    );
+    let events = super::client_of!(aws_sdk_eventbridge, &base, timeout);
+    let scheduler = super::client_of!(aws_sdk_scheduler, &base, timeout);
     let mut out = rule_tasks(&events, &region).await?;
     out.extend(schedule_tasks(&scheduler, &region).await?);
     Ok(out)
@@ -53,76 +43,70 @@ async fn rule_tasks(
     let words = |permission: &str, f: Failure| {
         f.words(permission, &format!("the EventBridge rules of {region}"))
     };
-    let mut buses = Vec::new();
-    let mut next = None;
-    loop {
-        let page = client
-            .list_event_buses()
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| words("events:ListEventBuses", Failure::of(&e)))?;
-        buses.extend(
-            page.event_buses()
+    let mut buses = super::every_page(|next| {
+        let sent = client.list_event_buses().set_next_token(next).send();
+        async move {
+            let page = sent
+                .await
+                .map_err(|e| words("events:ListEventBuses", Failure::of(&e)))?;
+            let names = page
+                .event_buses()
                 .iter()
-                .filter_map(|b| b.name().map(str::to_owned)),
-        );
-        match page.next_token() {
-            Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-            _ => break,
+                .filter_map(|b| b.name().map(str::to_owned));
+            Ok::<_, String>((names.collect(), page.next_token().map(str::to_owned)))
         }
-    }
+    })
+    .await?;
     if buses.is_empty() {
         buses.push("default".to_owned());
     }
     let mut out = Vec::new();
     for bus in &buses {
-        let mut rules = Vec::new();
-        let mut next = None;
-        loop {
-            let page = client
+        let rules: Vec<String> = super::every_page(|next| {
+            let sent = client
                 .list_rules()
                 .event_bus_name(bus)
                 .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| words("events:ListRules", Failure::of(&e)))?;
-            rules.extend(
-                page.rules()
+                .send();
+            async move {
+                let page = sent
+                    .await
+                    .map_err(|e| words("events:ListRules", Failure::of(&e)))?;
+                let names = page
+                    .rules()
                     .iter()
-                    .filter_map(|r| r.name().map(str::to_owned)),
-            );
-            match page.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                _ => break,
+                    .filter_map(|r| r.name().map(str::to_owned));
+                Ok::<_, String>((names.collect(), page.next_token().map(str::to_owned)))
             }
-        }
+        })
+        .await?;
         for rule in rules {
-            let mut next = None;
-            loop {
-                let page = client
+            let definitions: Vec<String> = super::every_page(|next| {
+                let sent = client
                     .list_targets_by_rule()
                     .rule(&rule)
                     .event_bus_name(bus)
                     .set_next_token(next)
-                    .send()
-                    .await
-                    .map_err(|e| words("events:ListTargetsByRule", Failure::of(&e)))?;
-                for target in page.targets() {
-                    if let Some(td) = target.ecs_parameters().map(|p| p.task_definition_arn()) {
-                        out.push(ScheduledTask {
-                            source: "eventbridge",
-                            owner: format!("EventBridge rule {rule} (bus {bus})"),
-                            name: rule.clone(),
-                            task_definition: td.to_owned(),
-                        });
-                    }
+                    .send();
+                async move {
+                    let page = sent
+                        .await
+                        .map_err(|e| words("events:ListTargetsByRule", Failure::of(&e)))?;
+                    let tds = page
+                        .targets()
+                        .iter()
+                        .filter_map(|t| t.ecs_parameters())
+                        .map(|p| p.task_definition_arn().to_owned());
+                    Ok::<_, String>((tds.collect(), page.next_token().map(str::to_owned)))
                 }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                    _ => break,
-                }
-            }
+            })
+            .await?;
+            out.extend(definitions.into_iter().map(|td| ScheduledTask {
+                source: "eventbridge",
+                owner: format!("EventBridge rule {rule} (bus {bus})"),
+                name: rule.clone(),
+                task_definition: td,
+            }));
         }
     }
     Ok(out)
@@ -138,28 +122,20 @@ async fn schedule_tasks(
             &format!("the EventBridge Scheduler schedules of {region}"),
         )
     };
-    let mut schedules = Vec::new();
-    let mut next = None;
-    loop {
-        let page = client
-            .list_schedules()
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| words("scheduler:ListSchedules", Failure::of(&e)))?;
-        for s in page.schedules() {
-            if let Some(name) = s.name() {
-                schedules.push((
-                    s.group_name().unwrap_or("default").to_owned(),
-                    name.to_owned(),
-                ));
-            }
+    let schedules: Vec<(String, String)> = super::every_page(|next| {
+        let sent = client.list_schedules().set_next_token(next).send();
+        async move {
+            let page = sent
+                .await
+                .map_err(|e| words("scheduler:ListSchedules", Failure::of(&e)))?;
+            let found = page.schedules().iter().filter_map(|s| {
+                let group = s.group_name().unwrap_or("default").to_owned();
+                Some((group, s.name()?.to_owned()))
+            });
+            Ok::<_, String>((found.collect(), page.next_token().map(str::to_owned)))
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-            _ => break,
-        }
-    }
+    })
+    .await?;
     let mut out = Vec::new();
     for (group, name) in schedules {
         let schedule = client

@@ -24,11 +24,7 @@ pub async fn client(
     timeout: Duration,
 ) -> Result<aws_sdk_lambda::Client, String> {
     let base = super::regional_config(profile, region).await?;
-    let config = aws_sdk_lambda::config::Builder::from(&base)
-        .retry_config(super::retries())
-        .timeout_config(super::timeouts(&base, timeout))
-        .build();
-    Ok(aws_sdk_lambda::Client::from_conf(config))
+    Ok(super::client_of!(aws_sdk_lambda, &base, timeout))
 }
 
 /// One function version that runs a container image.
@@ -46,40 +42,37 @@ pub async fn in_use(client: &aws_sdk_lambda::Client) -> Result<Vec<InUseEntry>, 
         .config()
         .region()
         .map_or_else(String::new, ToString::to_string);
-    let mut versions = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = client
+    let versions: Vec<ImageVersion> = super::every_page(|marker| {
+        let sent = client
             .list_functions()
             .function_version(FunctionVersion::All)
             .max_items(50)
             .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| {
+            .send();
+        let region = region.as_str();
+        async move {
+            let out = sent.await.map_err(|e| {
                 Failure::of(&e).words(
                     "lambda:ListFunctions",
                     &format!("the Lambda functions of {region}"),
                 )
             })?;
-        for f in out.functions() {
-            if f.package_type() != Some(&PackageType::Image) {
-                continue;
-            }
-            let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) else {
-                continue;
-            };
-            versions.push(ImageVersion {
-                name: name.to_owned(),
-                arn: arn.to_owned(),
-                version: f.version().unwrap_or("$LATEST").to_owned(),
-            });
+            // Zip functions run no image.
+            let images = out
+                .functions()
+                .iter()
+                .filter(|f| f.package_type() == Some(&PackageType::Image))
+                .filter_map(|f| {
+                    Some(ImageVersion {
+                        name: f.function_name()?.to_owned(),
+                        arn: f.function_arn()?.to_owned(),
+                        version: f.version().unwrap_or("$LATEST").to_owned(),
+                    })
+                });
+            Ok::<_, String>((images.collect(), out.next_marker().map(str::to_owned)))
         }
-        match out.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => break,
-        }
-    }
+    })
+    .await?;
     let answers: Vec<Result<InUseEntry, String>> = futures::stream::iter(versions)
         .map(|v| image_of(client, &region, v))
         .buffered(CONCURRENCY)

@@ -58,6 +58,44 @@ pub(crate) async fn regional_config(
     Ok(base)
 }
 
+/// A client of SDK crate `$sdk` on `$base` ([`SdkConfig`]) with imgpin's
+/// standard retries and `$timeout` per attempt: one place for what every
+/// service client shares.
+macro_rules! client_of {
+    ($sdk:ident, $base:expr, $timeout:expr) => {{
+        let base: &aws_config::SdkConfig = $base;
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from(base)
+                .retry_config($crate::aws::retries())
+                .timeout_config($crate::aws::timeouts(base, $timeout))
+                .build(),
+        )
+    }};
+}
+pub(crate) use client_of;
+
+/// Every page of a paginated call: `call` gets the previous page's token
+/// (`None` first) and answers the page's items and its next token. A token
+/// seen before, or an empty one, ends the loop (a server that repeats a
+/// token would otherwise loop forever).
+pub(crate) async fn every_page<T, E, F, Fut>(mut call: F) -> Result<Vec<T>, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), E>>,
+{
+    let mut items = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut next = None;
+    loop {
+        let (page, token) = call(next).await?;
+        items.extend(page);
+        match token {
+            Some(token) if !token.is_empty() && seen.insert(token.clone()) => next = Some(token),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// Standard retries, [`MAX_ATTEMPTS`] attempts.
 pub(crate) fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)

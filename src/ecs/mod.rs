@@ -170,18 +170,11 @@ where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<Page, EcsError>>,
 {
-    let mut items = Vec::new();
-    let mut seen = HashSet::new();
-    let mut next = None;
-    loop {
-        let page = call(next).await?;
-        items.extend(page.items);
-        match page.next {
-            // A token seen before would loop forever: stop.
-            Some(token) if !token.is_empty() && seen.insert(token.clone()) => next = Some(token),
-            _ => return Ok(items),
-        }
-    }
+    crate::aws::every_page(|next| {
+        let page = call(next);
+        async move { page.await.map(|p| (p.items, p.next)) }
+    })
+    .await
 }
 
 pub(crate) async fn list_images_with<A: EcsApi>(
