@@ -6,24 +6,12 @@
 //! digest only where the definition pins one.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_batch::types::JobDefinition;
 
 use super::Failure;
 use crate::in_use::{InUseEntry, Origin};
 use crate::reference::ImageRef;
-
-/// An AWS Batch client for `region` (else the chain's), standard retries and
-/// `timeout` per attempt.
-pub async fn client(
-    region: Option<&str>,
-    profile: Option<&str>,
-    timeout: Duration,
-) -> Result<aws_sdk_batch::Client, String> {
-    let base = super::regional_config(profile, region).await?;
-    Ok(super::client_of!(aws_sdk_batch, &base, timeout))
-}
 
 /// The images of the latest active revision of every job definition in the
 /// client's Region, labelled `Batch job definition NAME:REV container C (REGION)`.

@@ -20,17 +20,15 @@ pub struct ScheduledTask {
     pub task_definition: String,
 }
 
-/// Every ECS task the EventBridge rules and Scheduler schedules of `region`
-/// (else the chain's) start.
+/// Every ECS task the EventBridge rules and Scheduler schedules of the
+/// Region `base` names start.
 pub async fn scheduled_tasks(
-    region: Option<&str>,
-    profile: Option<&str>,
+    base: &aws_config::SdkConfig,
     timeout: Duration,
 ) -> Result<Vec<ScheduledTask>, String> {
-    let base = super::regional_config(profile, region).await?;
     let region = base.region().map(ToString::to_string).unwrap_or_default();
-    let events = super::client_of!(aws_sdk_eventbridge, &base, timeout);
-    let scheduler = super::client_of!(aws_sdk_scheduler, &base, timeout);
+    let events = super::client_of!(aws_sdk_eventbridge, base, timeout);
+    let scheduler = super::client_of!(aws_sdk_scheduler, base, timeout);
     let mut out = rule_tasks(&events, &region).await?;
     out.extend(schedule_tasks(&scheduler, &region).await?);
     Ok(out)

@@ -4,8 +4,6 @@
 //! image version: `Code.ImageUri` as deployed, `Code.ResolvedImageUri` the
 //! digest Lambda resolved and runs), as in-use entries.
 
-use std::time::Duration;
-
 use aws_sdk_lambda::types::{FunctionVersion, PackageType};
 use futures::StreamExt;
 
@@ -15,17 +13,6 @@ use crate::reference::ImageRef;
 
 /// `GetFunction` calls in flight at once.
 const CONCURRENCY: usize = 8;
-
-/// A Lambda client for `region` (else the chain's), standard retries and
-/// `timeout` per attempt.
-pub async fn client(
-    region: Option<&str>,
-    profile: Option<&str>,
-    timeout: Duration,
-) -> Result<aws_sdk_lambda::Client, String> {
-    let base = super::regional_config(profile, region).await?;
-    Ok(super::client_of!(aws_sdk_lambda, &base, timeout))
-}
 
 /// One function version that runs a container image.
 struct ImageVersion {

@@ -58,6 +58,86 @@ pub(crate) async fn regional_config(
     Ok(base)
 }
 
+/// The AWS configuration of each Region a run asks, loaded once per Region
+/// (loading reads the profile files and may ask instance metadata), and the
+/// ECS client of each: every live in-use source of one run shares them.
+#[derive(Debug)]
+pub struct Regional {
+    profile: Option<String>,
+    timeout: Duration,
+    configs: std::collections::HashMap<Option<String>, SdkConfig>,
+    ecs: std::collections::HashMap<Option<String>, aws_sdk_ecs::Client>,
+}
+
+impl Regional {
+    /// Configurations from the default chain (or `profile`), `timeout` per attempt.
+    pub fn new(profile: Option<&str>, timeout: Duration) -> Regional {
+        Regional {
+            profile: profile.map(str::to_owned),
+            timeout,
+            configs: Default::default(),
+            ecs: Default::default(),
+        }
+    }
+
+    /// The configuration for `region` (`None`: the chain's), loaded on first use.
+    async fn config(&mut self, region: Option<&str>) -> Result<SdkConfig, &'static str> {
+        let key = region.map(str::to_owned);
+        if let Some(config) = self.configs.get(&key) {
+            return Ok(config.clone());
+        }
+        let config = regional_config(self.profile.as_deref(), region).await?;
+        self.configs.insert(key, config.clone());
+        Ok(config)
+    }
+
+    /// The ECS client for `region`, made on first use.
+    pub async fn ecs(
+        &mut self,
+        region: Option<&str>,
+    ) -> Result<aws_sdk_ecs::Client, ecs::EcsError> {
+        let key = region.map(str::to_owned);
+        if let Some(client) = self.ecs.get(&key) {
+            return Ok(client.clone());
+        }
+        let base = self
+            .config(region)
+            .await
+            .map_err(|e| ecs::EcsError::new("configuration", ecs::EcsErrorKind::Other, e))?;
+        let client = client_of!(aws_sdk_ecs, &base, self.timeout);
+        self.ecs.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// The container-image Lambda function versions of `region` ([`lambda::in_use`]).
+    pub async fn lambda(
+        &mut self,
+        region: Option<&str>,
+    ) -> Result<Vec<crate::in_use::InUseEntry>, String> {
+        let base = self.config(region).await?;
+        lambda::in_use(&client_of!(aws_sdk_lambda, &base, self.timeout)).await
+    }
+
+    /// The images of the latest Batch job definitions of `region` ([`batch::in_use`]).
+    pub async fn batch(
+        &mut self,
+        region: Option<&str>,
+    ) -> Result<Vec<crate::in_use::InUseEntry>, String> {
+        let base = self.config(region).await?;
+        batch::in_use(&client_of!(aws_sdk_batch, &base, self.timeout)).await
+    }
+
+    /// The ECS tasks EventBridge rules and schedules of `region` start
+    /// ([`events::scheduled_tasks`]).
+    pub async fn scheduled_tasks(
+        &mut self,
+        region: Option<&str>,
+    ) -> Result<Vec<events::ScheduledTask>, String> {
+        let base = self.config(region).await?;
+        events::scheduled_tasks(&base, self.timeout).await
+    }
+}
+
 /// A client of SDK crate `$sdk` on `$base` ([`SdkConfig`]) with imgpin's
 /// standard retries and `$timeout` per attempt: one place for what every
 /// service client shares.

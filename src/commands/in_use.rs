@@ -71,30 +71,6 @@ fn named_clusters(args: &InUseArgs) -> Vec<(Option<String>, String)> {
     out
 }
 
-/// One ECS client per Region for the whole run: loading the AWS
-/// configuration reads the profile files and may ask instance metadata.
-struct Clients<'a> {
-    sources: &'a InUseSources<'a>,
-    made: HashMap<Option<String>, aws_sdk_ecs::Client>,
-}
-
-impl Clients<'_> {
-    /// The client for `region` (`None`: the AWS chain's), made on first use.
-    async fn get(
-        &mut self,
-        region: Option<&str>,
-    ) -> Result<aws_sdk_ecs::Client, crate::ecs::EcsError> {
-        let key = region.map(str::to_owned);
-        if let Some(client) = self.made.get(&key) {
-            return Ok(client.clone());
-        }
-        let timeout = std::time::Duration::from_secs(self.sources.timeout.max(1));
-        let client = crate::ecs::client(region, self.sources.profile, timeout).await?;
-        self.made.insert(key, client.clone());
-        Ok(client)
-    }
-}
-
 /// The Regions a whole-account source is read in: each `--region`, else
 /// the AWS chain's (`None`).
 fn regions_of(args: &InUseArgs) -> Vec<Option<String>> {
@@ -130,14 +106,12 @@ fn gathered(
 /// The images of the ECS task definitions EventBridge rules and Scheduler
 /// schedules start in `region`, each task definition described once.
 async fn scheduled(
-    clients: &mut Clients<'_>,
+    aws: &mut crate::aws::Regional,
     region: Option<&str>,
-    timeout: std::time::Duration,
 ) -> Result<Vec<InUseEntry>, String> {
     use crate::aws::ecs::EcsApi;
-    let tasks =
-        crate::aws::events::scheduled_tasks(region, clients.sources.profile, timeout).await?;
-    let ecs = clients.get(region).await.map_err(|e| e.to_string())?;
+    let tasks = aws.scheduled_tasks(region).await?;
+    let ecs = aws.ecs(region).await.map_err(|e| e.to_string())?;
     let mut described: HashMap<String, crate::aws::ecs::TaskDefinitionImages> = HashMap::new();
     let mut out = Vec::new();
     for task in tasks {
@@ -195,14 +169,13 @@ pub async fn collect(
 ) -> anyhow::Result<Vec<InUseEntry>> {
     let (mut entries, bad) = collect_in_use(&sources.args.in_use);
     printer.findings(bad)?;
-    let mut clients = Clients {
-        sources,
-        made: HashMap::new(),
-    };
+    // One AWS configuration and ECS client per Region for the whole run.
+    let timeout = std::time::Duration::from_secs(sources.timeout.max(1));
+    let mut aws = crate::aws::Regional::new(sources.profile, timeout);
     let mut clusters = named_clusters(sources.args);
     if sources.args.all_clusters {
         for region in regions_of(sources.args) {
-            let listed = match clients.get(region.as_deref()).await {
+            let listed = match aws.ecs(region.as_deref()).await {
                 Ok(client) => crate::ecs::list_clusters(&client).await,
                 Err(err) => Err(err),
             };
@@ -230,7 +203,7 @@ pub async fn collect(
     let mut missing: std::collections::BTreeMap<String, usize> = Default::default();
     for (region, cluster) in clusters {
         let by_name = searched && crate::ecs::arn_region(&cluster).is_none();
-        let listed = match clients.get(region.as_deref()).await {
+        let listed = match aws.ecs(region.as_deref()).await {
             Ok(client) => crate::ecs::list_images(&client, &cluster, &[]).await,
             Err(err) => Err(err),
         };
@@ -273,33 +246,19 @@ pub async fn collect(
         }
     }
     for region in regions_of(sources.args) {
-        let shown = region.as_deref().unwrap_or("the default region");
-        let timeout = std::time::Duration::from_secs(sources.timeout.max(1));
+        let region = region.as_deref();
+        let shown = region.unwrap_or("the default region");
         if sources.args.lambda {
-            let found =
-                match crate::aws::lambda::client(region.as_deref(), sources.profile, timeout).await
-                {
-                    Ok(client) => crate::aws::lambda::in_use(&client).await,
-                    Err(e) => Err(e.to_owned()),
-                };
+            let found = aws.lambda(region).await;
             gathered(printer, &mut entries, found, &format!("Lambda in {shown}"))?;
         }
         if sources.args.scheduled {
-            let found = scheduled(&mut clients, region.as_deref(), timeout).await;
-            gathered(
-                printer,
-                &mut entries,
-                found,
-                &format!("EventBridge in {shown}"),
-            )?;
+            let found = scheduled(&mut aws, region).await;
+            let what = format!("EventBridge in {shown}");
+            gathered(printer, &mut entries, found, &what)?;
         }
         if sources.args.batch {
-            let found = match crate::aws::batch::client(region.as_deref(), sources.profile, timeout)
-                .await
-            {
-                Ok(client) => crate::aws::batch::in_use(&client).await,
-                Err(e) => Err(e.to_owned()),
-            };
+            let found = aws.batch(region).await;
             gathered(
                 printer,
                 &mut entries,
