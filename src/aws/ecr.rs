@@ -250,6 +250,18 @@ impl LiveEcr {
         }
     }
 
+    /// The client for the caller's own registry in `region` (registry-level
+    /// calls name no account).
+    async fn registry_client(&self, region: &str) -> aws_sdk_ecr::Client {
+        let host = EcrHost {
+            account: String::new(),
+            region: region.to_owned(),
+            fips: false,
+            dual_stack: false,
+        };
+        self.clients.client(&host).await
+    }
+
     /// The replication rules of the caller's registry in `region`
     /// (`DescribeRegistry`), read from the raw answer so that fields the SDK
     /// model does not carry (`deleteReplication`) are kept.
@@ -258,18 +270,12 @@ impl LiveEcr {
         region: &str,
     ) -> Result<crate::lifecycle::Replication, AwsError> {
         const ACTION: &str = "DescribeRegistry";
-        let host = EcrHost {
-            account: String::new(),
-            region: region.to_owned(),
-            fips: false,
-            dual_stack: false,
-        };
         let words = |message: String| AwsError {
             action: ACTION,
             repo: format!("the registry in {region}"),
             message,
         };
-        let client = self.clients.client(&host).await;
+        let client = self.registry_client(region).await;
         let capture = super::BodyCapture::default();
         let sent = client
             .describe_registry()
@@ -322,13 +328,7 @@ impl LiveEcr {
     /// The IAM principals the caller's registry in `region` excludes from
     /// pull-time updates (`ListPullTimeUpdateExclusions`, every page).
     pub async fn pull_time_exclusions(&self, region: &str) -> Result<Vec<String>, AwsError> {
-        let host = EcrHost {
-            account: String::new(),
-            region: region.to_owned(),
-            fips: false,
-            dual_stack: false,
-        };
-        let client = self.clients.client(&host).await;
+        let client = self.registry_client(region).await;
         super::every_page(|next| {
             let sent = client
                 .list_pull_time_update_exclusions()

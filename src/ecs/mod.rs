@@ -342,18 +342,10 @@ async fn revision_rows<A: EcsApi>(
         .iter()
         .filter_map(|s| s.current_deployment.clone())
         .collect();
-    // Revision ARN → service name: the ARN names its service
-    // (`…:service-revision/CLUSTER/SERVICE/ID`), the service list the rest.
-    let mut owner: HashMap<String, String> = HashMap::new();
-    let mut wanted: Vec<String> = Vec::new();
-    for service in services {
-        for arn in &service.revisions {
-            owner
-                .entry(arn.clone())
-                .or_insert_with(|| service.name.clone());
-            wanted.push(arn.clone());
-        }
-    }
+    let mut wanted: Vec<String> = services
+        .iter()
+        .flat_map(|s| s.revisions.iter().cloned())
+        .collect();
     for chunk in deployments.chunks(DESCRIBE_REVISIONS_MAX) {
         wanted.extend(api.deployment_revisions(cluster, chunk).await?);
     }
@@ -362,10 +354,9 @@ async fn revision_rows<A: EcsApi>(
     let mut rows = Vec::new();
     for chunk in wanted.chunks(DESCRIBE_REVISIONS_MAX) {
         for revision in api.service_revisions(cluster, chunk).await? {
-            let service = owner
-                .get(&revision.arn)
-                .cloned()
-                .or_else(|| service_of_revision(&revision.arn))
+            // The revision ARN names its service
+            // (`…:service-revision/CLUSTER/SERVICE/ID`); so does `serviceArn`.
+            let service = service_of_revision(&revision.arn)
                 .or_else(|| {
                     let arn = revision.service_arn.as_deref()?;
                     arn.rsplit('/').next().map(str::to_string)

@@ -156,16 +156,15 @@ pub fn fold_replicas(mut groups: Vec<RepoGroup>, registries: &[Replication]) -> 
             None => groups.push(RepoGroup { repo, entries }),
         }
     }
-    groups.sort_by(|a, b| {
-        let key = |g: &RepoGroup| {
-            (
-                g.repo.host.account.clone(),
-                g.repo.host.region.clone(),
-                g.repo.repository.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    let key = |g: &RepoGroup| {
+        let r = &g.repo;
+        (
+            r.host.account.clone(),
+            r.host.region.clone(),
+            r.repository.clone(),
+        )
+    };
+    groups.sort_by_cached_key(key);
     groups
 }
 

@@ -84,6 +84,15 @@ impl std::fmt::Display for MotoError {
     }
 }
 
+/// A SigV4-shaped `Authorization` header that moto accepts unsigned; its
+/// credential scope selects the region and the service.
+fn authorization(region: &str, service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20240101/{region}/{service}/aws4_request, \
+         SignedHeaders=content-type;host, Signature=0"
+    )
+}
+
 /// `application/x-www-form-urlencoded` escaping of one value.
 fn form_encode(value: &str) -> String {
     value
@@ -271,10 +280,7 @@ impl Moto {
         path: &str,
         body: Value,
     ) -> Value {
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20240101/{region}/{service}/aws4_request, \
-             SignedHeaders=content-type;host, Signature=0"
-        );
+        let authorization = authorization(region, service);
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
         let response = self
             .client
@@ -299,11 +305,7 @@ impl Moto {
         let response = self
             .client
             .post(format!("{}/", self.endpoint()))
-            .header(
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/iam/aws4_request, \
-                 SignedHeaders=content-type;host, Signature=0",
-            )
+            .header("Authorization", authorization("us-east-1", "iam"))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(format!(
                 "Action=CreateRole&Version=2010-05-08&RoleName={}&AssumeRolePolicyDocument={}",
@@ -340,12 +342,7 @@ impl Moto {
         action: &str,
         body: &Value,
     ) -> Result<Value, MotoError> {
-        // A SigV4-shaped header that moto accepts unsigned; its credential
-        // scope selects the region and the service.
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20240101/{region}/{service}/aws4_request, \
-             SignedHeaders=content-type;host;x-amz-target, Signature=0"
-        );
+        let authorization = authorization(region, service);
         let response = self
             .client
             .post(format!("{}/", self.endpoint()))
