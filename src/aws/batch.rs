@@ -80,6 +80,7 @@ pub async fn in_use(client: &aws_sdk_batch::Client) -> Result<Vec<InUseEntry>, S
                 digest: reference.digest().map(ToString::to_string),
                 reference: Some(reference),
                 origin,
+                platform: None,
             });
         }
     }

@@ -243,6 +243,8 @@ pub(crate) struct TaskInfo {
     pub(crate) group: Option<String>,
     /// (name, image, imageDigest).
     pub(crate) containers: Vec<(String, String, Option<String>)>,
+    /// The task's `ecs.cpu-architecture` attribute (Fargate sets it).
+    pub(crate) cpu_architecture: Option<String>,
 }
 
 /// What the listing needs of a service revision: the digests ECS resolved
@@ -254,6 +256,10 @@ pub(crate) struct RevisionInfo {
     pub(crate) task_definition: Option<String>,
     /// (container name, image, imageDigest).
     pub(crate) containers: Vec<(String, String, Option<String>)>,
+    /// `overrides.runtimePlatform.cpuArchitecture`: the architecture ECS
+    /// runs this revision's tasks on where it differs from the task
+    /// definition's.
+    pub(crate) cpu_architecture: Option<String>,
 }
 
 /// What the listing needs of a task definition.
@@ -262,6 +268,19 @@ pub(crate) struct TaskDefinitionImages {
     pub(crate) arn: String,
     /// (container name, image).
     pub(crate) containers: Vec<(String, String)>,
+    /// The platform its `runtimePlatform` (or Fargate's default) requires.
+    pub(crate) platform: Option<crate::locate::DeclaredPlatform>,
+}
+
+/// What the listing needs of an ECS Managed Daemon (`DescribeDaemon`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DaemonInfo {
+    pub(crate) arn: String,
+    /// `currentRevisions[].arn`: the daemon revisions running now.
+    pub(crate) revisions: Vec<String>,
+    /// `deploymentArn`: the latest deployment, whose source revisions and
+    /// rollback target a rollback returns to.
+    pub(crate) deployment: Option<String>,
 }
 
 /// The ECS calls behind `ecs images`; the SDK client in production, fakes in tests.
@@ -300,6 +319,37 @@ pub(crate) trait EcsApi {
     ) -> Result<Vec<String>, EcsError>;
     /// `DescribeServiceRevisions` of at most [`DESCRIBE_REVISIONS_MAX`] ARNs.
     async fn service_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<RevisionInfo>, EcsError>;
+    /// `DescribeClusters` of one cluster: its ARN and the names of the
+    /// capacity providers associated with it.
+    async fn cluster_capacity(&self, cluster: &str) -> Result<(String, Vec<String>), EcsError>;
+    /// `DescribeCapacityProviders` of `names` in `cluster`: whether one is
+    /// an ECS Managed Instances capacity provider (the only kind Managed
+    /// Daemons run on).
+    async fn has_managed_instances(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<bool, EcsError>;
+    /// One page of `ListDaemons` of a cluster (by ARN).
+    async fn list_daemons(&self, cluster_arn: &str, next: Option<String>)
+        -> Result<Page, EcsError>;
+    /// `DescribeDaemon` of one daemon ARN.
+    async fn describe_daemon(&self, arn: &str) -> Result<DaemonInfo, EcsError>;
+    /// `DescribeDaemonDeployments` of at most [`DESCRIBE_REVISIONS_MAX`]
+    /// ARNs: every source, target and rollback-target revision they name.
+    async fn daemon_deployment_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<String>, EcsError>;
+    /// `DescribeDaemonRevisions` of at most [`DESCRIBE_REVISIONS_MAX`] ARNs
+    /// ([`RevisionInfo::service_arn`] is the daemon's ARN,
+    /// [`RevisionInfo::task_definition`] its daemon task definition).
+    async fn daemon_revisions(
         &self,
         cluster: &str,
         arns: &[String],
@@ -445,6 +495,11 @@ impl EcsApi for aws_sdk_ecs::Client {
                 format!("{name}: the answer has no taskDefinition"),
             )
         })?;
+        let runtime = td.runtime_platform();
+        let fargate = td
+            .requires_compatibilities()
+            .iter()
+            .any(|c| c.as_str().eq_ignore_ascii_case("FARGATE"));
         Ok(TaskDefinitionImages {
             arn: td.task_definition_arn().unwrap_or(name).to_string(),
             containers: td
@@ -452,6 +507,15 @@ impl EcsApi for aws_sdk_ecs::Client {
                 .iter()
                 .filter_map(|c| Some((c.name().unwrap_or("-").to_string(), c.image()?.to_string())))
                 .collect(),
+            platform: crate::locate::task_platform(
+                runtime
+                    .and_then(|r| r.cpu_architecture())
+                    .map(|a| a.as_str()),
+                runtime
+                    .and_then(|r| r.operating_system_family())
+                    .map(|f| f.as_str()),
+                fargate,
+            ),
         })
     }
 
@@ -512,6 +576,173 @@ impl EcsApi for aws_sdk_ecs::Client {
                         ))
                     })
                     .collect(),
+                cpu_architecture: r
+                    .overrides()
+                    .and_then(|o| o.runtime_platform())
+                    .and_then(|p| p.cpu_architecture())
+                    .map(str::to_string),
+            })
+            .collect())
+    }
+
+    async fn cluster_capacity(&self, cluster: &str) -> Result<(String, Vec<String>), EcsError> {
+        let out = self
+            .describe_clusters()
+            .clusters(cluster)
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeClusters", cluster, e))?;
+        let found = out.clusters().first().ok_or_else(|| {
+            EcsError::new(
+                "DescribeClusters",
+                EcsErrorKind::NotFound,
+                format!("cluster {cluster} not found"),
+            )
+        })?;
+        Ok((
+            found.cluster_arn().unwrap_or(cluster).to_string(),
+            found.capacity_providers().to_vec(),
+        ))
+    }
+
+    async fn has_managed_instances(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<bool, EcsError> {
+        let pages = super::every_page(|next| async move {
+            let out = self
+                .describe_capacity_providers()
+                .set_capacity_providers(Some(names.to_vec()))
+                .cluster(cluster)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| map_sdk("DescribeCapacityProviders", cluster, e))?;
+            let managed = out.capacity_providers().iter().map(|p| {
+                p.managed_instances_provider().is_some()
+                    || p.r#type()
+                        .is_some_and(|t| t.as_str() == "MANAGED_INSTANCES")
+            });
+            let managed: Vec<bool> = managed.collect();
+            Ok((managed, out.next_token().map(str::to_string)))
+        })
+        .await?;
+        Ok(pages.into_iter().any(|m| m))
+    }
+
+    async fn list_daemons(
+        &self,
+        cluster_arn: &str,
+        next: Option<String>,
+    ) -> Result<Page, EcsError> {
+        let out = self
+            .list_daemons()
+            .cluster_arn(cluster_arn)
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| map_sdk("ListDaemons", cluster_arn, e))?;
+        Ok(Page {
+            items: out
+                .daemon_summaries_list()
+                .iter()
+                .filter_map(|d| d.daemon_arn())
+                .map(str::to_string)
+                .collect(),
+            next: out.next_token().map(str::to_string),
+        })
+    }
+
+    async fn describe_daemon(&self, arn: &str) -> Result<DaemonInfo, EcsError> {
+        let out = self
+            .describe_daemon()
+            .daemon_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeDaemon", arn, e))?;
+        let Some(daemon) = out.daemon() else {
+            return Ok(DaemonInfo {
+                arn: arn.to_string(),
+                ..DaemonInfo::default()
+            });
+        };
+        Ok(DaemonInfo {
+            arn: daemon.daemon_arn().unwrap_or(arn).to_string(),
+            revisions: daemon
+                .current_revisions()
+                .iter()
+                .filter_map(|r| r.arn())
+                .map(str::to_string)
+                .collect(),
+            deployment: daemon.deployment_arn().map(str::to_string),
+        })
+    }
+
+    async fn daemon_deployment_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<String>, EcsError> {
+        let out = self
+            .describe_daemon_deployments()
+            .set_daemon_deployment_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeDaemonDeployments", cluster, e))?;
+        let mut revisions = Vec::new();
+        for d in out.daemon_deployments() {
+            revisions.extend(
+                d.source_daemon_revisions()
+                    .iter()
+                    .filter_map(|r| r.arn())
+                    .map(str::to_string),
+            );
+            revisions.extend(
+                d.target_daemon_revision()
+                    .and_then(|r| r.arn())
+                    .map(str::to_string),
+            );
+            revisions.extend(
+                d.rollback()
+                    .and_then(|r| r.rollback_target_daemon_revision_arn())
+                    .map(str::to_string),
+            );
+        }
+        Ok(revisions)
+    }
+
+    async fn daemon_revisions(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<RevisionInfo>, EcsError> {
+        let out = self
+            .describe_daemon_revisions()
+            .set_daemon_revision_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_sdk("DescribeDaemonRevisions", cluster, e))?;
+        Ok(out
+            .daemon_revisions()
+            .iter()
+            .map(|r| RevisionInfo {
+                arn: r.daemon_revision_arn().unwrap_or("?").to_string(),
+                service_arn: r.daemon_arn().map(str::to_string),
+                task_definition: r.daemon_task_definition_arn().map(str::to_string),
+                containers: r
+                    .container_images()
+                    .iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.container_name().unwrap_or("-").to_string(),
+                            c.image()?.to_string(),
+                            c.image_digest().map(str::to_string),
+                        ))
+                    })
+                    .collect(),
+                cpu_architecture: None,
             })
             .collect())
     }
@@ -533,6 +764,13 @@ fn tasks_from_answer(body: &[u8]) -> Result<Vec<TaskInfo>, String> {
         .map(|t| TaskInfo {
             task_definition: text(t, "taskDefinitionArn").unwrap_or_else(|| "-".to_string()),
             group: text(t, "group"),
+            cpu_architecture: t
+                .get("attributes")
+                .and_then(|a| a.as_array())
+                .unwrap_or(&empty)
+                .iter()
+                .find(|a| text(a, "name").as_deref() == Some("ecs.cpu-architecture"))
+                .and_then(|a| text(a, "value")),
             containers: t
                 .get("containers")
                 .and_then(|c| c.as_array())
@@ -617,7 +855,8 @@ mod tests {
     #[test]
     fn describe_tasks_answers_are_read_raw() {
         let body = br#"{"tasks":[{"taskArn":"t","taskDefinitionArn":"arn:td/web:1","group":"service:web",
-            "containers":[{"name":"app","image":"web:1","imageDigest":"sha256:ab","cpu":0}]}],"failures":[]}"#;
+            "containers":[{"name":"app","image":"web:1","imageDigest":"sha256:ab","cpu":0}],
+            "attributes":[{"name":"ecs.os-type","value":"linux"},{"name":"ecs.cpu-architecture","value":"arm64"}]}],"failures":[]}"#;
         let tasks = tasks_from_answer(body).unwrap();
         assert_eq!(
             tasks,
@@ -625,6 +864,7 @@ mod tests {
                 task_definition: "arn:td/web:1".into(),
                 group: Some("service:web".into()),
                 containers: vec![("app".into(), "web:1".into(), Some("sha256:ab".into()))],
+                cpu_architecture: Some("arm64".into()),
             }]
         );
         assert!(tasks_from_answer(b"<html>").is_err());

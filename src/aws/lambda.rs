@@ -101,6 +101,17 @@ async fn image_of(
             "Lambda function {shown} in {region}: GetFunction names no image this imgpin can read (ImageUri {written:?}, ResolvedImageUri {resolved:?})"
         ));
     }
+    // A function runs on its one architecture; none named is x86_64
+    // (Lambda's default), so the image must serve linux/that.
+    let arch = out
+        .configuration()
+        .and_then(|c| c.architectures().first())
+        .map_or("x86_64", |a| a.as_str());
+    let platform = crate::locate::DeclaredPlatform {
+        os: Some("linux".to_owned()),
+        architectures: vec![crate::locate::normalize_arch(arch)],
+        source: format!("the function's architecture {arch}"),
+    };
     // With only the resolved URI readable, name the image by it.
     let reference = reference.or_else(|| resolved.and_then(|r| ImageRef::parse(r).ok()));
     Ok(InUseEntry {
@@ -114,5 +125,6 @@ async fn image_of(
             ..Origin::of("lambda")
         }
         .with_arn(&v.arn),
+        platform: Some(platform),
     })
 }

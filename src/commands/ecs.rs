@@ -295,17 +295,27 @@ pub async fn images(args: &EcsImagesArgs, printer: &mut Printer) -> anyhow::Resu
     )
     .await?;
     let rows = ecs::list_images(&client, &args.cluster, &args.service).await?;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let findings = storage_findings(&rows, args.aws_profile.clone(), timeout).await;
     if args.output.format == Format::Json {
+        let problems = findings.iter().any(|f| f.severity == Severity::Problem);
         let document = ImagesDocument {
             version: 1,
             command: "ecs images".to_string(),
             cluster: args.cluster.clone(),
             images: rows,
         };
+        let mut document = serde_json::to_value(&document)?;
+        document["findings"] = serde_json::to_value(&findings)?;
         printer.answer(&(serde_json::to_string_pretty(&document)? + "\n"))?;
-        return Ok(Status::Clean);
+        return Ok(if problems {
+            Status::Findings
+        } else {
+            Status::Clean
+        });
     }
     printer.answer(&table(&rows))?;
+    printer.findings(findings)?;
     let services: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.service.as_str()).collect();
     let count = services.iter().filter(|s| **s != "-").count();
@@ -317,6 +327,70 @@ pub async fn images(args: &EcsImagesArgs, printer: &mut Printer) -> anyhow::Resu
     );
     printer.finish("ecs images", &Summary::default(), &line)?;
     Ok(printer.status())
+}
+
+/// Whether the ECR digests the rows run can still be pulled: one archived
+/// (or being restored) from ECR's archive storage class is a
+/// `digest-archived` problem at each row that runs it (a new task, a
+/// scale-out or a rollback to it fails to pull), with the time and the
+/// restore command; one gone from its repository a `digest-missing`
+/// warning; a check that failed (no `ecr:DescribeImages`, …) a warning.
+/// Rows of other registries are not asked.
+async fn storage_findings(
+    rows: &[InUseImage],
+    profile: Option<String>,
+    timeout: Duration,
+) -> Vec<Finding> {
+    let entries: Vec<crate::in_use::InUseEntry> = crate::in_use::entries_from_ecs_rows(
+        &rows
+            .iter()
+            .map(crate::in_use::EcsImageRow::from)
+            .collect::<Vec<_>>(),
+    );
+    let pinned = |e: &crate::in_use::InUseEntry| {
+        let (r, digest) = (e.reference.as_ref()?, e.digest.as_ref()?);
+        crate::reference::ecr::parse_ecr_host(r.domain())?;
+        ImageRef::parse(&crate::resolve::digest_key_at(r, digest)).ok()
+    };
+    let refs: Vec<ImageRef> = entries.iter().filter_map(pinned).collect();
+    if refs.is_empty() {
+        return Vec::new();
+    }
+    let options = crate::resolve::RegistryOptions {
+        timeout,
+        ..Default::default()
+    };
+    let resolver = crate::resolve::ecr::EcrResolver::new(&options, profile);
+    let existence = resolver.digests_exist(refs).await;
+    let mut findings = Vec::new();
+    for entry in &entries {
+        let Some(key) = pinned(entry).and_then(|r| crate::resolve::digest_key(&r)) else {
+            continue;
+        };
+        let used = format!("{key}, used by {}", entry.label);
+        let finding = match existence.get(&key) {
+            Some(Err(e)) if e.kind == crate::resolve::ErrorKind::Archived => {
+                Finding::new(Code::DigestArchived, Severity::Problem, format!("{used} — {e}"))
+            }
+            Some(Ok(false)) => Finding::new(
+                Code::DigestMissing,
+                Severity::Warning,
+                format!("{used} — digest not found in its repository (deleted?): a new task of it fails to pull"),
+            ),
+            Some(Err(e)) => Finding::new(
+                Code::AwsError,
+                Severity::Warning,
+                format!("{used}: whether it can still be pulled was not checked: {e}"),
+            ),
+            Some(Ok(true)) | None => continue,
+        };
+        findings.push(
+            finding
+                .reference(entry.written())
+                .location(entry.label.clone()),
+        );
+    }
+    findings
 }
 
 /// The text table of `ecs images`: a header and one aligned line per row;
@@ -333,12 +407,17 @@ pub fn table(rows: &[InUseImage]) -> String {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
+            // `…:task-definition/F:N`, `…:daemon-task-definition/F:N`.
             let td = r
                 .task_definition
-                .rsplit_once(":task-definition/")
+                .rsplit_once("task-definition/")
                 .map_or(r.task_definition.as_str(), |(_, t)| t);
+            let owner = match &r.daemon {
+                Some(daemon) => format!("daemon {daemon}"),
+                None => r.service.clone(),
+            };
             vec![
-                r.service.clone(),
+                owner,
                 td.to_string(),
                 r.container.clone(),
                 r.image.clone(),
@@ -367,6 +446,9 @@ mod tests {
                 digest: None,
                 source: ImageSource::Deployment,
                 service_revision: None,
+                daemon: None,
+                daemon_revision: None,
+                platform: None,
             },
             InUseImage {
                 cluster: "prod".into(),
@@ -377,13 +459,23 @@ mod tests {
                 digest: Some("sha256:ab".into()),
                 source: ImageSource::Task,
                 service_revision: None,
+                daemon: None,
+                daemon_revision: None,
+                platform: None,
+            },
+            InUseImage {
+                task_definition: "arn:aws:ecs:us-east-1:1:daemon-task-definition/agent:3".into(),
+                container: "log".into(),
+                daemon: Some("agent".into()),
+                ..InUseImage::new("prod", ImageSource::Daemon, "fluent-bit:4", None)
             },
         ];
         assert_eq!(
             table(&rows),
-            "SERVICE  TASK DEFINITION  CONTAINER  IMAGE       DIGEST     SOURCE\n\
-             web      web:12           app        nginx:1.27  -          deployment\n\
-             -        b:1              job        b           sha256:ab  task\n"
+            "SERVICE       TASK DEFINITION  CONTAINER  IMAGE         DIGEST     SOURCE\n\
+             web           web:12           app        nginx:1.27    -          deployment\n\
+             -             b:1              job        b             sha256:ab  task\n\
+             daemon agent  agent:3          log        fluent-bit:4  -          daemon\n"
         );
     }
 }

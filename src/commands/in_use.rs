@@ -25,6 +25,9 @@ impl From<&crate::ecs::InUseImage> for EcsImageRow {
             digest: row.digest.clone(),
             source: Some(row.source.name().to_owned()),
             service_revision: row.service_revision.clone(),
+            daemon: row.daemon.clone(),
+            daemon_revision: row.daemon_revision.clone(),
+            platform: row.platform.clone(),
         }
     }
 }
@@ -150,6 +153,7 @@ async fn scheduled(
                     ..crate::in_use::Origin::of(task.source)
                 }
                 .with_arn(&td.arn),
+                platform: td.platform.clone(),
             });
         }
     }
@@ -277,6 +281,15 @@ pub fn pinned(entries: &[InUseEntry]) -> Vec<ImageRef> {
     entries.iter().filter_map(pinned_ref).collect()
 }
 
+/// The pinned references of the entries that say which platform they run
+/// on, with it: `verify` checks those platforms.
+pub fn platform_uses(entries: &[InUseEntry]) -> Vec<(ImageRef, crate::locate::DeclaredPlatform)> {
+    entries
+        .iter()
+        .filter_map(|e| Some((pinned_ref(e)?, e.platform.clone()?)))
+        .collect()
+}
+
 /// The `name@digest` of one entry, when it names a repository and a digest.
 fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
     let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
@@ -285,10 +298,12 @@ fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
 
 /// `verify`'s findings for images in use outside the files, and the counts
 /// to add to the summary: a digest gone is a problem, one that cannot be
-/// checked (no digest known, no repository) a note.
+/// checked (no digest known, no repository) a note; where the entry says
+/// which platform runs it, the platform checks files get.
 pub fn verify_findings(
     entries: &[InUseEntry],
     existence: &crate::resolve::Existence,
+    facts: &crate::resolve::Facts,
 ) -> (Vec<Finding>, crate::report::Summary) {
     let mut findings = Vec::new();
     let mut summary = crate::report::Summary::default();
@@ -315,6 +330,16 @@ pub fn verify_findings(
         let (code, severity, message) =
             crate::plan::existence_finding(existence.get(&key), &used, &mut summary);
         findings.push(entry.finding(code, severity, message));
+        let pinned = pinned_ref(entry);
+        if let (Some(pinned), Some(platform), Some(Ok(true))) =
+            (&pinned, &entry.platform, existence.get(&key))
+        {
+            let checks =
+                crate::plan::platform_findings(&used, pinned, platform, None, existence, facts);
+            for (code, severity, message) in checks {
+                findings.push(entry.finding(code, severity, message));
+            }
+        }
     }
     (findings, summary)
 }

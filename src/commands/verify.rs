@@ -3,7 +3,9 @@
 
 use super::in_use::{self, InUseSources};
 use crate::cli::VerifyArgs;
-use crate::plan::{plan_verify, platform_wanted, verify_wanted, VerifyOptions};
+use crate::plan::{
+    children_wanted, file_platform_uses, plan_verify, platform_wanted, verify_wanted, VerifyOptions,
+};
 use crate::report::{Printer, Status, Summary};
 use crate::resolve::{Facts, Resolve};
 
@@ -37,11 +39,16 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         let unique = crate::resolve::Router::unique_digest_count(&pinned)
             + crate::resolve::Router::unique_count(&tagged);
         progress.phase("verifying", unique);
-        let (existence, tags) =
+        let (mut existence, tags) =
             futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
-        // Platform checks read manifests only where a file declares a
-        // platform or a tag moved away from the pin.
-        let wanted = platform_wanted(&scan.files, &existence, &tags);
+        // Platform checks read manifests only where a file or a live source
+        // says which platform runs the image, or a tag moved away from the pin.
+        let mut wanted = platform_wanted(&scan.files, &existence, &tags);
+        let live = in_use::platform_uses(&in_use);
+        wanted.extend(live.iter().filter_map(|(pinned, _)| {
+            let key = crate::resolve::digest_key(pinned)?;
+            matches!(existence.get(&key), Some(Ok(true))).then(|| (pinned.clone(), true))
+        }));
         let facts = if wanted.is_empty() {
             Facts::new()
         } else {
@@ -51,6 +58,19 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
             ))?;
             router.manifest_facts_all(wanted).await
         };
+        // A pinned index is pullable on a platform only if the child it
+        // lists for that platform is there too.
+        let uses = file_platform_uses(&scan.files)
+            .into_iter()
+            .chain(live.iter().map(|(r, p)| (r, p)));
+        let children = children_wanted(uses, &existence, &facts);
+        if !children.is_empty() {
+            printer.info(&format!(
+                "checking {} platform manifests of pinned indexes",
+                children.len()
+            ))?;
+            existence.extend(router.verify_all(children).await);
+        }
         for note in router.notes() {
             printer.info(&note)?;
         }
@@ -69,7 +89,7 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     };
     summary += &plan.summary;
     printer.findings(plan.findings)?;
-    let (findings, counts) = in_use::verify_findings(&in_use, &existence);
+    let (findings, counts) = in_use::verify_findings(&in_use, &existence, &facts);
     summary += &counts;
     printer.findings(findings)?;
     let line = format!(

@@ -86,24 +86,30 @@ pub enum ImageSource {
     /// A service revision: the digests ECS resolved for a deployment, which
     /// its tasks and a rollback to it run (`DescribeServiceRevisions`).
     Revision,
+    /// An ECS Managed Daemon revision: running now, or what a rollback of
+    /// the daemon's latest deployment returns to (`DescribeDaemonRevisions`).
+    Daemon,
 }
 
 impl ImageSource {
     /// Every source, for the check that [`ImageSource::name`] is the JSON name.
-    pub const ALL: [ImageSource; 4] = [
+    pub const ALL: [ImageSource; 5] = [
         ImageSource::Deployment,
         ImageSource::Task,
         ImageSource::StoppedTask,
         ImageSource::Revision,
+        ImageSource::Daemon,
     ];
 
-    /// The name `ecs images` writes: `deployment`, `task`, `stopped-task`, `revision`.
+    /// The name `ecs images` writes: `deployment`, `task`, `stopped-task`,
+    /// `revision`, `daemon`.
     pub fn name(self) -> &'static str {
         match self {
             ImageSource::Deployment => "deployment",
             ImageSource::Task => "task",
             ImageSource::StoppedTask => "stopped-task",
             ImageSource::Revision => "revision",
+            ImageSource::Daemon => "daemon",
         }
     }
 }
@@ -131,6 +137,42 @@ pub struct InUseImage {
     /// The service revision ARN, for a [`ImageSource::Revision`] row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_revision: Option<String>,
+    /// The Managed Daemon's name, for a [`ImageSource::Daemon`] row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<String>,
+    /// The daemon revision ARN, for a [`ImageSource::Daemon`] row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_revision: Option<String>,
+    /// The platform the image must serve where ECS runs it: the service
+    /// revision's `overrides.runtimePlatform`, else the task definition's
+    /// `runtimePlatform` (Fargate's default linux/amd64 when it names no
+    /// architecture), else a task's `ecs.cpu-architecture` attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<crate::locate::DeclaredPlatform>,
+}
+
+impl InUseImage {
+    /// A row of `cluster` with nothing but its image known yet.
+    pub fn new(
+        cluster: &str,
+        source: ImageSource,
+        image: &str,
+        digest: Option<String>,
+    ) -> InUseImage {
+        InUseImage {
+            cluster: cluster.to_string(),
+            service: "-".to_string(),
+            task_definition: String::new(),
+            container: String::new(),
+            image: image.to_string(),
+            digest: digest.or_else(|| written_digest(image)),
+            source,
+            service_revision: None,
+            daemon: None,
+            daemon_revision: None,
+            platform: None,
+        }
+    }
 }
 
 /// The JSON document `ecs images --format json` prints (and `lifecycle --in-use` reads).
@@ -202,29 +244,49 @@ pub(crate) async fn list_images_with<A: EcsApi>(
         }
         described.extend(found);
     }
+    let revisions = service_revisions(api, cluster, &described).await?;
     // Each task definition once, DESCRIBE_CONCURRENCY at a time: a cluster
-    // of a few hundred services is seconds, not minutes.
+    // of a few hundred services is seconds, not minutes. Revisions name
+    // theirs too (a rollback target may run an older one): its platform.
     let wanted = |service: &ServiceInfo| {
         let mut names = service.deployments.clone();
         names.extend(service.task_definition.clone());
         names
     };
-    let mut unique: Vec<String> = described.iter().flat_map(wanted).collect();
+    let mut unique: Vec<(String, bool)> = described
+        .iter()
+        .flat_map(wanted)
+        .map(|name| (name, true))
+        .collect();
+    unique.extend(
+        revisions
+            .iter()
+            .filter_map(|r| Some((r.task_definition.clone()?, false))),
+    );
     let mut seen_names = HashSet::new();
-    unique.retain(|name| seen_names.insert(name.clone()));
-    let fetched: Vec<(String, Result<TaskDefinitionImages, EcsError>)> =
+    unique.retain(|(name, _)| seen_names.insert(name.clone()));
+    let fetched: Vec<(String, bool, Result<TaskDefinitionImages, EcsError>)> =
         futures::stream::iter(unique)
-            .map(|name| async move {
+            .map(|(name, needed)| async move {
                 let td = api.task_definition(&name).await;
-                (name, td)
+                (name, needed, td)
             })
             .buffered(DESCRIBE_CONCURRENCY)
             .collect()
             .await;
     let mut cache: HashMap<String, TaskDefinitionImages> = HashMap::new();
-    for (name, td) in fetched {
-        cache.insert(name, td?);
+    for (name, needed, td) in fetched {
+        // A revision's own task definition is read for its platform only:
+        // one that is gone (deleted after deregistering) leaves it unknown.
+        let td = match td {
+            Ok(td) => td,
+            Err(e) if needed => return Err(e),
+            Err(_) => continue,
+        };
+        cache.insert(td.arn.clone(), td.clone());
+        cache.insert(name, td);
     }
+    let platform_of = |name: &str| cache.get(name).and_then(|td| td.platform.clone());
     let mut rows: Vec<InUseImage> = Vec::new();
     for service in &described {
         for name in wanted(service) {
@@ -233,21 +295,47 @@ pub(crate) async fn list_images_with<A: EcsApi>(
             };
             for (container, image) in &td.containers {
                 rows.push(InUseImage {
-                    cluster: cluster.to_string(),
                     service: service.name.clone(),
                     task_definition: td.arn.clone(),
                     container: container.clone(),
-                    image: image.clone(),
-                    digest: written_digest(image),
-                    source: ImageSource::Deployment,
-                    service_revision: None,
+                    platform: td.platform.clone(),
+                    ..InUseImage::new(cluster, ImageSource::Deployment, image, None)
                 });
             }
         }
     }
     // A revision names the digest ECS resolved for a deployment's task
     // definition: the deployment row without one says nothing more.
-    let revisions = revision_rows(api, cluster, &described).await?;
+    let revisions: Vec<InUseImage> = revisions
+        .iter()
+        .flat_map(|revision| {
+            // The revision ARN names its service
+            // (`…:service-revision/CLUSTER/SERVICE/ID`); so does `serviceArn`.
+            let service = service_of_revision(&revision.arn)
+                .or_else(|| {
+                    let arn = revision.service_arn.as_deref()?;
+                    arn.rsplit('/').next().map(str::to_string)
+                })
+                .unwrap_or_else(|| "-".to_string());
+            let task_definition = revision.task_definition.clone().unwrap_or_default();
+            let platform = overridden(
+                platform_of(&task_definition),
+                revision.cpu_architecture.as_deref(),
+                "service revision overrides.runtimePlatform.cpuArchitecture",
+            );
+            revision
+                .containers
+                .iter()
+                .map(move |(container, image, digest)| InUseImage {
+                    service: service.clone(),
+                    task_definition: task_definition.clone(),
+                    container: container.clone(),
+                    service_revision: Some(revision.arn.clone()),
+                    platform: platform.clone(),
+                    ..InUseImage::new(cluster, ImageSource::Revision, image, digest.clone())
+                })
+        })
+        .collect();
     let resolved: HashSet<(&str, &str, &str, &str)> = revisions
         .iter()
         .filter(|r| r.digest.is_some())
@@ -309,35 +397,59 @@ pub(crate) async fn list_images_with<A: EcsApi>(
                     }
                     (None, _) => "-".to_string(),
                 };
+                let platform = overridden(
+                    platform_of(&task.task_definition),
+                    task.cpu_architecture.as_deref(),
+                    "the running task's attribute ecs.cpu-architecture",
+                );
                 for (container, image, digest) in &task.containers {
                     rows.push(InUseImage {
-                        cluster: cluster.to_string(),
                         service: service.clone(),
                         task_definition: task.task_definition.clone(),
                         container: container.clone(),
-                        image: image.clone(),
-                        digest: digest.clone().or_else(|| written_digest(image)),
-                        source,
-                        service_revision: None,
+                        platform: platform.clone(),
+                        ..InUseImage::new(cluster, source, image, digest.clone())
                     });
                 }
             }
         }
+    }
+    // Managed Daemons belong to the cluster, not to a service.
+    if services.is_empty() {
+        rows.extend(daemon_rows(api, cluster).await?);
     }
     let mut seen = HashSet::new();
     rows.retain(|row| seen.insert(row.clone()));
     Ok(rows)
 }
 
-/// The rows of every service revision in use: each service's current
-/// revisions, and the source and target revisions of its current
-/// deployment (what a rollback returns to), with the digest ECS resolved
-/// for each container. Each revision is described once.
-async fn revision_rows<A: EcsApi>(
+/// `platform` with its architecture replaced by `arch` where ECS says it
+/// runs another one (a service revision's override, a task's attribute).
+fn overridden(
+    platform: Option<crate::locate::DeclaredPlatform>,
+    arch: Option<&str>,
+    what: &str,
+) -> Option<crate::locate::DeclaredPlatform> {
+    let Some(arch) = arch.map(str::trim).filter(|a| !a.is_empty()) else {
+        return platform;
+    };
+    Some(crate::locate::DeclaredPlatform {
+        os: platform
+            .and_then(|p| p.os)
+            .or_else(|| Some("linux".to_string())),
+        architectures: vec![crate::locate::normalize_arch(arch)],
+        source: format!("{what} {arch}"),
+    })
+}
+
+/// Every service revision in use: each service's current revisions, and
+/// the source and target revisions of its current deployment (what a
+/// rollback returns to), each described once.
+async fn service_revisions<A: EcsApi>(
     api: &A,
     cluster: &str,
     services: &[ServiceInfo],
-) -> Result<Vec<InUseImage>, EcsError> {
+) -> Result<Vec<crate::aws::ecs::RevisionInfo>, EcsError> {
     let deployments: Vec<String> = services
         .iter()
         .filter_map(|s| s.current_deployment.clone())
@@ -351,27 +463,57 @@ async fn revision_rows<A: EcsApi>(
     }
     let mut seen = HashSet::new();
     wanted.retain(|arn| seen.insert(arn.clone()));
+    let mut out = Vec::new();
+    for chunk in wanted.chunks(DESCRIBE_REVISIONS_MAX) {
+        out.extend(api.service_revisions(cluster, chunk).await?);
+    }
+    Ok(out)
+}
+
+/// The rows of the cluster's ECS Managed Daemons: each daemon's current
+/// revisions and the source, target and rollback-target revisions of its
+/// latest deployment, with the digests ECS resolved. Managed Daemons run
+/// only on ECS Managed Instances capacity providers (CreateDaemon's API
+/// reference), so a cluster with none is not asked (`ListDaemons` needs
+/// `ecs:ListDaemons`, and is not in every ECS endpoint imgpin is tested against).
+async fn daemon_rows<A: EcsApi>(api: &A, cluster: &str) -> Result<Vec<InUseImage>, EcsError> {
+    let (cluster_arn, providers) = api.cluster_capacity(cluster).await?;
+    // FARGATE and FARGATE_SPOT are ECS's own, never Managed Instances.
+    let others: Vec<String> = providers
+        .into_iter()
+        .filter(|p| !matches!(p.as_str(), "FARGATE" | "FARGATE_SPOT"))
+        .collect();
+    if others.is_empty() || !api.has_managed_instances(cluster, &others).await? {
+        return Ok(Vec::new());
+    }
+    let daemons = all_pages(|next| api.list_daemons(&cluster_arn, next)).await?;
+    let mut wanted = Vec::new();
+    let mut deployments = Vec::new();
+    for arn in &daemons {
+        let daemon = api.describe_daemon(arn).await?;
+        wanted.extend(daemon.revisions);
+        deployments.extend(daemon.deployment);
+    }
+    for chunk in deployments.chunks(DESCRIBE_REVISIONS_MAX) {
+        wanted.extend(api.daemon_deployment_revisions(cluster, chunk).await?);
+    }
+    let mut seen = HashSet::new();
+    wanted.retain(|arn| seen.insert(arn.clone()));
     let mut rows = Vec::new();
     for chunk in wanted.chunks(DESCRIBE_REVISIONS_MAX) {
-        for revision in api.service_revisions(cluster, chunk).await? {
-            // The revision ARN names its service
-            // (`…:service-revision/CLUSTER/SERVICE/ID`); so does `serviceArn`.
-            let service = service_of_revision(&revision.arn)
-                .or_else(|| {
-                    let arn = revision.service_arn.as_deref()?;
-                    arn.rsplit('/').next().map(str::to_string)
-                })
-                .unwrap_or_else(|| "-".to_string());
+        for revision in api.daemon_revisions(cluster, chunk).await? {
+            let daemon = revision
+                .service_arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit('/').next())
+                .map(str::to_string);
             for (container, image, digest) in &revision.containers {
                 rows.push(InUseImage {
-                    cluster: cluster.to_string(),
-                    service: service.clone(),
                     task_definition: revision.task_definition.clone().unwrap_or_default(),
                     container: container.clone(),
-                    image: image.clone(),
-                    digest: digest.clone().or_else(|| written_digest(image)),
-                    source: ImageSource::Revision,
-                    service_revision: Some(revision.arn.clone()),
+                    daemon: daemon.clone(),
+                    daemon_revision: Some(revision.arn.clone()),
+                    ..InUseImage::new(cluster, ImageSource::Daemon, image, digest.clone())
                 });
             }
         }

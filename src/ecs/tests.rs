@@ -4,7 +4,7 @@
 //! and has no `imageDigest`), so they are tested here.
 
 use super::*;
-use crate::aws::ecs::{RevisionInfo, TaskInfo};
+use crate::aws::ecs::{DaemonInfo, RevisionInfo, TaskInfo};
 use std::cell::{Cell, RefCell};
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -25,6 +25,14 @@ struct Fake {
     /// Service deployment ARN → the revision ARNs it names.
     deployments: HashMap<String, Vec<String>>,
     revisions: Vec<RevisionInfo>,
+    /// The cluster's capacity providers, and whether one of them is a
+    /// Managed Instances one.
+    capacity: Vec<String>,
+    managed_instances: bool,
+    daemons: Vec<DaemonInfo>,
+    /// Daemon deployment ARN → the revision ARNs it names.
+    daemon_deployments: HashMap<String, Vec<String>>,
+    daemon_revisions: Vec<RevisionInfo>,
     page_size: usize,
     calls: RefCell<Vec<String>>,
     /// Services ListServices names that DescribeServices no longer finds
@@ -101,6 +109,7 @@ impl Fake {
                 .iter()
                 .map(|(n, i)| (n.to_string(), i.to_string()))
                 .collect(),
+            platform: None,
         };
         self.definitions.insert(family_rev.to_string(), td.clone());
         self.definitions.insert(arn(family_rev), td);
@@ -240,6 +249,65 @@ impl EcsApi for Fake {
             .cloned()
             .collect())
     }
+
+    async fn cluster_capacity(&self, cluster: &str) -> Result<(String, Vec<String>), EcsError> {
+        self.log("DescribeClusters".into());
+        let arn = format!("arn:aws:ecs:us-east-1:123456789012:cluster/{cluster}");
+        Ok((arn, self.capacity.clone()))
+    }
+
+    async fn has_managed_instances(
+        &self,
+        _cluster: &str,
+        names: &[String],
+    ) -> Result<bool, EcsError> {
+        self.log(format!("DescribeCapacityProviders {}", names.join(",")));
+        Ok(self.managed_instances)
+    }
+
+    async fn list_daemons(
+        &self,
+        cluster_arn: &str,
+        next: Option<String>,
+    ) -> Result<Page, EcsError> {
+        assert!(cluster_arn.starts_with("arn:aws:ecs:"), "{cluster_arn}");
+        self.log(format!("ListDaemons {next:?}"));
+        let arns = self.daemons.iter().map(|d| d.arn.clone()).collect();
+        Ok(self.page(arns, next))
+    }
+
+    async fn describe_daemon(&self, arn: &str) -> Result<DaemonInfo, EcsError> {
+        self.log(format!("DescribeDaemon {arn}"));
+        Ok(self.daemons.iter().find(|d| d.arn == arn).cloned().unwrap())
+    }
+
+    async fn daemon_deployment_revisions(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<String>, EcsError> {
+        assert!(arns.len() <= DESCRIBE_REVISIONS_MAX);
+        self.log(format!("DescribeDaemonDeployments {}", arns.len()));
+        Ok(arns
+            .iter()
+            .flat_map(|a| self.daemon_deployments.get(a).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    async fn daemon_revisions(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<RevisionInfo>, EcsError> {
+        assert!(arns.len() <= DESCRIBE_REVISIONS_MAX);
+        self.log(format!("DescribeDaemonRevisions {}", arns.len()));
+        Ok(self
+            .daemon_revisions
+            .iter()
+            .filter(|r| arns.contains(&r.arn))
+            .cloned()
+            .collect())
+    }
 }
 
 fn service(name: &str, deployments: &[&str]) -> ServiceInfo {
@@ -259,6 +327,7 @@ fn task(group: Option<&str>, td: &str, containers: &[(&str, &str, Option<&str>)]
             .iter()
             .map(|(n, i, d)| (n.to_string(), i.to_string(), d.map(str::to_string)))
             .collect(),
+        cpu_architecture: None,
     }
 }
 
@@ -276,14 +345,10 @@ fn row(
     source: ImageSource,
 ) -> InUseImage {
     InUseImage {
-        cluster: "prod".into(),
         service: service.into(),
         task_definition: arn(td),
         container: container.into(),
-        image: image.into(),
-        digest: digest.map(str::to_string),
-        source,
-        service_revision: None,
+        ..InUseImage::new("prod", source, image, digest.map(str::to_string))
     }
 }
 
@@ -637,6 +702,7 @@ fn service_revisions_bring_the_resolved_digests_and_the_rollback_target() {
         service_arn: None,
         task_definition: Some(arn(td)),
         containers: vec![("app".into(), "shop/web:1.1".into(), Some(digest.into()))],
+        cpu_architecture: None,
     };
     fake.revisions = vec![revision(1, "web:1", D1), revision(2, "web:2", D2)];
     let rows = run(&fake, &[]).unwrap();
@@ -678,16 +744,7 @@ fn service_revisions_bring_the_resolved_digests_and_the_rollback_target() {
     let entries = crate::in_use::entries_from_ecs_rows(
         &rows
             .iter()
-            .map(|r| crate::in_use::EcsImageRow {
-                cluster: Some(r.cluster.clone()),
-                service: Some(r.service.clone()),
-                task_definition: Some(r.task_definition.clone()),
-                container: Some(r.container.clone()),
-                image: Some(r.image.clone()),
-                digest: r.digest.clone(),
-                source: Some(r.source.name().into()),
-                service_revision: r.service_revision.clone(),
-            })
+            .map(crate::in_use::EcsImageRow::from)
             .collect::<Vec<_>>(),
     );
     let last = entries
@@ -735,6 +792,7 @@ fn many_deployments_and_revisions_go_twenty_at_a_time() {
             service_arn: None,
             task_definition: Some(arn("s:1")),
             containers: vec![("app".into(), "shop/s:1".into(), Some(D1.into()))],
+            cpu_architecture: None,
         });
         fake.services.push(s);
     }
@@ -804,4 +862,196 @@ fn source_names_are_the_json_names() {
     for source in ImageSource::ALL {
         assert_eq!(serde_json::to_value(source).unwrap(), source.name());
     }
+}
+
+fn daemon_revision_arn(daemon: &str, id: u32) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:daemon-revision/prod/{daemon}/{id}")
+}
+
+fn daemon_revision(daemon: &str, id: u32, image: &str, digest: &str) -> RevisionInfo {
+    RevisionInfo {
+        arn: daemon_revision_arn(daemon, id),
+        service_arn: Some(format!(
+            "arn:aws:ecs:us-east-1:123456789012:daemon/prod/{daemon}"
+        )),
+        task_definition: Some(format!(
+            "arn:aws:ecs:us-east-1:123456789012:daemon-task-definition/{daemon}:{id}"
+        )),
+        containers: vec![("agent".into(), image.into(), Some(digest.into()))],
+        cpu_architecture: None,
+    }
+}
+
+#[test]
+fn managed_daemons_bring_their_revisions_and_the_rollback_target() {
+    let mut fake = Fake {
+        page_size: 1,
+        capacity: vec!["FARGATE".into(), "mi".into()],
+        managed_instances: true,
+        ..Fake::default()
+    };
+    let daemon = |name: &str, revisions: &[u32], deployment: Option<&str>| DaemonInfo {
+        arn: format!("arn:aws:ecs:us-east-1:123456789012:daemon/prod/{name}"),
+        revisions: revisions
+            .iter()
+            .map(|id| daemon_revision_arn(name, *id))
+            .collect(),
+        deployment: deployment.map(str::to_string),
+    };
+    // `logs` is mid-deployment from revision 1 to 2; its rollback target
+    // is revision 1 too (described once). `metrics` has one revision.
+    fake.daemons = vec![
+        daemon("logs", &[2], Some("daemon-deployment/logs/2")),
+        daemon("metrics", &[5], None),
+    ];
+    fake.daemon_deployments.insert(
+        "daemon-deployment/logs/2".into(),
+        vec![
+            daemon_revision_arn("logs", 1),
+            daemon_revision_arn("logs", 2),
+            daemon_revision_arn("logs", 1),
+        ],
+    );
+    fake.daemon_revisions = vec![
+        daemon_revision("logs", 1, "fluent-bit:4.0", D1),
+        daemon_revision("logs", 2, "fluent-bit:4.1", D2),
+        daemon_revision("metrics", 5, "agent:7", D1),
+    ];
+    let rows = run(&fake, &[]).unwrap();
+    let daemons: Vec<(Option<&str>, &str, Option<&str>, &str)> = rows
+        .iter()
+        .filter(|r| r.source == ImageSource::Daemon)
+        .map(|r| {
+            (
+                r.daemon.as_deref(),
+                r.image.as_str(),
+                r.digest.as_deref(),
+                r.daemon_revision
+                    .as_deref()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        daemons,
+        [
+            (Some("logs"), "fluent-bit:4.0", Some(D1), "1"),
+            (Some("logs"), "fluent-bit:4.1", Some(D2), "2"),
+            (Some("metrics"), "agent:7", Some(D1), "5"),
+        ]
+    );
+    assert!(rows
+        .iter()
+        .filter(|r| r.source == ImageSource::Daemon)
+        .all(|r| r.service == "-" && r.task_definition.contains(":daemon-task-definition/")));
+    // Only the provider that is not ECS's own is described; both pages of
+    // ListDaemons are read; the three revisions go in one call.
+    assert_eq!(
+        fake.calls("DescribeCapacityProviders"),
+        ["DescribeCapacityProviders mi"]
+    );
+    assert_eq!(fake.calls("ListDaemons").len(), 2);
+    assert_eq!(
+        fake.calls("DescribeDaemonDeployments"),
+        ["DescribeDaemonDeployments 1"]
+    );
+    assert_eq!(
+        fake.calls("DescribeDaemonRevisions"),
+        ["DescribeDaemonRevisions 3"]
+    );
+}
+
+#[test]
+fn daemons_are_asked_for_only_where_managed_instances_can_run_them() {
+    // Fargate only: not even DescribeCapacityProviders.
+    let fake = Fake {
+        page_size: 100,
+        capacity: vec!["FARGATE".into(), "FARGATE_SPOT".into()],
+        ..Fake::default()
+    };
+    run(&fake, &[]).unwrap();
+    assert_eq!(fake.calls("DescribeClusters").len(), 1);
+    assert!(fake.calls("DescribeCapacityProviders").is_empty());
+    assert!(fake.calls("ListDaemons").is_empty());
+    // An Auto Scaling group provider: described, no Managed Instances.
+    let fake = Fake {
+        page_size: 100,
+        capacity: vec!["asg".into()],
+        ..Fake::default()
+    };
+    run(&fake, &[]).unwrap();
+    assert_eq!(fake.calls("DescribeCapacityProviders").len(), 1);
+    assert!(fake.calls("ListDaemons").is_empty());
+    // Named services: daemons belong to the cluster, not to them.
+    let mut fake = Fake {
+        page_size: 100,
+        capacity: vec!["mi".into()],
+        managed_instances: true,
+        ..Fake::default()
+    };
+    fake.add_definition("web:1", &[("app", "shop/web:1")]);
+    fake.services = vec![service("web", &["web:1"])];
+    run(&fake, &["web"]).unwrap();
+    assert!(fake.calls("DescribeClusters").is_empty());
+    assert!(fake.calls("ListDaemons").is_empty());
+}
+
+#[test]
+fn rows_carry_the_platform_ecs_runs_them_on() {
+    let mut fake = Fake {
+        page_size: 100,
+        ..Fake::default()
+    };
+    fake.add_definition("web:2", &[("app", "shop/web:2")]);
+    let arm = crate::locate::task_platform(Some("ARM64"), Some("LINUX"), true);
+    for key in ["web:2".to_string(), arn("web:2")] {
+        fake.definitions.get_mut(&key).unwrap().platform = arm.clone();
+    }
+    let mut web = service("web", &["web:2"]);
+    web.revisions = vec![revision_arn("web", 2)];
+    fake.services = vec![web];
+    // ECS runs revision 2 on X86_64 although the task definition says ARM64.
+    fake.revisions = vec![RevisionInfo {
+        arn: revision_arn("web", 2),
+        service_arn: None,
+        task_definition: Some(arn("web:2")),
+        containers: vec![("app".into(), "shop/web:2".into(), Some(D2.into()))],
+        cpu_architecture: Some("X86_64".into()),
+    }];
+    let mut running = task(
+        Some("service:web"),
+        "web:2",
+        &[("app", "shop/web:2", Some(D2))],
+    );
+    running.cpu_architecture = Some("arm64".into());
+    fake.tasks = vec![running];
+    let rows = run(&fake, &[]).unwrap();
+    let platform = |source: ImageSource| {
+        let row = rows.iter().find(|r| r.source == source).unwrap();
+        let p = row.platform.clone().unwrap();
+        (p.os.unwrap(), p.architectures.join(","), p.source)
+    };
+    assert_eq!(
+        platform(ImageSource::Revision),
+        (
+            "linux".into(),
+            "amd64".into(),
+            "service revision overrides.runtimePlatform.cpuArchitecture X86_64".into()
+        )
+    );
+    assert_eq!(
+        platform(ImageSource::Task),
+        (
+            "linux".into(),
+            "arm64".into(),
+            "the running task's attribute ecs.cpu-architecture arm64".into()
+        )
+    );
+    // The deployment row gives way to the revision's (it has the digest).
+    assert!(rows.iter().all(|r| r.source != ImageSource::Deployment));
+    // A task definition without runtimePlatform, not Fargate: unknown.
+    assert_eq!(crate::locate::task_platform(None, None, false), None);
 }

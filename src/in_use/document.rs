@@ -37,6 +37,9 @@ struct DocEntry {
     line: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     column: Option<usize>,
+    /// The platform the image must serve where it runs, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    platform: Option<crate::locate::DeclaredPlatform>,
     /// The source and its fields.
     #[serde(flatten)]
     origin: Origin,
@@ -54,6 +57,7 @@ pub fn fields(entries: &[InUseEntry], complete: bool) -> Map<String, Json> {
             file: e.place.as_ref().map(|(f, _, _)| f.clone()),
             line: e.place.as_ref().map(|(_, l, _)| *l),
             column: e.place.as_ref().map(|(_, _, c)| *c),
+            platform: e.platform.clone(),
             origin: e.origin.clone(),
         })
         .collect();
@@ -146,6 +150,7 @@ fn entry(row: DocEntry) -> Result<InUseEntry, String> {
         reference,
         digest: row.digest,
         origin: row.origin,
+        platform: None,
     })
 }
 
@@ -171,6 +176,7 @@ mod tests {
                 reference: ImageRef::parse("nginx:1.27").ok(),
                 digest: None,
                 origin: Origin::of("file"),
+                platform: None,
             },
             InUseEntry {
                 label: "service web container app (cluster prod)".into(),
@@ -185,6 +191,7 @@ mod tests {
                     ..Origin::of("ecs-task")
                 }
                 .with_arn("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"),
+                platform: None,
             },
         ];
         let doc = document(&written, true);

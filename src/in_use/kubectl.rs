@@ -89,6 +89,7 @@ pub fn entries(doc: &Json, shown: &str) -> Result<Vec<InUseEntry>, String> {
                     reference,
                     digest,
                     origin: origin(&name, container),
+                    platform: None,
                 });
                 seen += 1;
             }
@@ -115,6 +116,7 @@ pub fn entries(doc: &Json, shown: &str) -> Result<Vec<InUseEntry>, String> {
                         digest: reference.digest().map(ToString::to_string),
                         reference: Some(reference),
                         origin: origin(&name, container),
+                        platform: None,
                     });
                 }
             }

@@ -37,6 +37,10 @@ pub struct InUseEntry {
     pub digest: Option<String>,
     /// Where it comes from, field by field (the `imgpin in-use` document keeps it).
     pub origin: Origin,
+    /// The platform the image must serve where it runs, when the source
+    /// says (an ECS task definition's `runtimePlatform`, a service
+    /// revision's override, a task's architecture): `verify` checks it.
+    pub platform: Option<crate::locate::DeclaredPlatform>,
 }
 
 /// Where an in-use entry comes from, field by field: the kind of source and
@@ -62,6 +66,12 @@ pub struct Origin {
     /// The ECS service revision ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_revision: Option<String>,
+    /// The ECS Managed Daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<String>,
+    /// The ECS Managed Daemon revision ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_revision: Option<String>,
     /// The ECS task definition (ARN or family:revision).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
@@ -94,6 +104,7 @@ pub const SOURCES: &[&str] = &[
     "ecs-task",
     "ecs-stopped-task",
     "ecs-revision",
+    "ecs-daemon",
     "kubernetes",
     "lambda",
     "batch",
@@ -175,6 +186,7 @@ pub fn entries_from_scan(scan: &Scan) -> Vec<InUseEntry> {
                     digest: r.digest().map(ToString::to_string),
                     reference: Some(r.clone()),
                     origin: Origin::of("file"),
+                    platform: None,
                 });
             }
         }
@@ -202,6 +214,12 @@ pub struct EcsImageRow {
     pub source: Option<String>,
     /// The service revision ARN of a `revision` row.
     pub service_revision: Option<String>,
+    /// The Managed Daemon of a `daemon` row.
+    pub daemon: Option<String>,
+    /// The daemon revision ARN of a `daemon` row.
+    pub daemon_revision: Option<String>,
+    /// The platform ECS runs the row's tasks on, when known.
+    pub platform: Option<crate::locate::DeclaredPlatform>,
 }
 
 /// The adapter from ECS rows to in-use entries: the digest when known, else the image
@@ -216,16 +234,21 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
             } else {
                 ""
             };
+            // `…:service-revision/CLUSTER/SERVICE/ID`, `…/DAEMON/ID`: the ID names it.
+            let id = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
             let owner = match (&row.service, &row.task_definition) {
+                _ if row.daemon.is_some() || row.daemon_revision.is_some() => format!(
+                    "daemon {}{}",
+                    row.daemon.clone().unwrap_or_else(unknown),
+                    row.daemon_revision
+                        .as_deref()
+                        .map_or(String::new(), |arn| format!(" revision {}", id(arn)))
+                ),
                 // `ecs images` writes `-` for a task no service started.
                 (Some(s), Some(t)) if s == "-" => format!("task of {t}"),
                 (Some(s), None) if s == "-" => "task".to_owned(),
                 (Some(s), _) => match row.service_revision.as_deref() {
-                    // `…:service-revision/CLUSTER/SERVICE/ID`: the ID names it.
-                    Some(arn) => format!(
-                        "service {s} revision {}",
-                        arn.rsplit('/').next().unwrap_or(arn)
-                    ),
+                    Some(arn) => format!("service {s} revision {}", id(arn)),
                     None => format!("service {s}"),
                 },
                 (None, Some(t)) => format!("task definition {t}"),
@@ -245,12 +268,15 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 Some("task") => "ecs-task",
                 Some("stopped-task") => "ecs-stopped-task",
                 Some("revision") => "ecs-revision",
+                Some("daemon") => "ecs-daemon",
                 _ => "ecs-deployment",
             };
             let mut origin = Origin {
                 cluster: row.cluster.clone(),
                 service: row.service.clone().filter(|s| s != "-"),
                 service_revision: row.service_revision.clone(),
+                daemon: row.daemon.clone(),
+                daemon_revision: row.daemon_revision.clone(),
                 task_definition: row.task_definition.clone(),
                 container: row.container.clone(),
                 ..Origin::of(source)
@@ -264,6 +290,7 @@ pub fn entries_from_ecs_rows(rows: &[EcsImageRow]) -> Vec<InUseEntry> {
                 reference,
                 digest,
                 origin,
+                platform: row.platform.clone(),
             }
         })
         .collect()
@@ -323,6 +350,7 @@ fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
             reference: None,
             digest: Some(digest.to_string()),
             origin: Origin::of("in-use"),
+            platform: None,
         });
     }
     let reference = ImageRef::parse(trimmed)
@@ -333,6 +361,7 @@ fn digest_or_reference(value: &str) -> Result<InUseEntry, String> {
         digest: reference.digest().map(ToString::to_string),
         reference: Some(reference),
         origin: Origin::of("in-use"),
+        platform: None,
     })
 }
 
@@ -483,7 +512,7 @@ mod tests {
             image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1".into()),
             digest: digest.map(str::to_owned),
             source: Some("task".into()),
-            service_revision: None,
+            ..EcsImageRow::default()
         }
     }
 
@@ -514,7 +543,7 @@ mod tests {
             image: Some("shop/web:1".into()),
             digest: digest.map(str::to_string),
             source: Some(source.into()),
-            service_revision: None,
+            ..EcsImageRow::default()
         };
         let d1 = format!("sha256:{}", "1".repeat(64));
         let d2 = format!("sha256:{}", "2".repeat(64));

@@ -56,9 +56,6 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
 fn runtime_platform(task: &Node) -> Option<DeclaredPlatform> {
     let platform = task.get("runtimePlatform");
     let field = |key: &str| platform.and_then(|p| literal(p, key));
-    let arch = field("cpuArchitecture").map(|a| ("runtimePlatform.cpuArchitecture", a));
-    let family =
-        field("operatingSystemFamily").map(|f| ("runtimePlatform.operatingSystemFamily", f));
     let fargate = task
         .get("requiresCompatibilities")
         .and_then(Node::items)
@@ -68,6 +65,25 @@ fn runtime_platform(task: &Node) -> Option<DeclaredPlatform> {
                     .is_some_and(|s| s.value.trim().eq_ignore_ascii_case("FARGATE"))
             })
         });
+    task_platform(
+        field("cpuArchitecture"),
+        field("operatingSystemFamily"),
+        fargate,
+    )
+}
+
+/// The platform a task definition's `runtimePlatform.cpuArchitecture` and
+/// `operatingSystemFamily` declare; with `fargate` (it requires FARGATE)
+/// and no architecture, Fargate's default `LINUX`/`X86_64` (the ECS API
+/// reference's `RuntimePlatform`). One rule for files and for the task
+/// definitions live ECS services run.
+pub(crate) fn task_platform(
+    arch: Option<&str>,
+    family: Option<&str>,
+    fargate: bool,
+) -> Option<DeclaredPlatform> {
+    let arch = arch.map(|a| ("runtimePlatform.cpuArchitecture", a));
+    let family = family.map(|f| ("runtimePlatform.operatingSystemFamily", f));
     if fargate && arch.is_none() {
         const DEFAULT: &str = "requiresCompatibilities FARGATE (no runtimePlatform.cpuArchitecture: Fargate runs X86_64)";
         let family = family.or(Some((DEFAULT, "LINUX")));

@@ -37,6 +37,7 @@ mod terraform;
 pub(crate) mod tree;
 mod yaml;
 
+pub(crate) use ecs::task_platform;
 pub use helm::is_values_name;
 pub use inline_ignore::is_ignored;
 pub use lines::LineCursor;
@@ -197,13 +198,16 @@ impl Occurrence {
     }
 }
 
-/// A platform a deployment file requires of its images.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A platform a deployment file (or a live ECS task definition) requires
+/// of its images. Its JSON form is part of the `ecs images` and `imgpin
+/// in-use` documents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DeclaredPlatform {
     /// Operating system in OCI terms (`linux`, `windows`), when declared.
     pub os: Option<String>,
     /// CPU architectures in OCI terms (`amd64`, `arm64`); the image must
     /// serve each of them (a pod may land on any node the selector allows).
+    #[serde(default)]
     pub architectures: Vec<String>,
     /// Where it is declared, as written: `runtimePlatform.cpuArchitecture ARM64`.
     pub source: String,

@@ -484,6 +484,158 @@ fn platform_list(platforms: &[&crate::media::Platform]) -> String {
     names.join(", ")
 }
 
+/// The children of the pinned index `facts` describes that `declared`
+/// needs: for each declared architecture (or, with none, the declared
+/// OS), the entries serving it, as (digest key, platform). An image
+/// manifest, or an index entry without a platform (an attestation), needs none.
+pub fn needed_children(
+    pinned: &ImageRef,
+    declared: &crate::locate::DeclaredPlatform,
+    facts: &crate::media::ManifestFacts,
+) -> Vec<(String, crate::media::Platform)> {
+    let crate::media::ManifestFacts::Index { children } = facts else {
+        return Vec::new();
+    };
+    children
+        .iter()
+        .filter_map(|c| Some((c, c.platform.as_ref()?)))
+        .filter(|(_, p)| {
+            declared.os.as_ref().is_none_or(|os| &p.os == os)
+                && (declared.architectures.is_empty()
+                    || declared.architectures.contains(&p.architecture))
+        })
+        .filter(|(c, _)| crate::digest::Digest::parse(&c.digest).is_ok())
+        .map(|(c, p)| (digest_key_at(pinned, &c.digest), p.clone()))
+        .collect()
+}
+
+/// The pinned references of the files whose place declares a platform, with it.
+pub fn file_platform_uses(
+    files: &[ScannedFile],
+) -> Vec<(&ImageRef, &crate::locate::DeclaredPlatform)> {
+    files
+        .iter()
+        .flat_map(|f| &f.items)
+        .filter_map(|item| match (&item.value, &item.occurrence.platform) {
+            (Value::Reference(r), Some(p)) if r.digest().is_some() => Some((r, p)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every child manifest `verify` must find for the platforms used:
+/// `uses` are the pinned references with the platform each is run on.
+pub fn children_wanted<'a>(
+    uses: impl IntoIterator<Item = (&'a ImageRef, &'a crate::locate::DeclaredPlatform)>,
+    existence: &Existence,
+    facts: &Facts,
+) -> Vec<ImageRef> {
+    let mut wanted = BTreeMap::new();
+    for (pinned, declared) in uses {
+        let Some(key) = digest_key(pinned) else {
+            continue;
+        };
+        if !matches!(existence.get(&key), Some(Ok(true))) {
+            continue;
+        }
+        let Some(Ok(own)) = facts.get(&key) else {
+            continue;
+        };
+        for (child, _) in needed_children(pinned, declared, own) {
+            if existence.contains_key(&child) {
+                continue;
+            }
+            if let Ok(r) = ImageRef::parse(&child) {
+                wanted.insert(child, r);
+            }
+        }
+    }
+    wanted.into_values().collect()
+}
+
+/// What `verify` says of one existing pin used where `declared` runs:
+/// the platforms the pinned manifest (or, for a pin to one child, the
+/// index entry `child`) does not serve; a needed child manifest of a
+/// pinned index that is gone or archived (the index is listed, but pulls
+/// on that platform fail); or why the platform could not be checked.
+pub(crate) fn platform_findings(
+    text: &str,
+    pinned: &ImageRef,
+    declared: &crate::locate::DeclaredPlatform,
+    child: Option<&crate::media::Child>,
+    existence: &Existence,
+    facts: &Facts,
+) -> Vec<(Code, Severity, String)> {
+    let Some(key) = digest_key(pinned) else {
+        return Vec::new();
+    };
+    let own = facts.get(&key);
+    let served = match own {
+        Some(Ok(f)) => served_platforms(f, child),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    match (own, served) {
+        (Some(Ok(facts)), Some(served)) => {
+            let missing = unserved(declared, &served);
+            if !missing.is_empty() {
+                out.push((
+                    Code::PlatformMismatch,
+                    Severity::Problem,
+                    format!(
+                        "{text}: {} needs {}, but the pinned manifest serves only {} (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)",
+                        declared.source,
+                        missing.join(", "),
+                        platform_list(&served)
+                    ),
+                ));
+            }
+            for (child, platform) in needed_children(pinned, declared, facts) {
+                let digest = child.rsplit_once('@').map_or(child.as_str(), |(_, d)| d);
+                let gone = match existence.get(&child) {
+                    Some(Ok(true)) => continue,
+                    Some(Ok(false)) => "is gone from the registry".to_owned(),
+                    Some(Err(e)) if e.kind == crate::resolve::ErrorKind::Archived => {
+                        format!("cannot be pulled: {}", e.message)
+                    }
+                    Some(Err(e)) => {
+                        out.push((
+                            Code::PlatformUnchecked,
+                            Severity::Warning,
+                            format!("{text}: the {platform} manifest {digest} the pinned index lists was not checked: {e}"),
+                        ));
+                        continue;
+                    }
+                    None => continue,
+                };
+                out.push((
+                    Code::PlatformChildMissing,
+                    Severity::Problem,
+                    format!(
+                        "{text}: {} needs {platform}, and the pinned index lists manifest {digest} for it, which {gone}: pulls there fail with `manifest unknown` although the index exists (a lifecycle rule on untagged images deletes an index's children; pin a new build with `imgpin pin --update --write`)",
+                        declared.source
+                    ),
+                ));
+            }
+        }
+        (Some(Ok(_)), None) => out.push((
+            Code::PlatformUnchecked,
+            Severity::Note,
+            format!(
+                "{text}: cannot tell which platform the pinned image manifest serves, so {} was not checked (ECR serves image configs only through S3)",
+                declared.source
+            ),
+        )),
+        (Some(Err(err)), _) => out.push((
+            Code::PlatformUnchecked,
+            Severity::Warning,
+            format!("{text}: {} not checked: {err}", declared.source),
+        )),
+        (None, _) => {}
+    }
+    out
+}
+
 /// Findings of `verify` over every file: missing digests, moved tags,
 /// pins to one platform's child of a multi-arch index, images that do not
 /// serve the platform their file declares, inconsistent pins across files,
@@ -589,48 +741,11 @@ pub fn plan_verify(
                 }
             }
             if let (Some(declared), true) = (&item.occurrence.platform, exists) {
-                let own = facts.get(&key);
-                let served = match own {
-                    Some(Ok(f)) => served_platforms(f, parent.map(|(_, c)| c)),
-                    _ => None,
-                };
-                match (own, served) {
-                    (Some(Ok(_)), Some(served)) => {
-                        let missing = unserved(declared, &served);
-                        if !missing.is_empty() {
-                            let message = format!(
-                                "{text}: {} needs {}, but the pinned manifest serves only {} (containers would fail with `exec format error`; pin a multi-arch index or a build for that platform)",
-                                declared.source,
-                                missing.join(", "),
-                                platform_list(&served)
-                            );
-                            plan.push(
-                                file,
-                                item,
-                                Code::PlatformMismatch,
-                                Severity::Problem,
-                                message,
-                            );
-                        }
-                    }
-                    (Some(Ok(_)), None) => {
-                        let message = format!(
-                            "{text}: cannot tell which platform the pinned image manifest serves, so {} was not checked (ECR serves image configs only through S3)",
-                            declared.source
-                        );
-                        plan.push(file, item, Code::PlatformUnchecked, Severity::Note, message);
-                    }
-                    (Some(Err(err)), _) => {
-                        let message = format!("{text}: {} not checked: {err}", declared.source);
-                        plan.push(
-                            file,
-                            item,
-                            Code::PlatformUnchecked,
-                            Severity::Warning,
-                            message,
-                        );
-                    }
-                    (None, _) => {}
+                let child = parent.map(|(_, c)| c);
+                for (code, severity, message) in
+                    platform_findings(text, r, declared, child, existence, facts)
+                {
+                    plan.push(file, item, code, severity, message);
                 }
             }
         }
@@ -1003,5 +1118,77 @@ mod tests {
         let wanted = platform_wanted(&files, &existence, &Resolutions::new());
         assert_eq!(wanted.len(), 1);
         assert!(wanted[0].1, "the image config is read for its platform");
+    }
+
+    /// The child of a pinned index each platform in use needs: asked for
+    /// once (`children_wanted`), and judged by what the registry said.
+    #[test]
+    fn a_needed_child_of_a_pinned_index_must_be_pullable() {
+        use crate::resolve::{ErrorKind, ResolveError};
+        let pinned = ImageRef::parse(&format!("reg.example/shop/api@{}", d('f'))).unwrap();
+        let key = digest_key(&pinned).unwrap();
+        let child_key = |c: char| digest_key_at(&pinned, &d(c));
+        let arm = crate::locate::task_platform(Some("ARM64"), None, false).unwrap();
+        let facts: Facts = [(
+            key.clone(),
+            Ok(index(&[
+                ('a', "linux/amd64"),
+                ('b', "linux/arm64/v8"),
+                ('e', "unknown/unknown"),
+            ])),
+        )]
+        .into_iter()
+        .collect();
+        let mut existence: Existence = [(key.clone(), Ok(true))].into_iter().collect();
+        // Only the arm64 child is wanted (not amd64, not the attestation).
+        let wanted = children_wanted([(&pinned, &arm)], &existence, &facts);
+        assert_eq!(
+            wanted.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            [child_key('b')]
+        );
+        let check = |existence: &Existence| {
+            platform_findings("api", &pinned, &arm, None, existence, &facts)
+                .into_iter()
+                .map(|(code, severity, message)| {
+                    (
+                        code,
+                        severity,
+                        message.split(": pulls").next().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        existence.insert(child_key('b'), Ok(true));
+        assert_eq!(check(&existence), []);
+        // Asked already: not asked again.
+        assert!(children_wanted([(&pinned, &arm)], &existence, &facts).is_empty());
+        existence.insert(child_key('b'), Ok(false));
+        assert_eq!(
+            check(&existence),
+            [(
+                Code::PlatformChildMissing,
+                Severity::Problem,
+                format!("api: runtimePlatform.cpuArchitecture ARM64 needs linux/arm64/v8, and the pinned index lists manifest {} for it, which is gone from the registry", d('b'))
+            )]
+        );
+        existence.insert(
+            child_key('b'),
+            Err(ResolveError::new(ErrorKind::Archived, "it is ARCHIVED")),
+        );
+        assert_eq!(check(&existence)[0].0, Code::PlatformChildMissing);
+        assert!(check(&existence)[0]
+            .2
+            .ends_with("which cannot be pulled: it is ARCHIVED"));
+        existence.insert(
+            child_key('b'),
+            Err(ResolveError::new(ErrorKind::Network, "connection refused")),
+        );
+        assert_eq!(check(&existence)[0].0, Code::PlatformUnchecked);
+        assert_eq!(check(&existence)[0].1, Severity::Warning);
+        // A pin to an image manifest has no children to need.
+        let image_facts: Facts = [(key.clone(), Ok(image(Some("linux/arm64"))))]
+            .into_iter()
+            .collect();
+        assert!(children_wanted([(&pinned, &arm)], &existence, &image_facts).is_empty());
     }
 }

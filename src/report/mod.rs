@@ -117,6 +117,9 @@ pub enum Code {
     PlatformChild,
     /// The pinned manifest does not serve the platform its file declares (`verify`).
     PlatformMismatch,
+    /// A pinned index lists a child manifest for a platform in use, and that
+    /// child is gone or archived: pulls on that platform fail (`verify`).
+    PlatformChildMissing,
     /// The declared platform could not be checked against the pinned manifest (`verify`).
     PlatformUnchecked,
     /// An in-use image would be deleted by the lifecycle policy (`lifecycle`).
@@ -156,7 +159,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in declaration order (for documentation checks).
-    pub const ALL: [Code; 39] = [
+    pub const ALL: [Code; 40] = [
         Code::Unpinned,
         Code::Pinned,
         Code::AlreadyPinned,
@@ -180,6 +183,7 @@ impl Code {
         Code::InconsistentPins,
         Code::PlatformChild,
         Code::PlatformMismatch,
+        Code::PlatformChildMissing,
         Code::PlatformUnchecked,
         Code::LifecycleExpires,
         Code::LifecycleArchives,

@@ -941,6 +941,171 @@ fn ecs_pin_drops_every_read_only_field_real_ecs_sends() {
     );
 }
 
+/// `verify --ecs-cluster` checks the platform ECS runs a service on: an
+/// ARM64 task definition pinned to a multi-arch index whose arm64 child was
+/// deleted (what a rule on untagged images does) is a problem at the
+/// service, though the index itself is there; the X86_64 one is clean.
+#[test]
+fn verify_checks_the_platform_child_a_live_service_needs() {
+    use crate::support::images::oci_index;
+    use crate::support::LINUX_ARM64;
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "api" }),
+    );
+    let index = oci_index(&[LINUX_AMD64, LINUX_ARM64]);
+    for (child, tag) in index.children.iter().zip(["amd", "arm"]) {
+        moto.put_image(REGION, "api", tag, child);
+    }
+    let pinned = moto.put_image(REGION, "api", "1.0", &index);
+    let image = format!("{}@{pinned}", ecr_image("api", "1.0"));
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "prod" }));
+    for (family, arch) in [("arm", "ARM64"), ("x86", "X86_64")] {
+        moto.ecs(
+            REGION,
+            "RegisterTaskDefinition",
+            json!({
+                "family": family,
+                "containerDefinitions": [{ "name": "app", "image": image, "memory": 128, "essential": true }],
+                "requiresCompatibilities": ["FARGATE"],
+                "runtimePlatform": { "cpuArchitecture": arch, "operatingSystemFamily": "LINUX" },
+                "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+            }),
+        );
+        moto.ecs(
+            REGION,
+            "CreateService",
+            json!({ "cluster": "prod", "serviceName": family, "taskDefinition": format!("{family}:1"), "desiredCount": 1, "launchType": "FARGATE" }),
+        );
+    }
+    std::fs::create_dir_all(dir.path().join("no-files")).unwrap();
+    let verify = || {
+        imgpin(
+            &moto,
+            None,
+            &["verify", "no-files", "--ecs-cluster", "prod"],
+            dir.path(),
+        )
+    };
+    assert_exit(&verify(), 0);
+    let arm = &index.children[1].digest;
+    moto.ecr(
+        REGION,
+        "BatchDeleteImage",
+        json!({ "repositoryName": "api", "imageIds": [{ "imageDigest": arm }] }),
+    );
+    let out = verify();
+    assert_exit(&out, 1);
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "problem: {image}, used by service arm container app (cluster prod): runtimePlatform.cpuArchitecture ARM64, runtimePlatform.operatingSystemFamily LINUX needs linux/arm64/v8, and the pinned index lists manifest {arm} for it, which is gone from the registry: pulls there fail with `manifest unknown` although the index exists (a lifecycle rule on untagged images deletes an index's children; pin a new build with `imgpin pin --update --write`)\n"
+        )
+    );
+}
+
+/// moto's serializer has no `imageStatus`: the proxy in front of it marks
+/// the image tagged `0.9` ARCHIVED, as ECR's DescribeImages answers.
+fn archive_tag_09(answer: &mut Value) {
+    for image in answer["imageDetails"].as_array_mut().into_iter().flatten() {
+        if image["imageTags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("0.9")))
+        {
+            image["imageStatus"] = json!("ARCHIVED");
+            image["lastArchivedAt"] = json!(1764547200.0);
+        }
+    }
+}
+
+/// `ecs images` says which images the cluster runs can no longer be
+/// pulled: an archived one is a problem (exit 1) with the restore command,
+/// a deleted one a warning; the listing itself is unchanged.
+#[test]
+fn ecs_images_reports_archived_and_deleted_images() {
+    use crate::support::aws_proxy::AwsProxy;
+    let moto = Moto::start();
+    let proxy = AwsProxy::start(moto.endpoint(), "DescribeImages", archive_tag_09);
+    moto.ecr(
+        REGION,
+        "CreateRepository",
+        json!({ "repositoryName": "api" }),
+    );
+    let kept = moto.put_image(REGION, "api", "1.0", &oci_image(LINUX_AMD64));
+    let archived = moto.put_image(REGION, "api", "0.9", &oci_image(LINUX_AMD64));
+    let gone = moto.put_image(REGION, "api", "0.8", &oci_image(LINUX_AMD64));
+    let api = |tag: &str, digest: &str| format!("{}@{digest}", ecr_image("api", tag));
+    moto.ecs(REGION, "CreateCluster", json!({ "clusterName": "prod" }));
+    for (name, tag, digest) in [
+        ("web", "1.0", &kept),
+        ("old", "0.9", &archived),
+        ("older", "0.8", &gone),
+    ] {
+        register(&moto, name, &[("app", &api(tag, digest))], json!([]));
+        moto.ecs(
+            REGION,
+            "CreateService",
+            json!({ "cluster": "prod", "serviceName": name, "taskDefinition": format!("{name}:1"), "desiredCount": 1, "launchType": "FARGATE" }),
+        );
+    }
+    moto.ecr(
+        REGION,
+        "BatchDeleteImage",
+        json!({ "repositoryName": "api", "imageIds": [{ "imageDigest": gone }] }),
+    );
+    let images = |format: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+        moto.configure(&mut cmd);
+        cmd.args(["ecs", "images", "--cluster", "prod", "--format", format])
+            .env("NO_COLOR", "1")
+            .env("AWS_ENDPOINT_URL", proxy.endpoint())
+            .output()
+            .expect("run imgpin")
+    };
+    let out = images("text");
+    assert_exit(&out, 1);
+    let stdout = text(&out.stdout);
+    let account = moto::ACCOUNT_ID;
+    let problem = format!(
+        "problem: {account}.dkr.ecr.{REGION}.amazonaws.com/api@{archived}, used by service old container app (cluster prod) — digest {archived} in repository api (account {account}, {REGION}) is ARCHIVED in the ECR archive since 2025-12-01T00:00:00Z and cannot be pulled; restore it with `aws ecr update-image-storage-class --registry-id {account} --region {REGION} --repository-name api --image-id imageDigest={archived} --target-storage-class STANDARD`"
+    );
+    assert!(stdout.contains(&problem), "{stdout}");
+    assert_eq!(stdout.matches("problem:").count(), 1, "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: {account}.dkr.ecr.{REGION}.amazonaws.com/api@{gone}, used by service older container app (cluster prod) — digest not found in its repository (deleted?): a new task of it fails to pull"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("old   "),
+        "the table still lists every row: {stdout}"
+    );
+
+    let out = images("json");
+    assert_exit(&out, 1);
+    crate::schema::validate_against(crate::schema::ECS_IMAGES_SCHEMA, &out.stdout);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("digest-archived", "problem"),
+            ("digest-missing", "warning")
+        ]
+    );
+    assert_eq!(doc["images"].as_array().unwrap().len(), 3);
+}
+
 /// `verify --ecs-cluster`: the digests a live cluster deploys must still
 /// exist; deleting one with BatchDeleteImage is flagged at the service that
 /// uses it. `--in-use FILE` reads the same rows from `ecs images` JSON.

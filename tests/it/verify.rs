@@ -225,6 +225,67 @@ fn verify_checks_declared_platforms_and_child_pins() {
     assert_exit(&out, 0);
 }
 
+/// A pinned index whose child for the platform in use is gone (an ECR
+/// rule on untagged images deletes an index's children): the index is
+/// there, pulls on that platform fail. `verify` asks for that child.
+#[test]
+fn verify_finds_a_pinned_index_missing_the_child_its_platform_needs() {
+    use crate::support::LINUX_ARM64;
+    let reg = Registry::start_plain();
+    let (index, children) = reg.push_oci_index("shop/multi", "1.0", &[LINUX_AMD64, LINUX_ARM64]);
+    let multi = reg.image("shop/multi", "1.0");
+    reg.delete_manifest("shop/multi", &children[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let td = |arch: &str| {
+        format!(
+            "{{\n  \"family\": \"api\",\n  \"runtimePlatform\": {{\"cpuArchitecture\": \"{arch}\"}},\n  \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{multi}@{index}\"}}]\n}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("arm-td.json"), td("ARM64")).unwrap();
+    std::fs::write(dir.path().join("x86-td.json"), td("X86_64")).unwrap();
+    let out = run(&reg, &["verify", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems: Vec<(String, String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "problem")
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_owned(),
+                f["file"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [(
+            "platform-child-missing".to_owned(),
+            "arm-td.json".to_owned(),
+            format!(
+                "{multi}@{index}: runtimePlatform.cpuArchitecture ARM64 needs linux/arm64/v8, and the pinned index lists manifest {} for it, which is gone from the registry: pulls there fail with `manifest unknown` although the index exists (a lifecycle rule on untagged images deletes an index's children; pin a new build with `imgpin pin --update --write`)",
+                children[1]
+            )
+        )]
+    );
+    // One HEAD for the arm64 child only: amd64's is not asked for twice,
+    // nothing is asked for a file that declares no platform.
+    let log = reg.log();
+    let child_heads = |digest: &str| {
+        log.lines()
+            .filter(|l| {
+                l.starts_with("127.0.0.1 - -")
+                    && l.ends_with(concat!("\"imgpin/", env!("CARGO_PKG_VERSION"), "\""))
+            })
+            .filter(|l| l.contains(&format!("\"HEAD /v2/shop/multi/manifests/{digest} ")))
+            .count()
+    };
+    assert_eq!(child_heads(&children[1]), 1, "{log}");
+    assert_eq!(child_heads(&children[0]), 1, "{log}");
+}
+
 /// Regression: `verify --platform linux/arm64` resolved each tag to its
 /// arm64 child, so a pin to the index (what `pin` writes) read as a moved
 /// tag and `--strict` failed a clean tree. Pins to the asked platform's
