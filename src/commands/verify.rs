@@ -93,10 +93,15 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
     summary += &counts;
     printer.findings(findings)?;
     let line = format!(
-        "{} scanned: {}, {} missing, {} moved, {} unpinned, {} failed{}",
+        "{} scanned: {}, {} missing{}, {} moved, {} unpinned, {} failed{}",
         super::count(summary.files_scanned, "file"),
         super::count(summary.already_pinned + summary.missing, "pinned reference"),
         super::count(summary.missing, "digest"),
+        if summary.archived > 0 {
+            format!(" ({} archived)", summary.archived)
+        } else {
+            String::new()
+        },
         super::count(summary.drifted, "tag"),
         summary.unpinned,
         summary.failed,

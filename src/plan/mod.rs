@@ -284,6 +284,7 @@ impl std::ops::AddAssign<&Summary> for Summary {
             files_changed,
             files_failed,
             missing,
+            archived,
             drifted,
         } = other;
         self.files_scanned += files_scanned;
@@ -299,6 +300,7 @@ impl std::ops::AddAssign<&Summary> for Summary {
         self.files_changed += files_changed;
         self.files_failed += files_failed;
         self.missing += missing;
+        self.archived += archived;
         self.drifted += drifted;
     }
 }
@@ -374,6 +376,7 @@ pub fn existence_finding(
         Some(Err(err)) if err.kind == crate::resolve::ErrorKind::Archived => {
             // Listed but not pullable: counted with the digests that are gone.
             summary.missing += 1;
+            summary.archived += 1;
             (
                 Code::DigestArchived,
                 Severity::Problem,
@@ -878,7 +881,10 @@ mod tests {
             message,
             "x@sha256:bb — digest sha256:bb… is ARCHIVED in the ECR archive; restore it with `aws ecr …`"
         );
-        assert_eq!((summary.missing, summary.failed), (1, 0));
+        assert_eq!(
+            (summary.missing, summary.archived, summary.failed),
+            (1, 1, 0)
+        );
         let denied = Err(ResolveError::new(ErrorKind::Unauthorized, "access denied"));
         let (code, severity, _) = existence_finding(Some(&denied), "x", &mut summary);
         assert_eq!((code, severity), (Code::ResolveFailed, Severity::Error));

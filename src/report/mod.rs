@@ -330,6 +330,8 @@ pub struct Summary {
     /// Pinned digests that no longer exist, or cannot be pulled because ECR
     /// archived them (`verify`).
     pub missing: usize,
+    /// Of `missing`: digests ECR archived, or is restoring (`verify`).
+    pub archived: usize,
     /// Pinned references whose tag moved (`verify`).
     pub drifted: usize,
 }

@@ -1104,6 +1104,24 @@ fn ecs_images_reports_archived_and_deleted_images() {
         ]
     );
     assert_eq!(doc["images"].as_array().unwrap().len(), 3);
+
+    // `verify` counts the archived digest with the missing ones, and says so.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpin"));
+    moto.configure(&mut cmd);
+    let out = cmd
+        .args(["verify", ".", "--ecs-cluster", "prod"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .output()
+        .expect("run imgpin");
+    assert_exit(&out, 1);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("imgpin: 0 files scanned: 3 pinned references, 2 digests missing (1 archived), 0 tags moved, 0 unpinned, 0 failed"),
+        "{stderr}"
+    );
 }
 
 /// `verify --ecs-cluster`: the digests a live cluster deploys must still
