@@ -67,7 +67,7 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
                             "Image",
                         );
                         let mut found = occurrence(image, at);
-                        found.platform = platform.clone();
+                        found.platform = platform.clone().map(Box::new);
                         out.push(found);
                     }
                 }

@@ -85,7 +85,8 @@ fn with_platform(mut found: Occurrence, service: &Node, path: &str) -> Occurrenc
         .and_then(|s| {
             let source = format!("{} {}", join_key(path, "platform"), s.value);
             DeclaredPlatform::from_platform_string(&s.value, source)
-        });
+        })
+        .map(Box::new);
     found
 }
 

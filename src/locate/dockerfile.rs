@@ -291,7 +291,7 @@ fn from(
         // in the ARG's default (`ARG NODE_VERSION=20@sha256:…`), so a bump
         // of the version cannot keep an old digest.
         let mut fallback = literal(written, location.clone());
-        fallback.platform = platform.clone();
+        fallback.platform = platform.clone().map(Box::new);
         fallbacks.push((out.len(), fallback));
         let quoted = default.text.contains(['"', '\'']);
         out.push(Occurrence {
@@ -299,7 +299,7 @@ fn from(
             text,
             location: format!("ARG {arg} ({location})"),
             skip: quoted.then_some(SkipReason::EscapedOrMultiline),
-            platform,
+            platform: platform.map(Box::new),
             shown_at: None,
             tag_per_launch: false,
             splice: super::Splice::Tag {
@@ -314,7 +314,7 @@ fn from(
         return;
     }
     let mut found = literal(image, location);
-    found.platform = platform;
+    found.platform = platform.map(Box::new);
     out.push(found);
 }
 

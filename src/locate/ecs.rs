@@ -40,7 +40,7 @@ pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
         .filter_map(|(i, def)| {
             let image = def.get("image")?;
             let mut found = occurrence(image, join_key(&join_index(path, i), "image"));
-            found.platform = platform.clone();
+            found.platform = platform.clone().map(Box::new);
             found.tag_per_launch = literal(def, "versionConsistency")
                 .is_some_and(|v| v.eq_ignore_ascii_case("disabled"));
             Some(found)

@@ -87,7 +87,10 @@ fn push(
     at: String,
 ) {
     let mut found = occurrence(image, at);
-    found.platform = platform.get_or_insert_with(|| pod_platform(spec)).clone();
+    found.platform = platform
+        .get_or_insert_with(|| pod_platform(spec))
+        .clone()
+        .map(Box::new);
     out.push(found);
 }
 

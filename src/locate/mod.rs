@@ -148,7 +148,7 @@ pub struct Occurrence {
     /// The platform the surrounding definition says this image runs on
     /// (ECS `runtimePlatform`, a Kubernetes `kubernetes.io/arch` node
     /// selector or affinity, a Compose `platform`), when it says one.
-    pub platform: Option<DeclaredPlatform>,
+    pub platform: Option<Box<DeclaredPlatform>>,
     /// How a pin is written into the span.
     pub splice: Splice,
     /// Where to point the user when it is not the span's start: the tag
@@ -610,10 +610,16 @@ fn locate_syntax(
     // occurrence found for each span (the stable sort keeps discovery order),
     // except that a build output wins: a template a building service merges
     // is never pinned, whoever else uses it.
-    occurrences.sort_by_key(|o| {
+    let key = |o: &Occurrence| {
         let pulled = !matches!(o.skip, Some(SkipReason::BuildOutput(_)));
         (o.span.start, o.span.end, pulled)
-    });
+    };
+    // Mostly in order already (documents come in order): then no sort, and
+    // none of the stable sort's scratch buffer (half the occurrences: 8 MB
+    // for a stream of 20,000 Deployments).
+    if !occurrences.is_sorted_by_key(key) {
+        occurrences.sort_by_key(key);
+    }
     occurrences.dedup_by(|a, b| a.span == b.span);
     Ok(Some(Located {
         format,

@@ -520,7 +520,7 @@ pub fn file_platform_uses(
         .iter()
         .flat_map(|f| &f.items)
         .filter_map(|item| match (&item.value, &item.occurrence.platform) {
-            (Value::Reference(r), Some(p)) if r.digest().is_some() => Some((r, p)),
+            (Value::Reference(r), Some(p)) if r.digest().is_some() => Some((r, &**p)),
             _ => None,
         })
         .collect()
