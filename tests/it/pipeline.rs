@@ -342,3 +342,60 @@ fn a_file_with_latin1_comments_is_pinned_byte_exactly() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), expected);
 }
+
+/// Files are written side by side, a batch at a time: every file of a
+/// tree bigger than a batch is pinned, and a file that changed after it
+/// was read fails alone, reported at that file, in file order.
+#[test]
+fn writes_side_by_side_keep_each_file_its_own_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "services:\n  a:\n    image: localhost:5000/shop/api:1.4\n";
+    for i in 0..150 {
+        std::fs::write(dir.path().join(format!("f{i:03}.yaml")), text).unwrap();
+    }
+    let scanned = scan(&WalkOptions {
+        paths: vec![dir.path().to_path_buf()],
+        ..WalkOptions::default()
+    })
+    .unwrap();
+    // Edited by someone else between the scan and the write.
+    let edited = format!("{text}# edited\n");
+    std::fs::write(dir.path().join("f100.yaml"), &edited).unwrap();
+    let (out, err) = (Buf::default(), Buf::default());
+    let mut printer = Printer::new(
+        Format::Text,
+        (false, false),
+        false,
+        false,
+        Box::new(out.clone()),
+        Box::new(err.clone()),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime
+        .block_on(run_with(
+            scanned,
+            &resolver(),
+            PinOptions::default(),
+            Mode::Write,
+            &mut printer,
+        ))
+        .unwrap();
+    assert_eq!(status, Status::Error);
+    let pinned = format!("image: localhost:5000/shop/api:1.4@{}", digest('a'));
+    for i in (0..150).filter(|i| *i != 100) {
+        let now = std::fs::read_to_string(dir.path().join(format!("f{i:03}.yaml"))).unwrap();
+        assert!(now.contains(&pinned), "f{i:03}.yaml: {now}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f100.yaml")).unwrap(),
+        edited
+    );
+    let err = err.text();
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("f100.yaml"), "{err}");
+    assert!(err.contains("149 files written"), "{err}");
+}
