@@ -454,18 +454,42 @@ async fn service_revisions<A: EcsApi>(
         .iter()
         .filter_map(|s| s.current_deployment.clone())
         .collect();
-    let mut wanted: Vec<String> = services
+    let current: Vec<String> = services
         .iter()
         .flat_map(|s| s.revisions.iter().cloned())
         .collect();
+    described_once(
+        current,
+        &deployments,
+        |chunk| async move { api.deployment_revisions(cluster, &chunk).await },
+        |chunk| async move { api.service_revisions(cluster, &chunk).await },
+    )
+    .await
+}
+
+/// The revisions named in `current` and by the `deployments` (their
+/// source, target and rollback-target revisions), each described once,
+/// [`DESCRIBE_REVISIONS_MAX`] ARNs a call: service and daemon revisions alike.
+async fn described_once<D, DF, R, RF>(
+    mut wanted: Vec<String>,
+    deployments: &[String],
+    mut deployment: D,
+    mut revisions: R,
+) -> Result<Vec<crate::aws::ecs::RevisionInfo>, EcsError>
+where
+    D: FnMut(Vec<String>) -> DF,
+    DF: std::future::Future<Output = Result<Vec<String>, EcsError>>,
+    R: FnMut(Vec<String>) -> RF,
+    RF: std::future::Future<Output = Result<Vec<crate::aws::ecs::RevisionInfo>, EcsError>>,
+{
     for chunk in deployments.chunks(DESCRIBE_REVISIONS_MAX) {
-        wanted.extend(api.deployment_revisions(cluster, chunk).await?);
+        wanted.extend(deployment(chunk.to_vec()).await?);
     }
     let mut seen = HashSet::new();
     wanted.retain(|arn| seen.insert(arn.clone()));
     let mut out = Vec::new();
     for chunk in wanted.chunks(DESCRIBE_REVISIONS_MAX) {
-        out.extend(api.service_revisions(cluster, chunk).await?);
+        out.extend(revisions(chunk.to_vec()).await?);
     }
     Ok(out)
 }
@@ -494,28 +518,28 @@ async fn daemon_rows<A: EcsApi>(api: &A, cluster: &str) -> Result<Vec<InUseImage
         wanted.extend(daemon.revisions);
         deployments.extend(daemon.deployment);
     }
-    for chunk in deployments.chunks(DESCRIBE_REVISIONS_MAX) {
-        wanted.extend(api.daemon_deployment_revisions(cluster, chunk).await?);
-    }
-    let mut seen = HashSet::new();
-    wanted.retain(|arn| seen.insert(arn.clone()));
+    let revisions = described_once(
+        wanted,
+        &deployments,
+        |chunk| async move { api.daemon_deployment_revisions(cluster, &chunk).await },
+        |chunk| async move { api.daemon_revisions(cluster, &chunk).await },
+    )
+    .await?;
     let mut rows = Vec::new();
-    for chunk in wanted.chunks(DESCRIBE_REVISIONS_MAX) {
-        for revision in api.daemon_revisions(cluster, chunk).await? {
-            let daemon = revision
-                .service_arn
-                .as_deref()
-                .and_then(|arn| arn.rsplit('/').next())
-                .map(str::to_string);
-            for (container, image, digest) in &revision.containers {
-                rows.push(InUseImage {
-                    task_definition: revision.task_definition.clone().unwrap_or_default(),
-                    container: container.clone(),
-                    daemon: daemon.clone(),
-                    daemon_revision: Some(revision.arn.clone()),
-                    ..InUseImage::new(cluster, ImageSource::Daemon, image, digest.clone())
-                });
-            }
+    for revision in revisions {
+        let daemon = revision
+            .service_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit('/').next())
+            .map(str::to_string);
+        for (container, image, digest) in &revision.containers {
+            rows.push(InUseImage {
+                task_definition: revision.task_definition.clone().unwrap_or_default(),
+                container: container.clone(),
+                daemon: daemon.clone(),
+                daemon_revision: Some(revision.arn.clone()),
+                ..InUseImage::new(cluster, ImageSource::Daemon, image, digest.clone())
+            });
         }
     }
     Ok(rows)
