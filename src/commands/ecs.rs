@@ -341,12 +341,7 @@ async fn storage_findings(
     profile: Option<String>,
     timeout: Duration,
 ) -> Vec<Finding> {
-    let entries: Vec<crate::in_use::InUseEntry> = crate::in_use::entries_from_ecs_rows(
-        &rows
-            .iter()
-            .map(crate::in_use::EcsImageRow::from)
-            .collect::<Vec<_>>(),
-    );
+    let entries = super::in_use::entries_from_images(rows);
     let pinned = |e: &crate::in_use::InUseEntry| {
         let (r, digest) = (e.reference.as_ref()?, e.digest.as_ref()?);
         crate::reference::ecr::parse_ecr_host(r.domain())?;

@@ -32,6 +32,12 @@ impl From<&crate::ecs::InUseImage> for EcsImageRow {
     }
 }
 
+/// The in-use entries of a live ECS listing (what `ecs images` prints).
+pub fn entries_from_images(rows: &[crate::ecs::InUseImage]) -> Vec<InUseEntry> {
+    let rows: Vec<EcsImageRow> = rows.iter().map(EcsImageRow::from).collect();
+    entries_from_ecs_rows(&rows)
+}
+
 /// Where in-use images come from besides the files: `--in-use` values,
 /// `--ecs-cluster` names, and how to reach ECS.
 #[derive(Debug, Clone, Copy)]
@@ -217,8 +223,7 @@ pub async fn collect(
                     "ECS cluster {cluster}: {} images in use",
                     rows.len()
                 ))?;
-                let rows: Vec<EcsImageRow> = rows.iter().map(EcsImageRow::from).collect();
-                entries.extend(entries_from_ecs_rows(&rows));
+                entries.extend(entries_from_images(&rows));
             }
             Err(err) if by_name && err.kind == crate::ecs::EcsErrorKind::NotFound => {
                 printer.info(&format!(
