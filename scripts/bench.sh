@@ -9,7 +9,7 @@
 # FILES compose files of 10 references each, drawn from UNIQUE images (in
 # UNIQUE/10 repositories). For each run it prints: wall time, requests by
 # kind (from the registry's access log), connections (counted by the
-# proxy), peak RSS, the ratio to the 32-connection bound
+# proxy), imgpin's CPU time (user + system), peak RSS, the ratio to the 32-connection bound
 # (UNIQUE × RTT / 32), and the ratio to the skopeo loop (measured on up to
 # 50 images, scaled to UNIQUE). A "no added RTT" row shows what the local
 # registry itself costs on this machine. Figures go in the README, never in tests.
@@ -121,10 +121,10 @@ measure() { # LABEL NAME(plain|tls) ARGS...
   case "$label" in *"no added"*) conns="$work/conn-none" ;; esac
   local before_log before_conn
   before_log=$(lines "$log"); before_conn=$(lines "$conns")
-  /usr/bin/time -f '%e %M' -o "$work/time" "$imgpin" "$@" >/dev/null 2>"$work/err" || true
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$imgpin" "$@" >/dev/null 2>"$work/err" || true
   sleep 0.2
-  local wall rss
-  read -r wall rss < <(tail -1 "$work/time")
+  local wall rss user sys
+  read -r wall rss user sys < <(tail -1 "$work/time")
   local requests
   requests=$(tail -n +"$((before_log + 1))" "$log" | { grep -oE '"(GET|HEAD) /v2/[^ ]*' || true; } | tr -d '"' | awk '
     { if ($2 == "/v2/") k = "ping"; else if ($2 ~ /\/manifests\//) k = $1 " manifest"; else if ($2 ~ /\/blobs\//) k = "blob"; else k = "other"; c[k]++ }
@@ -135,8 +135,8 @@ measure() { # LABEL NAME(plain|tls) ARGS...
     ratio=$(awk "BEGIN{printf \"%.2f×\", $wall / $bound}")
     [ -n "$skopeo_each" ] && vs=$(awk "BEGIN{printf \"%.0f×\", $skopeo_each * $unique / $wall}")
   fi
-  printf '| %s | %.2f s | %s | %d | %.0f MB | %s | %s |\n' "$label" "$wall" "${requests:-none}" "$connections" \
-    "$(awk "BEGIN{print $rss/1024}")" "$ratio" "${vs:--}"
+  printf '| %s | %.2f s | %.2f s | %s | %d | %.0f MB | %s | %s |\n' "$label" "$wall" "$(awk "BEGIN{print $user + $sys}")" \
+    "${requests:-none}" "$connections" "$(awk "BEGIN{print $rss/1024}")" "$ratio" "${vs:--}"
 }
 
 # The skopeo loop on 50 images, through the same delaying proxy (plain).
@@ -154,8 +154,8 @@ echo
 echo "imgpin pin --write: $files files, $((files * 10)) references, $unique unique images in $repos repositories, +$rtt ms RTT"
 echo "(bound: $unique × $rtt ms / 32 connections = ${bound} s; skopeo inspect loop: ${skopeo_each:-?} s per image)"
 echo
-echo "| run | wall | registry requests | connections | peak RSS | ÷ bound | vs skopeo |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| run | wall | imgpin CPU | registry requests | connections | peak RSS | ÷ bound | vs skopeo |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 make_tree "$work/direct" "127.0.0.1:$port_plain"
 measure "plain HTTP, no added RTT, --jobs 32" plain pin --write --jobs 32 "$work/direct"
 for jobs in 16 32 64; do
