@@ -342,13 +342,13 @@ async fn storage_findings(
     timeout: Duration,
 ) -> Vec<Finding> {
     let entries = super::in_use::entries_from_images(rows);
-    let pinned = |e: &crate::in_use::InUseEntry| {
-        let (r, digest) = (e.reference.as_ref()?, e.digest.as_ref()?);
-        crate::reference::ecr::parse_ecr_host(r.domain())?;
-        ImageRef::parse(&crate::resolve::digest_key_at(r, digest)).ok()
-    };
-    let refs: Vec<ImageRef> = entries.iter().filter_map(pinned).collect();
-    if refs.is_empty() {
+    // Each row's `name@digest`, where the registry is ECR.
+    let pinned: Vec<(&crate::in_use::InUseEntry, ImageRef)> = entries
+        .iter()
+        .filter_map(|e| Some((e, super::in_use::pinned_ref(e)?)))
+        .filter(|(_, r)| crate::reference::ecr::parse_ecr_host(r.domain()).is_some())
+        .collect();
+    if pinned.is_empty() {
         return Vec::new();
     }
     let options = crate::resolve::RegistryOptions {
@@ -356,10 +356,11 @@ async fn storage_findings(
         ..Default::default()
     };
     let resolver = crate::resolve::ecr::EcrResolver::new(&options, profile);
+    let refs = pinned.iter().map(|(_, r)| r.clone()).collect();
     let existence = resolver.digests_exist(refs).await;
     let mut findings = Vec::new();
-    for entry in &entries {
-        let Some(key) = pinned(entry).and_then(|r| crate::resolve::digest_key(&r)) else {
+    for (entry, pinned) in &pinned {
+        let Some(key) = crate::resolve::digest_key(pinned) else {
             continue;
         };
         let used = format!("{key}, used by {}", entry.label);

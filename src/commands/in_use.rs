@@ -296,7 +296,7 @@ pub fn platform_uses(entries: &[InUseEntry]) -> Vec<(ImageRef, crate::locate::De
 }
 
 /// The `name@digest` of one entry, when it names a repository and a digest.
-fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
+pub(crate) fn pinned_ref(entry: &InUseEntry) -> Option<ImageRef> {
     let (reference, digest) = (entry.reference.as_ref()?, entry.digest.as_ref()?);
     ImageRef::parse(&crate::resolve::digest_key_at(reference, digest)).ok()
 }
@@ -321,8 +321,9 @@ pub fn verify_findings(
             _ => entry.written(),
         };
         let used = format!("{shown}, used by {}", entry.label);
-        let key = pinned_ref(entry).and_then(|r| crate::resolve::digest_key(&r));
-        let Some(key) = key else {
+        let pinned = pinned_ref(entry);
+        let key = pinned.as_ref().and_then(crate::resolve::digest_key);
+        let (Some(pinned), Some(key)) = (pinned, key) else {
             summary.unpinned += 1;
             let why = if entry.reference.is_none() {
                 "a digest without a repository cannot be checked; name it as REPOSITORY@sha256:…"
@@ -335,12 +336,9 @@ pub fn verify_findings(
         let (code, severity, message) =
             crate::plan::existence_finding(existence.get(&key), &used, &mut summary);
         findings.push(entry.finding(code, severity, message));
-        let pinned = pinned_ref(entry);
-        if let (Some(pinned), Some(platform), Some(Ok(true))) =
-            (&pinned, &entry.platform, existence.get(&key))
-        {
+        if let (Some(platform), Some(Ok(true))) = (&entry.platform, existence.get(&key)) {
             let checks =
-                crate::plan::platform_findings(&used, pinned, platform, None, existence, facts);
+                crate::plan::platform_findings(&used, &pinned, platform, None, existence, facts);
             for (code, severity, message) in checks {
                 findings.push(entry.finding(code, severity, message));
             }

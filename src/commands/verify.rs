@@ -42,13 +42,16 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         let (mut existence, tags) =
             futures::join!(router.verify_all(pinned), router.resolve_all(tagged));
         // Platform checks read manifests only where a file or a live source
-        // says which platform runs the image, or a tag moved away from the pin.
-        let mut wanted = platform_wanted(&scan.files, &existence, &tags);
+        // says which platform runs the image, or a tag moved away from the
+        // pin; a pinned index is pullable on a platform only if the child it
+        // lists for that platform is there too.
         let live = in_use::platform_uses(&in_use);
-        wanted.extend(live.iter().filter_map(|(pinned, _)| {
-            let key = crate::resolve::digest_key(pinned)?;
-            matches!(existence.get(&key), Some(Ok(true))).then(|| (pinned.clone(), true))
-        }));
+        let uses: Vec<(&crate::reference::ImageRef, &crate::locate::DeclaredPlatform)> =
+            file_platform_uses(&scan.files)
+                .into_iter()
+                .chain(live.iter().map(|(r, p)| (r, p)))
+                .collect();
+        let wanted = platform_wanted(&scan.files, uses.iter().map(|(r, _)| *r), &existence, &tags);
         let facts = if wanted.is_empty() {
             Facts::new()
         } else {
@@ -58,11 +61,6 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
             ))?;
             router.manifest_facts_all(wanted).await
         };
-        // A pinned index is pullable on a platform only if the child it
-        // lists for that platform is there too.
-        let uses = file_platform_uses(&scan.files)
-            .into_iter()
-            .chain(live.iter().map(|(r, p)| (r, p)));
         let children = children_wanted(uses, &existence, &facts);
         if !children.is_empty() {
             printer.info(&format!(

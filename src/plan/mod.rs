@@ -403,15 +403,25 @@ pub fn existence_finding(
 }
 
 /// The manifests `verify` reads for its platform checks, once the digests
-/// and tags are known: each existing pinned digest whose file declares a
-/// platform (with its platform, `true`), and the digest a moved tag points
-/// at now (`false`), to tell whether the pin is one platform's child of it.
-pub fn platform_wanted(
+/// and tags are known: each existing pinned digest used where a platform is
+/// declared or known (`uses`: the files' and the live sources', with its
+/// platform, `true`), and the digest a moved tag points at now (`false`),
+/// to tell whether the pin is one platform's child of it.
+pub fn platform_wanted<'a>(
     files: &[ScannedFile],
+    uses: impl IntoIterator<Item = &'a ImageRef>,
     existence: &Existence,
     tags: &Resolutions,
 ) -> Vec<(ImageRef, bool)> {
+    let exists = |key: &String| matches!(existence.get(key), Some(Ok(true)));
     let mut wanted = BTreeMap::new();
+    for pinned in uses {
+        if let Some(key) = digest_key(pinned).filter(exists) {
+            if let Ok(r) = ImageRef::parse(&key) {
+                wanted.insert(key, (r, true));
+            }
+        }
+    }
     for item in files.iter().flat_map(|f| &f.items) {
         let Value::Reference(r) = &item.value else {
             continue;
@@ -419,15 +429,7 @@ pub fn platform_wanted(
         let (Some(digest), Some(key)) = (r.digest(), digest_key(r)) else {
             continue;
         };
-        if !matches!(existence.get(&key), Some(Ok(true))) {
-            continue;
-        }
-        if item.occurrence.platform.is_some() {
-            if let Ok(pinned) = ImageRef::parse(&key) {
-                wanted.insert(key, (pinned, true));
-            }
-        }
-        if r.tag().is_none() {
+        if !exists(&key) || r.tag().is_none() {
             continue;
         }
         if let Some(Ok(now)) = tags.get(&tag_key(r)) {
@@ -808,6 +810,11 @@ mod tests {
             .0
     }
 
+    /// The pinned references of `files` used where a platform is declared.
+    fn uses(files: &[ScannedFile]) -> Vec<&ImageRef> {
+        file_platform_uses(files).into_iter().map(|(r, _)| r).collect()
+    }
+
     fn index(children: &[(char, &str)]) -> ManifestFacts {
         ManifestFacts::Index {
             children: children
@@ -960,6 +967,7 @@ mod tests {
         let key = format!("docker.io/library/nginx@{}", d('f'));
         let wanted = platform_wanted(
             &files,
+            [],
             &verify_wanted(&files)
                 .0
                 .iter()
@@ -1114,14 +1122,14 @@ mod tests {
         let existence: Existence = [(format!("docker.io/library/nginx@{}", d('a')), Ok(true))]
             .into_iter()
             .collect();
-        assert!(platform_wanted(&files, &existence, &Resolutions::new()).is_empty());
+        assert!(platform_wanted(&files, uses(&files), &existence, &Resolutions::new()).is_empty());
         // A declared platform on a missing digest: nothing to read either.
         let files = [ecs(&format!("nginx:1.27@{}", d('a')), "ARM64")];
         let missing: Existence = [(format!("docker.io/library/nginx@{}", d('a')), Ok(false))]
             .into_iter()
             .collect();
-        assert!(platform_wanted(&files, &missing, &Resolutions::new()).is_empty());
-        let wanted = platform_wanted(&files, &existence, &Resolutions::new());
+        assert!(platform_wanted(&files, uses(&files), &missing, &Resolutions::new()).is_empty());
+        let wanted = platform_wanted(&files, uses(&files), &existence, &Resolutions::new());
         assert_eq!(wanted.len(), 1);
         assert!(wanted[0].1, "the image config is read for its platform");
     }
