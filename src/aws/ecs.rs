@@ -619,16 +619,17 @@ impl EcsApi for aws_sdk_ecs::Client {
                 .send()
                 .await
                 .map_err(|e| map_sdk("DescribeCapacityProviders", cluster, e))?;
-            let managed = out.capacity_providers().iter().map(|p| {
+            let managed = out.capacity_providers().iter().any(|p| {
                 p.managed_instances_provider().is_some()
-                    || p.r#type()
-                        .is_some_and(|t| t.as_str() == "MANAGED_INSTANCES")
+                    || matches!(
+                        p.r#type(),
+                        Some(aws_sdk_ecs::types::CapacityProviderType::ManagedInstances)
+                    )
             });
-            let managed: Vec<bool> = managed.collect();
-            Ok((managed, out.next_token().map(str::to_string)))
+            Ok((vec![managed], out.next_token().map(str::to_string)))
         })
         .await?;
-        Ok(pages.into_iter().any(|m| m))
+        Ok(pages.contains(&true))
     }
 
     async fn list_daemons(

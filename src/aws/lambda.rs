@@ -107,11 +107,11 @@ async fn image_of(
         .configuration()
         .and_then(|c| c.architectures().first())
         .map_or("x86_64", |a| a.as_str());
-    let platform = crate::locate::DeclaredPlatform {
-        os: Some("linux".to_owned()),
-        architectures: vec![crate::locate::normalize_arch(arch)],
-        source: format!("the function's architecture {arch}"),
-    };
+    let platform = crate::locate::DeclaredPlatform::of_arch(
+        None,
+        arch,
+        format!("the function's architecture {arch}"),
+    );
     // With only the resolved URI readable, name the image by it.
     let reference = reference.or_else(|| resolved.and_then(|r| ImageRef::parse(r).ok()));
     Ok(InUseEntry {

@@ -46,11 +46,13 @@ pub async fn run(args: &VerifyArgs, printer: &mut Printer) -> anyhow::Result<Sta
         // pin; a pinned index is pullable on a platform only if the child it
         // lists for that platform is there too.
         let live = in_use::platform_uses(&in_use);
-        let uses: Vec<(&crate::reference::ImageRef, &crate::locate::DeclaredPlatform)> =
-            file_platform_uses(&scan.files)
-                .into_iter()
-                .chain(live.iter().map(|(r, p)| (r, p)))
-                .collect();
+        let uses: Vec<(
+            &crate::reference::ImageRef,
+            &crate::locate::DeclaredPlatform,
+        )> = file_platform_uses(&scan.files)
+            .into_iter()
+            .chain(live.iter().map(|(r, p)| (r, p)))
+            .collect();
         let wanted = platform_wanted(&scan.files, uses.iter().map(|(r, _)| *r), &existence, &tags);
         let facts = if wanted.is_empty() {
             Facts::new()

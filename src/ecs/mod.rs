@@ -245,47 +245,20 @@ pub(crate) async fn list_images_with<A: EcsApi>(
         described.extend(found);
     }
     let revisions = service_revisions(api, cluster, &described).await?;
-    // Each task definition once, DESCRIBE_CONCURRENCY at a time: a cluster
-    // of a few hundred services is seconds, not minutes. Revisions name
-    // theirs too (a rollback target may run an older one): its platform.
     let wanted = |service: &ServiceInfo| {
         let mut names = service.deployments.clone();
         names.extend(service.task_definition.clone());
         names
     };
-    let mut unique: Vec<(String, bool)> = described
-        .iter()
-        .flat_map(wanted)
-        .map(|name| (name, true))
-        .collect();
-    unique.extend(
+    let cache = task_definitions(
+        api,
+        described.iter().flat_map(wanted).collect(),
         revisions
             .iter()
-            .filter_map(|r| Some((r.task_definition.clone()?, false))),
-    );
-    let mut seen_names = HashSet::new();
-    unique.retain(|(name, _)| seen_names.insert(name.clone()));
-    let fetched: Vec<(String, bool, Result<TaskDefinitionImages, EcsError>)> =
-        futures::stream::iter(unique)
-            .map(|(name, needed)| async move {
-                let td = api.task_definition(&name).await;
-                (name, needed, td)
-            })
-            .buffered(DESCRIBE_CONCURRENCY)
-            .collect()
-            .await;
-    let mut cache: HashMap<String, TaskDefinitionImages> = HashMap::new();
-    for (name, needed, td) in fetched {
-        // A revision's own task definition is read for its platform only:
-        // one that is gone (deleted after deregistering) leaves it unknown.
-        let td = match td {
-            Ok(td) => td,
-            Err(e) if needed => return Err(e),
-            Err(_) => continue,
-        };
-        cache.insert(td.arn.clone(), td.clone());
-        cache.insert(name, td);
-    }
+            .filter_map(|r| r.task_definition.clone())
+            .collect(),
+    )
+    .await?;
     let platform_of = |name: &str| cache.get(name).and_then(|td| td.platform.clone());
     let mut rows: Vec<InUseImage> = Vec::new();
     for service in &described {
@@ -336,27 +309,15 @@ pub(crate) async fn list_images_with<A: EcsApi>(
                 })
         })
         .collect();
-    let resolved: HashSet<(&str, &str, &str, &str)> = revisions
+    fn place(r: &InUseImage) -> (&str, &str, &str, &str) {
+        (&r.service, &r.task_definition, &r.container, &r.image)
+    }
+    let resolved: HashSet<_> = revisions
         .iter()
         .filter(|r| r.digest.is_some())
-        .map(|r| {
-            (
-                r.service.as_str(),
-                r.task_definition.as_str(),
-                r.container.as_str(),
-                r.image.as_str(),
-            )
-        })
+        .map(place)
         .collect();
-    rows.retain(|r| {
-        r.digest.is_some()
-            || !resolved.contains(&(
-                r.service.as_str(),
-                r.task_definition.as_str(),
-                r.container.as_str(),
-                r.image.as_str(),
-            ))
-    });
+    rows.retain(|r| r.digest.is_some() || !resolved.contains(&place(r)));
     rows.extend(revisions);
     // ListTasks filters by service *name*; a service given by its ARN
     // (`arn:aws:ecs:…:service/CLUSTER/NAME`) is asked for by its name.
@@ -423,6 +384,42 @@ pub(crate) async fn list_images_with<A: EcsApi>(
     Ok(rows)
 }
 
+/// Each task definition named, described once, [`DESCRIBE_CONCURRENCY`] at
+/// a time (a cluster of a few hundred services is seconds, not minutes),
+/// keyed by the name asked and by its ARN. Those in `needed` must be
+/// described; those in `optional` (the revisions' own, read for their
+/// platform only) may be gone (deleted after deregistering).
+async fn task_definitions<A: EcsApi>(
+    api: &A,
+    needed: Vec<String>,
+    optional: Vec<String>,
+) -> Result<HashMap<String, TaskDefinitionImages>, EcsError> {
+    let mut unique: Vec<(String, bool)> = needed.into_iter().map(|n| (n, true)).collect();
+    unique.extend(optional.into_iter().map(|n| (n, false)));
+    let mut seen = HashSet::new();
+    unique.retain(|(name, _)| seen.insert(name.clone()));
+    let fetched: Vec<(String, bool, Result<TaskDefinitionImages, EcsError>)> =
+        futures::stream::iter(unique)
+            .map(|(name, needed)| async move {
+                let td = api.task_definition(&name).await;
+                (name, needed, td)
+            })
+            .buffered(DESCRIBE_CONCURRENCY)
+            .collect()
+            .await;
+    let mut cache = HashMap::new();
+    for (name, needed, td) in fetched {
+        let td = match td {
+            Ok(td) => td,
+            Err(e) if needed => return Err(e),
+            Err(_) => continue,
+        };
+        cache.insert(td.arn.clone(), td.clone());
+        cache.insert(name, td);
+    }
+    Ok(cache)
+}
+
 /// `platform` with its architecture replaced by `arch` where ECS says it
 /// runs another one (a service revision's override, a task's attribute).
 fn overridden(
@@ -433,13 +430,11 @@ fn overridden(
     let Some(arch) = arch.map(str::trim).filter(|a| !a.is_empty()) else {
         return platform;
     };
-    Some(crate::locate::DeclaredPlatform {
-        os: platform
-            .and_then(|p| p.os)
-            .or_else(|| Some("linux".to_string())),
-        architectures: vec![crate::locate::normalize_arch(arch)],
-        source: format!("{what} {arch}"),
-    })
+    Some(crate::locate::DeclaredPlatform::of_arch(
+        platform.and_then(|p| p.os),
+        arch,
+        format!("{what} {arch}"),
+    ))
 }
 
 /// Every service revision in use: each service's current revisions, and

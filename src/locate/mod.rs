@@ -214,6 +214,16 @@ pub struct DeclaredPlatform {
 }
 
 impl DeclaredPlatform {
+    /// One CPU architecture (any spelling: `X86_64`, `arm64`) on `os`
+    /// (linux when none is known), declared by `source`.
+    pub(crate) fn of_arch(os: Option<String>, arch: &str, source: String) -> DeclaredPlatform {
+        DeclaredPlatform {
+            os: os.or_else(|| Some("linux".to_owned())),
+            architectures: vec![normalize_arch(arch)],
+            source,
+        }
+    }
+
     /// From a Compose / `docker --platform` value, `os[/arch[/variant]]`.
     pub(crate) fn from_platform_string(value: &str, source: String) -> Option<DeclaredPlatform> {
         let mut parts = value.trim().split('/');

@@ -812,7 +812,10 @@ mod tests {
 
     /// The pinned references of `files` used where a platform is declared.
     fn uses(files: &[ScannedFile]) -> Vec<&ImageRef> {
-        file_platform_uses(files).into_iter().map(|(r, _)| r).collect()
+        file_platform_uses(files)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
     }
 
     fn index(children: &[(char, &str)]) -> ManifestFacts {

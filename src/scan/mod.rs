@@ -489,11 +489,14 @@ fn walk(root: &Path, exclude: &GlobSet, findings: &mut Vec<Finding>) -> Vec<Path
         })
     });
     let mut seen = seen.into_inner().unwrap_or_default();
-    let key = |s: &Seen| match s {
-        Seen::File(p) | Seen::Link(p) => (0, p.clone(), String::new()),
-        Seen::Error(e) => (1, PathBuf::new(), e.clone()),
-    };
-    seen.sort_by_cached_key(key);
+    // Paths in order, then the errors (by their words).
+    fn key(s: &Seen) -> (u8, &Path, &str) {
+        match s {
+            Seen::File(p) | Seen::Link(p) => (0, p.as_path(), ""),
+            Seen::Error(e) => (1, Path::new(""), e.as_str()),
+        }
+    }
+    seen.sort_by(|a, b| key(a).cmp(&key(b)));
     let mut files = Vec::new();
     for item in seen {
         match item {
