@@ -9,7 +9,9 @@
 # FILES compose files of 10 references each, drawn from UNIQUE images (in
 # UNIQUE/10 repositories). For each run it prints: wall time, requests by
 # kind (from the registry's access log), connections (counted by the
-# proxy), imgpin's CPU time (user + system), peak RSS, the ratio to the 32-connection bound
+# proxy), imgpin's CPU time (user + system), the registry's CPU time in
+# the run (from /proc: with 2 cores shared, the registry's own cost per
+# request bounds the wall time), peak RSS, the ratio to the 32-connection bound
 # (UNIQUE × RTT / 32), and the ratio to the skopeo loop (measured on up to
 # 50 images, scaled to UNIQUE). A "no added RTT" row shows what the local
 # registry itself costs on this machine. Figures go in the README, never in tests.
@@ -53,6 +55,7 @@ start_registry() { # NAME TLS(0|1) -> sets port_NAME
   } >"$work/$name.yml"
   docker-registry serve "$work/$name.yml" >"$work/$name.log" 2>&1 &
   pids+=($!)
+  printf -v "pid_$name" '%s' "$!"
   local scheme=http; [ "$tls" = 1 ] && scheme=https
   for _ in $(seq 100); do curl -fsk "$scheme://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
   printf -v "port_$name" '%s' "$port"
@@ -115,14 +118,19 @@ PY
 bound=$(awk "BEGIN{print $unique * $rtt / 1000 / 32}")
 skopeo_each=""
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system ticks of PID
 measure() { # LABEL NAME(plain|tls) ARGS...
   local label=$1 name=$2; shift 2
   local log="$work/$name.log" conns="$work/conn-$name"
   case "$label" in *"no added"*) conns="$work/conn-none" ;; esac
   local before_log before_conn
   before_log=$(lines "$log"); before_conn=$(lines "$conns")
+  local registry_pid="pid_$name" cpu_before
+  cpu_before=$(cpu_ticks "${!registry_pid}")
   /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$imgpin" "$@" >/dev/null 2>"$work/err" || true
   sleep 0.2
+  local registry_cpu
+  registry_cpu=$(awk "BEGIN{print ($(cpu_ticks "${!registry_pid}") - $cpu_before) / $(getconf CLK_TCK)}")
   local wall rss user sys
   read -r wall rss user sys < <(tail -1 "$work/time")
   local requests
@@ -135,7 +143,7 @@ measure() { # LABEL NAME(plain|tls) ARGS...
     ratio=$(awk "BEGIN{printf \"%.2f×\", $wall / $bound}")
     [ -n "$skopeo_each" ] && vs=$(awk "BEGIN{printf \"%.0f×\", $skopeo_each * $unique / $wall}")
   fi
-  printf '| %s | %.2f s | %.2f s | %s | %d | %.0f MB | %s | %s |\n' "$label" "$wall" "$(awk "BEGIN{print $user + $sys}")" \
+  printf '| %s | %.2f s | %.2f s | %.2f s | %s | %d | %.0f MB | %s | %s |\n' "$label" "$wall" "$(awk "BEGIN{print $user + $sys}")" "$registry_cpu" \
     "${requests:-none}" "$connections" "$(awk "BEGIN{print $rss/1024}")" "$ratio" "${vs:--}"
 }
 
@@ -154,8 +162,8 @@ echo
 echo "imgpin pin --write: $files files, $((files * 10)) references, $unique unique images in $repos repositories, +$rtt ms RTT"
 echo "(bound: $unique × $rtt ms / 32 connections = ${bound} s; skopeo inspect loop: ${skopeo_each:-?} s per image)"
 echo
-echo "| run | wall | imgpin CPU | registry requests | connections | peak RSS | ÷ bound | vs skopeo |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| run | wall | imgpin CPU | registry CPU | registry requests | connections | peak RSS | ÷ bound | vs skopeo |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 make_tree "$work/direct" "127.0.0.1:$port_plain"
 measure "plain HTTP, no added RTT, --jobs 32" plain pin --write --jobs 32 "$work/direct"
 for jobs in 16 32 64; do

@@ -17,9 +17,14 @@ pub fn run(args: &CheckArgs, printer: &mut Printer) -> anyhow::Result<Status> {
         let shown = match item {
             Scanned::Finding(finding) => printer.finding(finding),
             Scanned::File(file) => {
-                let plan = plan_check(&file, args.strict);
-                summary += &plan.summary;
-                printer.findings(plan.findings)
+                let mut shown = Ok(());
+                plan_check(&file, args.strict, &mut |plan| {
+                    summary += &plan.summary;
+                    if shown.is_ok() {
+                        shown = printer.findings(plan.findings);
+                    }
+                });
+                shown
             }
         };
         failed = shown.err();

@@ -19,7 +19,7 @@
 //! architecture allowed.
 
 use super::classify::occurrence;
-use super::tree::{join_index, join_key, Node};
+use super::tree::{join_index, join_key, push_index, push_key, Node};
 use super::{normalize_arch, DeclaredPlatform, Occurrence};
 
 const ARCH_LABELS: [&str; 2] = ["kubernetes.io/arch", "beta.kubernetes.io/arch"];
@@ -50,7 +50,7 @@ pub(crate) fn detect(root: &Node) -> bool {
 /// Every container image in the object, in file order.
 pub(crate) fn collect(root: &Node) -> Vec<Occurrence> {
     let mut out = Vec::new();
-    walk(root, "", Part::Outside, &mut out);
+    walk(root, &mut String::new(), Part::Outside, false, &mut out);
     out
 }
 
@@ -119,60 +119,95 @@ fn bundle(reference: &Node, path: &str, out: &mut Vec<Occurrence>) {
     }
 }
 
-fn walk(node: &Node, path: &str, part: Part, out: &mut Vec<Occurrence>) {
+/// `container`: `node` is a container whose `image` its parent already
+/// took (the `image` under `spec` rule would find it a second time).
+/// `path` is one buffer for the whole walk: each key and index is pushed
+/// and truncated again, and a path is copied only for an occurrence.
+fn walk(node: &Node, path: &mut String, part: Part, container: bool, out: &mut Vec<Occurrence>) {
+    let at = |path: &str, tail: &[Step]| {
+        let mut at = path.to_owned();
+        for step in tail {
+            match step {
+                Step::Key(key) => push_key(&mut at, key),
+                Step::Index(i) => push_index(&mut at, *i),
+            }
+        }
+        at
+    };
     match node {
         Node::Map { entries, .. } => {
             let mut platform = None;
             for (key, value) in entries {
-                let path = join_key(path, key);
+                let len = path.len();
+                push_key(path, key);
                 if CONTAINER_LISTS.contains(&key.as_str()) {
                     for (i, container) in value.items().unwrap_or_default().iter().enumerate() {
                         if let Some(image) = container.get("image") {
-                            let at = join_key(&join_index(&path, i), "image");
+                            let at = at(path, &[Step::Index(i), Step::Key("image")]);
                             push(out, &mut platform, node, image, at);
                         }
                     }
                 }
                 if key == "volumes" {
-                    // Image volumes (Kubernetes 1.31+): `image.reference`.
                     for (i, volume) in value.items().unwrap_or_default().iter().enumerate() {
                         if let Some(reference) =
                             volume.get("image").and_then(|v| v.get("reference"))
                         {
-                            let at =
-                                join_key(&join_key(&join_index(&path, i), "image"), "reference");
-                            push(out, &mut platform, node, reference, at);
+                            let tail = [Step::Index(i), Step::Key("image"), Step::Key("reference")];
+                            push(out, &mut platform, node, reference, at(path, &tail));
                         }
                     }
                 }
-                // A custom resource's own image (`Prometheus.spec.image`,
-                // ECK, KubeVirt `containerDisk.image`, a Tekton StepAction's
-                // `spec.image`): any string `image` under `spec`.
-                if key == "image" && value.scalar().is_some() && part == Part::Spec {
+                if key == "image" && value.scalar().is_some() && part == Part::Spec && !container {
                     push(out, &mut platform, node, value, path.clone());
                 }
                 if BUNDLE_REFS.contains(&key.as_str()) {
-                    bundle(value, &path, out);
+                    bundle(value, path, out);
                 }
                 if CONTAINER_KEYS.contains(&key.as_str()) {
                     if let Some(image) = value.get("image") {
-                        push(out, &mut platform, node, image, join_key(&path, "image"));
+                        push(
+                            out,
+                            &mut platform,
+                            node,
+                            image,
+                            at(path, &[Step::Key("image")]),
+                        );
                     }
                 }
-                walk(value, &path, part.below(key), out);
+                let below = part.below(key);
+                if CONTAINER_LISTS.contains(&key.as_str()) && value.items().is_some() {
+                    for (i, item) in value.items().unwrap_or_default().iter().enumerate() {
+                        let len = path.len();
+                        push_index(path, i);
+                        walk(item, path, below, true, out);
+                        path.truncate(len);
+                    }
+                } else {
+                    let container = CONTAINER_KEYS.contains(&key.as_str());
+                    walk(value, path, below, container, out);
+                }
+                path.truncate(len);
             }
         }
         Node::Seq { items, .. } => {
             for (i, item) in items.iter().enumerate() {
-                walk(item, &join_index(path, i), part, out);
+                let len = path.len();
+                push_index(path, i);
+                walk(item, path, part, false, out);
+                path.truncate(len);
             }
         }
         Node::Scalar(_) => {}
     }
 }
 
-/// The platform a pod spec requires through its node selector or its
-/// required node affinity.
+/// A step below a walker's path, for the path of an occurrence.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
 fn pod_platform(spec: &Node) -> Option<DeclaredPlatform> {
     let mut architectures: Vec<String> = Vec::new();
     let mut os = None;
@@ -236,4 +271,20 @@ fn string(node: Option<&Node>) -> Option<&str> {
         .filter(|s| s.is_string)
         .map(|s| s.value.trim())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The walker finds each image once (the file-level dedup is not what
+    /// keeps a container's image from being found again by the `image`
+    /// under `spec` rule: that doubled the work and the memory of a scan).
+    #[test]
+    fn each_image_is_found_once_by_the_walker() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  image: crd/own:1\n  template:\n    spec:\n      initContainers:\n        - {name: i, image: a:1}\n      containers:\n        - name: c\n          image: b:1\n      volumes:\n        - name: v\n          image: {reference: c:1}\n  workflow:\n    container: {image: d:1}\n    script:\n      image: e:1\n";
+        let documents = super::super::yaml::parse(text).unwrap();
+        let found: Vec<String> = collect(&documents[0]).into_iter().map(|o| o.text).collect();
+        assert_eq!(found, ["crd/own:1", "a:1", "b:1", "c:1", "d:1", "e:1"]);
+    }
 }

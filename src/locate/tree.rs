@@ -103,20 +103,40 @@ impl Node {
 /// `path.key`, or `key` at the root. Keys that would read ambiguously in a
 /// dotted path (dots, brackets, quotes, blanks, empty) are written `["key"]`.
 pub(crate) fn join_key(path: &str, key: &str) -> String {
+    let mut joined = path.to_owned();
+    push_key(&mut joined, key);
+    joined
+}
+
+/// [`join_key`] in place: a walker keeps one path buffer and truncates it
+/// back, instead of a new string for every key it passes.
+pub(crate) fn push_key(path: &mut String, key: &str) {
+    use std::fmt::Write;
     let plain = !key.is_empty()
         && !key.chars().any(|c| {
             matches!(c, '.' | '[' | ']' | '"' | '\'') || c.is_whitespace() || c.is_control()
         });
-    match (plain, path.is_empty()) {
-        (true, true) => key.to_owned(),
-        (true, false) => format!("{path}.{key}"),
-        (false, _) => format!("{path}[{key:?}]"),
+    if !plain {
+        let _ = write!(path, "[{key:?}]");
+        return;
     }
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
 }
 
 /// `path[index]`.
 pub(crate) fn join_index(path: &str, index: usize) -> String {
-    format!("{path}[{index}]")
+    let mut joined = path.to_owned();
+    push_index(&mut joined, index);
+    joined
+}
+
+/// [`join_index`] in place.
+pub(crate) fn push_index(path: &mut String, index: usize) {
+    use std::fmt::Write;
+    let _ = write!(path, "[{index}]");
 }
 
 #[cfg(test)]

@@ -343,7 +343,7 @@ impl Loader<'_> {
                 key,
                 ..
             }) => match key.take() {
-                None => *key = Some(key_name(&node)),
+                None => *key = Some(key_name(node)),
                 Some((_, true)) => merges.push((entries.len(), node)),
                 Some((name, false)) => entries.push((name, node)),
             },
@@ -455,9 +455,12 @@ fn empty_scalar(at: usize) -> Scalar {
 }
 
 /// The name a key node is known by, and whether it is the merge key `<<`.
-fn key_name(node: &Node) -> (String, bool) {
+fn key_name(node: Node) -> (String, bool) {
     match node {
-        Node::Scalar(s) => (s.value.clone(), !s.quoted && s.value == "<<"),
+        Node::Scalar(s) => {
+            let merge = !s.quoted && s.value == "<<";
+            (s.value, merge)
+        }
         Node::Map { .. } | Node::Seq { .. } => ("<complex key>".to_owned(), false),
     }
 }

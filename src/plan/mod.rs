@@ -239,33 +239,43 @@ fn pin_one(
     });
 }
 
-/// Findings of the offline `check` for one file: every literal reference without a digest.
-pub fn plan_check(file: &ScannedFile, strict: bool) -> FilePlan {
-    let mut plan = FilePlan::default();
-    plan.summary.references = file.items.len();
-    plan.summary.files_with_images = usize::from(!file.items.is_empty());
+/// Findings of the offline `check` for one file: every literal reference
+/// without a digest, handed to `take` [`CHECK_PIECE`] references at a time
+/// (the counts of the pieces add up to the file's).
+pub fn plan_check(file: &ScannedFile, strict: bool, take: &mut dyn FnMut(FilePlan)) {
     let skip = if strict {
         Severity::Problem
     } else {
         Severity::Note
     };
-    for item in &file.items {
-        let text = &item.occurrence.text;
-        let Some(r) = plan.reference(file, item, "checked", skip) else {
-            continue;
-        };
-        if r.is_pinned() {
-            plan.summary.already_pinned += 1;
-            let message = format!("{text} is pinned");
-            plan.push(file, item, Code::AlreadyPinned, Severity::Note, message);
-        } else {
-            plan.summary.unpinned += 1;
-            let message = format!("{text} is not pinned to a digest (run `imgpin pin --write`)");
-            plan.push(file, item, Code::Unpinned, Severity::Problem, message);
+    // A piece at a time: a stream of 20,000 Deployments would otherwise
+    // hold 20,000 findings (10 MB) beside its items until all are printed.
+    for (piece, items) in file.items.chunks(CHECK_PIECE).enumerate() {
+        let mut plan = FilePlan::default();
+        plan.summary.references = items.len();
+        plan.summary.files_with_images = usize::from(piece == 0);
+        for item in items {
+            let text = &item.occurrence.text;
+            let Some(r) = plan.reference(file, item, "checked", skip) else {
+                continue;
+            };
+            if r.is_pinned() {
+                plan.summary.already_pinned += 1;
+                let message = format!("{text} is pinned");
+                plan.push(file, item, Code::AlreadyPinned, Severity::Note, message);
+            } else {
+                plan.summary.unpinned += 1;
+                let message =
+                    format!("{text} is not pinned to a digest (run `imgpin pin --write`)");
+                plan.push(file, item, Code::Unpinned, Severity::Problem, message);
+            }
         }
+        take(plan);
     }
-    plan
 }
+
+/// References [`plan_check`] plans (and hands over) at a time.
+const CHECK_PIECE: usize = 256;
 
 impl std::ops::AddAssign<&Summary> for Summary {
     fn add_assign(&mut self, other: &Summary) {
