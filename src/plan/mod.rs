@@ -240,7 +240,7 @@ fn pin_one(
 }
 
 /// Findings of the offline `check` for one file: every literal reference
-/// without a digest, handed to `take` [`CHECK_PIECE`] references at a time
+/// without a digest, handed to `take` 256 references at a time
 /// (the counts of the pieces add up to the file's).
 pub fn plan_check(file: &ScannedFile, strict: bool, take: &mut dyn FnMut(FilePlan)) {
     let skip = if strict {
