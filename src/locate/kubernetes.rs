@@ -122,18 +122,8 @@ fn bundle(reference: &Node, path: &str, out: &mut Vec<Occurrence>) {
 /// `container`: `node` is a container whose `image` its parent already
 /// took (the `image` under `spec` rule would find it a second time).
 /// `path` is one buffer for the whole walk: each key and index is pushed
-/// and truncated again, and a path is copied only for an occurrence.
+/// and truncated again; a path is copied only for an occurrence.
 fn walk(node: &Node, path: &mut String, part: Part, container: bool, out: &mut Vec<Occurrence>) {
-    let at = |path: &str, tail: &[Step]| {
-        let mut at = path.to_owned();
-        for step in tail {
-            match step {
-                Step::Key(key) => push_key(&mut at, key),
-                Step::Index(i) => push_index(&mut at, *i),
-            }
-        }
-        at
-    };
     match node {
         Node::Map { entries, .. } => {
             let mut platform = None;
@@ -143,21 +133,27 @@ fn walk(node: &Node, path: &mut String, part: Part, container: bool, out: &mut V
                 if CONTAINER_LISTS.contains(&key.as_str()) {
                     for (i, container) in value.items().unwrap_or_default().iter().enumerate() {
                         if let Some(image) = container.get("image") {
-                            let at = at(path, &[Step::Index(i), Step::Key("image")]);
+                            let at = join_key(&join_index(path, i), "image");
                             push(out, &mut platform, node, image, at);
                         }
                     }
                 }
                 if key == "volumes" {
+                    // Image volumes (Kubernetes 1.31+): `image.reference`.
                     for (i, volume) in value.items().unwrap_or_default().iter().enumerate() {
                         if let Some(reference) =
                             volume.get("image").and_then(|v| v.get("reference"))
                         {
-                            let tail = [Step::Index(i), Step::Key("image"), Step::Key("reference")];
-                            push(out, &mut platform, node, reference, at(path, &tail));
+                            let at =
+                                join_key(&join_key(&join_index(path, i), "image"), "reference");
+                            push(out, &mut platform, node, reference, at);
                         }
                     }
                 }
+                // A custom resource's own image (`Prometheus.spec.image`,
+                // ECK, KubeVirt `containerDisk.image`, a Tekton StepAction's
+                // `spec.image`): any string `image` under `spec`, except a
+                // container's, taken above.
                 if key == "image" && value.scalar().is_some() && part == Part::Spec && !container {
                     push(out, &mut platform, node, value, path.clone());
                 }
@@ -166,13 +162,7 @@ fn walk(node: &Node, path: &mut String, part: Part, container: bool, out: &mut V
                 }
                 if CONTAINER_KEYS.contains(&key.as_str()) {
                     if let Some(image) = value.get("image") {
-                        push(
-                            out,
-                            &mut platform,
-                            node,
-                            image,
-                            at(path, &[Step::Key("image")]),
-                        );
+                        push(out, &mut platform, node, image, join_key(path, "image"));
                     }
                 }
                 let below = part.below(key);
@@ -202,12 +192,8 @@ fn walk(node: &Node, path: &mut String, part: Part, container: bool, out: &mut V
     }
 }
 
-/// A step below a walker's path, for the path of an occurrence.
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
+/// The platform a pod spec requires through its node selector or its
+/// required node affinity.
 fn pod_platform(spec: &Node) -> Option<DeclaredPlatform> {
     let mut architectures: Vec<String> = Vec::new();
     let mut os = None;

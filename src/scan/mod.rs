@@ -192,6 +192,19 @@ pub enum Keep {
     Nothing,
 }
 
+impl Kept {
+    /// What `keep` keeps of `bytes`: the one place a fingerprint is taken.
+    fn of(bytes: &[u8], keep: Keep) -> Kept {
+        match keep {
+            Keep::Bytes => Kept::Bytes,
+            Keep::Fingerprint => {
+                Kept::Fingerprint(crate::digest::Digest::sha256_of(bytes), bytes.len())
+            }
+            Keep::Nothing => Kept::Nothing,
+        }
+    }
+}
+
 /// The outcome of a walk.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -706,14 +719,7 @@ impl ScannedFile {
     /// [`ScannedFile::content`] to check against when they are read again.
     pub fn released(mut self) -> ScannedFile {
         let bytes = std::mem::take(&mut self.bytes);
-        self.fingerprint = Kept::Fingerprint(crate::digest::Digest::sha256_of(&bytes), bytes.len());
-        self
-    }
-
-    /// The file without its bytes or a fingerprint, for runs that write nothing.
-    pub fn dropped(mut self) -> ScannedFile {
-        self.bytes = Vec::new();
-        self.fingerprint = Kept::Nothing;
+        self.fingerprint = Kept::of(&bytes, Keep::Fingerprint);
         self
     }
 
@@ -799,13 +805,7 @@ impl ScannedFile {
                 (commented, lines.line_col(&bytes, shown))
             })
             .collect();
-        let fingerprint = match keep {
-            Keep::Bytes => Kept::Bytes,
-            Keep::Fingerprint => {
-                Kept::Fingerprint(crate::digest::Digest::sha256_of(&bytes), bytes.len())
-            }
-            Keep::Nothing => Kept::Nothing,
-        };
+        let fingerprint = Kept::of(&bytes, keep);
         // Shadowing would keep the bytes alive to the end of the function.
         let bytes = if keep == Keep::Bytes {
             bytes
