@@ -537,13 +537,12 @@ fn walk(root: &Path, exclude: &GlobSet, findings: &mut Vec<Finding>) -> Vec<Path
     });
     let mut seen = seen.into_inner().unwrap_or_default();
     // Paths in order, then the errors (by their words).
-    fn key(s: &Seen) -> (u8, &Path, &str) {
-        match s {
-            Seen::File(p) | Seen::Link(p) => (0, p.as_path(), ""),
-            Seen::Error(e) => (1, Path::new(""), e.as_str()),
-        }
-    }
-    seen.sort_by(|a, b| key(a).cmp(&key(b)));
+    seen.sort_unstable_by(|a, b| match (a, b) {
+        (Seen::File(a) | Seen::Link(a), Seen::File(b) | Seen::Link(b)) => path_order(a, b),
+        (Seen::Error(a), Seen::Error(b)) => a.cmp(b),
+        (Seen::Error(_), _) => std::cmp::Ordering::Greater,
+        (_, Seen::Error(_)) => std::cmp::Ordering::Less,
+    });
     let mut files = Vec::new();
     for item in seen {
         match item {
@@ -857,6 +856,26 @@ impl ScannedFile {
         };
         Ok(Some((file, located.note)))
     }
+}
+
+/// The order `Path::cmp` gives (component by component) for the walker's
+/// paths, at a fraction of its cost: their bytes compared with separators
+/// lowest. The same order, because those paths share their root's spelling
+/// and are otherwise normalised (one separator between names, none at the
+/// end), and a name holds no byte lower than a separator's 0.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    fn low(b: &u8) -> u8 {
+        if std::path::is_separator(char::from(*b)) {
+            0
+        } else {
+            *b
+        }
+    }
+    a.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(low)
+        .cmp(b.as_os_str().as_encoded_bytes().iter().map(low))
 }
 
 #[cfg(test)]

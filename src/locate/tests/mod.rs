@@ -149,4 +149,4 @@ mod kubernetes;
 mod others;
 mod places;
 mod properties;
-mod yaml_suite;
+pub(crate) mod yaml_suite;

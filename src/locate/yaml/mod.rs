@@ -24,6 +24,8 @@ use std::collections::{HashMap, HashSet};
 use super::tree::{Node, Scalar};
 use super::LocateError;
 
+mod fast;
+
 /// Deepest nesting accepted, aliases included.
 const MAX_DEPTH: usize = 256;
 /// Nodes aliases may add to a stream beyond [`ALIAS_RATIO`] times the
@@ -47,33 +49,56 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, LocateError> {
 /// Parse `text` (the whole file, BOM included) and hand each document to
 /// `take` as soon as it is complete, so memory follows the largest
 /// document, not the stream.
+///
+/// The [`fast`] path reads the plain YAML most deploy files are written in
+/// at memory speed; on anything else it gives up and libyaml-safer parses
+/// the stream, so what is accepted, and every error, is libyaml's. The
+/// documents the fast path already handed over are not handed again.
 pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<(), LocateError> {
+    let (base, input) = prepared(text);
+    let mut handed = 0usize;
+    let mut counted = |document| {
+        handed += 1;
+        take(document);
+    };
+    if fast::load(&input, &mut Loader::new(text, base, &mut counted)).is_ok() {
+        return Ok(());
+    }
+    let mut skip = handed;
+    let mut rest = |document| {
+        if skip > 0 {
+            skip -= 1;
+        } else {
+            take(document);
+        }
+    };
+    with_libyaml(&input, &mut Loader::new(text, base, &mut rest))
+}
+
+/// Where the parsers' input starts in `text` (after a BOM) and the input:
+/// the rest of the text, ending in a line break. libyaml-safer panics at an
+/// end of input right after spaces or a backslash; a final line break avoids
+/// that and changes no mark of the text (it is only added when missing,
+/// after the last byte).
+fn prepared(text: &str) -> (usize, std::borrow::Cow<'_, str>) {
     let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let mut loader = Loader {
-        text,
-        base,
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        own: 0,
-        aliased: 0,
-        root: None,
-        take,
-    };
-    // libyaml-safer panics at an end of input right after spaces or a
-    // backslash; a final line break avoids that and changes no mark of the
-    // text (it is only added when missing, after the last byte).
-    let owned;
     let input = if text.ends_with('\n') {
-        &text.as_bytes()[base..]
+        std::borrow::Cow::Borrowed(&text[base..])
     } else {
-        owned = [&text.as_bytes()[base..], b"\n"].concat();
-        &owned[..]
+        std::borrow::Cow::Owned(format!("{}\n", &text[base..]))
     };
+    (base, input)
+}
+
+/// Parse `input` (see [`prepared`]) with libyaml-safer, feeding `loader`.
+fn with_libyaml(input: &str, loader: &mut Loader<'_>) -> Result<(), LocateError> {
     let mut parser = Parser::new();
     parser.set_encoding(Encoding::Utf8);
-    parser.set_input(Chunks { rest: input });
+    parser.set_input(Chunks {
+        rest: input.as_bytes(),
+    });
     // Where the last event ended: a parser panic is placed there.
-    let mut reached = base;
+    let mut reached = loader.base;
     loop {
         let event = super::guard::guarded("the YAML parser (libyaml-safer)", reached, || {
             parser.parse()
@@ -158,7 +183,20 @@ struct Loader<'a> {
     take: &'a mut dyn FnMut(Node),
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
+    fn new(text: &'a str, base: usize, take: &'a mut dyn FnMut(Node)) -> Self {
+        Loader {
+            text,
+            base,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            own: 0,
+            aliased: 0,
+            root: None,
+            take,
+        }
+    }
+
     /// Byte offset in the text of a parser mark.
     fn at(&self, mark: Mark) -> usize {
         usize::try_from(mark.index)
