@@ -4,11 +4,12 @@
 //!
 //! What it reads: `---` between documents; block mappings (one-line plain or
 //! quoted keys) and block sequences, indentless ones included; one-line
-//! plain, single-quoted and double-quoted (no escapes) scalars; flow
-//! sequences and mappings, over several lines too; comments. On anything
-//! else (anchors, aliases, tags, block scalars, multi-line scalars, escapes,
-//! tabs, CR, directives, `...`, complex keys, characters YAML does not
-//! print), on anything it is unsure of, and on every error, it gives up and
+//! plain, single-quoted and double-quoted (no escapes) scalars; literal
+//! block scalars (`|`, `|-`, `|+`); flow sequences and mappings, over
+//! several lines too; comments; LF or CRLF. On anything else (anchors,
+//! aliases, tags, folded scalars, other scalars over several lines,
+//! escapes, tabs, a lone CR, directives, `...`, complex keys, characters
+//! YAML does not print), on anything it is unsure of, and on every error, it gives up and
 //! the caller parses the stream with libyaml-safer. It never reports an
 //! error of its own, so acceptance and error messages stay libyaml's.
 //!
@@ -246,6 +247,9 @@ impl Fast<'_, '_, '_> {
             let end = self.flow(p, parent.unwrap_or(0))?;
             return self.end_line(end);
         }
+        if b == b'|' {
+            return self.literal(p, parent);
+        }
         let token = self.token(p, false)?;
         let after = self.spaces(token.stop);
         if self.byte(after) == b':' && self.blankz(after + 1) {
@@ -340,6 +344,84 @@ impl Fast<'_, '_, '_> {
         }
         self.emit(EventData::SequenceEnd, p, p)?;
         Ok(p)
+    }
+
+    /// A literal block scalar (`|`, `|-`, `|+`) at `p` inside a collection
+    /// at `parent`, its indentation found from its first line as libyaml
+    /// finds it; an explicit indentation (`|2`), leading blank lines deeper
+    /// than the first line, or no content at all gives up.
+    fn literal(&mut self, p: usize, parent: Option<usize>) -> Step<usize> {
+        let mut i = p + 1;
+        let chomp = self.byte(i);
+        if chomp == b'-' || chomp == b'+' {
+            i += 1;
+        }
+        if self.byte(i).is_ascii_digit() || !self.blankz(i) {
+            return Err(GiveUp);
+        }
+        // The rest of the header line: spaces and a comment.
+        let j = self.spaces(i);
+        if !(self.breakz(j) || (self.byte(j) == b'#' && j > i)) {
+            return Err(GiveUp);
+        }
+        let mut line = self.next_line(j);
+        let least = parent.map_or(1, |c| c + 1);
+        // Leading blank lines, then the first content line's indentation.
+        let (mut breaks, mut deepest) = (0, 0);
+        let indent = loop {
+            let k = self.spaces(line);
+            if k >= self.len() {
+                return Err(GiveUp);
+            }
+            if !self.breakz(k) {
+                break k - line;
+            }
+            deepest = deepest.max(k - line);
+            breaks += 1;
+            line = self.next_line(k);
+        };
+        if indent < least || deepest > indent {
+            return Err(GiveUp);
+        }
+        let mut value = "\n".repeat(breaks);
+        loop {
+            // `line` starts a content line indented at least `indent`.
+            let next = self.next_line(line);
+            let mut stop = next - 1;
+            if self.byte(stop.wrapping_sub(1)) == b'\r' && stop > line {
+                stop -= 1;
+            }
+            value.push_str(self.s.get(line + indent..stop).ok_or(GiveUp)?);
+            line = next;
+            // Blank lines (no deeper than `indent`) wait: they count only
+            // before more content, or when kept.
+            let mut pending = 1;
+            let content = loop {
+                let k = self.spaces(line);
+                if k >= self.len() {
+                    break false;
+                }
+                if !self.breakz(k) {
+                    break k - line >= indent;
+                }
+                if k - line > indent {
+                    break true;
+                }
+                pending += 1;
+                line = self.next_line(k);
+            };
+            if !content {
+                match chomp {
+                    b'-' => {}
+                    b'+' => value.push_str(&"\n".repeat(pending)),
+                    _ => value.push('\n'),
+                }
+                break;
+            }
+            value.push_str(&"\n".repeat(pending));
+        }
+        self.scalar(value, ScalarStyle::Literal, p, line)?;
+        Ok(self.content(line))
     }
 
     /// A one-line scalar at `p`: plain (in flow context when `flow`),
