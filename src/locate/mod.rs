@@ -12,7 +12,7 @@
 //! containers read a fixed path, the place decides the format (`place.rs`);
 //! otherwise the format is recognised by content: ECS task definitions (`ecs.rs`), CodePipeline image files
 //! (`codepipeline.rs`), Docker Compose (`compose.rs`) and Kubernetes
-//! manifests (`kubernetes.rs`). Both parsers (`json.rs`, `yaml.rs`) build the
+//! manifests (`kubernetes.rs`). Both parsers (`json.rs`, `yaml/`, with its fast path `yaml/fast.rs`) build the
 //! same span-annotated tree (`tree.rs`); `classify.rs` decides which values are
 //! literal references and which are skipped, and why.
 
