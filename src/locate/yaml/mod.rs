@@ -61,9 +61,15 @@ pub(crate) fn each_document(text: &str, take: &mut dyn FnMut(Node)) -> Result<()
         handed += 1;
         take(document);
     };
-    if fast::load(&input, &mut Loader::new(text, base, &mut counted)).is_ok() {
+    // A panic in the fast path (a bug) is a give-up too: libyaml reads on.
+    let mut loader = Loader::new(text, base, &mut counted);
+    let read = super::guard::guarded("the YAML fast path", base, || {
+        fast::load(&input, &mut loader)
+    });
+    if matches!(read, Ok(Ok(()))) {
         return Ok(());
     }
+    drop(loader);
     let mut skip = handed;
     let mut rest = |document| {
         if skip > 0 {
