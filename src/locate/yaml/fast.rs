@@ -272,38 +272,51 @@ impl Fast<'_, '_, '_> {
         self.emit(data, p, p)?;
         loop {
             let key = self.token(p, false)?;
-            let colon = self.spaces(key.stop);
-            if self.byte(colon) != b':' || !self.blankz(colon + 1) || colon - p > MAX_KEY {
-                return Err(GiveUp);
-            }
+            let colon = self.colon(p, &key)?;
             self.scalar(key.value, key.style, p, key.end)?;
-            let value = colon + 1;
-            let q = self.spaces(value);
-            p = if self.breakz(q) || self.byte(q) == b'#' {
-                let next = self.end_line(value)?;
-                if next < self.len() && !self.marker(next) && self.column(next) > column {
-                    self.block(next, Some(column), false)?
-                } else if next < self.len()
-                    && !self.marker(next)
-                    && self.column(next) == column
-                    && self.byte(next) == b'-'
-                    && self.blankz(next + 1)
-                {
-                    self.sequence(next, true)?
-                } else {
-                    // `key:` and nothing: an empty scalar after the `:`.
-                    self.empty(value)?;
-                    next
-                }
-            } else {
-                self.block(q, Some(column), true)?
-            };
+            p = self.value(colon + 1, column, true)?;
             if self.ends(p, column)? {
                 break;
             }
         }
         self.emit(EventData::MappingEnd, p, p)?;
         Ok(p)
+    }
+
+    /// The `:` after the key `key` at `p`: spaces, then `:` and a blank,
+    /// within [`MAX_KEY`] of the key's start.
+    fn colon(&self, p: usize, key: &Token) -> Step<usize> {
+        let colon = self.spaces(key.stop);
+        if self.byte(colon) != b':' || !self.blankz(colon + 1) || colon - p > MAX_KEY {
+            return Err(GiveUp);
+        }
+        Ok(colon)
+    }
+
+    /// The node after a key's `:` (`key`) or a `-` ending at `at`, in a
+    /// collection at `column`: on the same line, on the lines below (deeper,
+    /// or after a key an indentless sequence), or none: an empty scalar at
+    /// `at`, where libyaml places it. Returns the next content.
+    fn value(&mut self, at: usize, column: usize, key: bool) -> Step<usize> {
+        let q = self.spaces(at);
+        if !(self.breakz(q) || self.byte(q) == b'#') {
+            return self.block(q, Some(column), key);
+        }
+        let next = self.end_line(at)?;
+        let below = next < self.len() && !self.marker(next);
+        if below && self.column(next) > column {
+            self.block(next, Some(column), false)
+        } else if key
+            && below
+            && self.column(next) == column
+            && self.byte(next) == b'-'
+            && self.blankz(next + 1)
+        {
+            self.sequence(next, true)
+        } else {
+            self.empty(at)?;
+            Ok(next)
+        }
     }
 
     /// A block sequence whose first `-` is at `p`; `indentless` when it is a
@@ -318,20 +331,7 @@ impl Fast<'_, '_, '_> {
         };
         self.emit(data, p, p)?;
         loop {
-            let entry = p + 1;
-            let q = self.spaces(entry);
-            p = if self.breakz(q) || self.byte(q) == b'#' {
-                let next = self.end_line(entry)?;
-                if next < self.len() && !self.marker(next) && self.column(next) > column {
-                    self.block(next, Some(column), false)?
-                } else {
-                    // `-` and nothing: an empty scalar after the `-`.
-                    self.empty(entry)?;
-                    next
-                }
-            } else {
-                self.block(q, Some(column), false)?
-            };
+            p = self.value(p + 1, column, false)?;
             if self.ends(p, column)? {
                 break;
             }
@@ -568,10 +568,7 @@ impl Fast<'_, '_, '_> {
             loop {
                 if map {
                     let key = self.token(i, true)?;
-                    let colon = self.spaces(key.stop);
-                    if self.byte(colon) != b':' || !self.blankz(colon + 1) || colon - i > MAX_KEY {
-                        return Err(GiveUp);
-                    }
+                    let colon = self.colon(i, &key)?;
                     self.scalar(key.value, key.style, i, key.end)?;
                     i = self.flow_space(colon + 1, column)?;
                     if matches!(self.byte(i), b',' | b'}') {
