@@ -43,7 +43,7 @@ pub(crate) fn occurrence(node: &Node, location: String) -> Occurrence {
             };
             Occurrence {
                 span: s.span.clone(),
-                text: s.value.clone(),
+                text: s.value.to_string(),
                 location,
                 skip,
                 platform: None,
@@ -203,7 +203,7 @@ mod tests {
 
     fn scalar(value: &str, is_string: bool, raw_matches_value: bool) -> Node {
         Node::Scalar(Scalar {
-            value: value.to_owned(),
+            value: value.into(),
             span: 3..3 + value.len(),
             raw_matches_value,
             quoted: false,

@@ -58,7 +58,7 @@ fn block(node: &Node, path: &str) -> Option<Occurrence> {
         .filter(|s| s.is_string && !s.value.trim().is_empty());
     let name = match registry {
         Some(registry) => format!("{}/{}", registry.value, repository.value),
-        None => repository.value.clone(),
+        None => repository.value.to_string(),
     };
     let digest = node
         .get("digest")
@@ -76,7 +76,7 @@ fn block(node: &Node, path: &str) -> Option<Occurrence> {
     if tag.value.trim().is_empty() {
         skip = skip.or(Some(SkipReason::Empty));
     } else if !tag.is_string {
-        skip = skip.or_else(|| Some(SkipReason::NumericTag(tag.value.clone())));
+        skip = skip.or_else(|| Some(SkipReason::NumericTag(tag.value.to_string())));
     }
     let (text, span, splice, location) = match digest {
         Some(d) if !d.value.is_empty() => (

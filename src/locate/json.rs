@@ -9,7 +9,7 @@
 //! devcontainer files), so such files are recognised as "not ours" instead of
 //! being reported as broken.
 
-use super::tree::{Node, Scalar};
+use super::tree::{Node, Scalar, Text};
 use super::LocateError;
 
 /// Deepest nesting accepted; deeper input is an error rather than a stack
@@ -241,11 +241,7 @@ impl JsonParser<'_> {
     /// A number, boolean or null from `start` to the current position.
     fn non_string(&self, start: usize) -> Node {
         Node::Scalar(Scalar {
-            value: self
-                .text
-                .get(start..self.pos)
-                .unwrap_or_default()
-                .to_owned(),
+            value: self.text.get(start..self.pos).unwrap_or_default().into(),
             span: start..self.pos,
             raw_matches_value: true,
             quoted: false,
@@ -269,11 +265,19 @@ impl JsonParser<'_> {
             while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
                 self.pos += 1;
             }
-            value.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
+            if escaped {
+                value.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
+            }
             match self.peek() {
                 Some(b'"') => {
                     let span = start..self.pos;
                     self.pos += 1;
+                    // Without escapes the value is the raw text: no buffer.
+                    let value = if escaped {
+                        Text::from(value)
+                    } else {
+                        Text::new(self.text.get(span.clone()).unwrap_or_default())
+                    };
                     return Ok(Scalar {
                         value,
                         span,
@@ -284,7 +288,10 @@ impl JsonParser<'_> {
                     });
                 }
                 Some(b'\\') => {
-                    escaped = true;
+                    if !escaped {
+                        escaped = true;
+                        value.push_str(self.text.get(start..self.pos).unwrap_or_default());
+                    }
                     self.escape(&mut value)?;
                 }
                 Some(_) => return Err(self.error("control character in a string")),
@@ -376,6 +383,14 @@ mod tests {
     fn escapes_are_decoded() {
         let root = parse(r#"["\u00e9\n\ud83d\ude00\/"]"#).unwrap();
         assert_eq!(scalar(&root.items().unwrap()[0]).value, "é\n😀/");
+        // Text before, between and after escapes, past the inline length.
+        let root = parse(r#"["registry.example.com/team\/app:1.0 \"x\" and the rest"]"#).unwrap();
+        let s = scalar(&root.items().unwrap()[0]);
+        assert_eq!(
+            s.value,
+            "registry.example.com/team/app:1.0 \"x\" and the rest"
+        );
+        assert!(!s.raw_matches_value);
     }
 
     #[test]

@@ -469,7 +469,10 @@ pub fn yaml_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
     fn json(node: &tree::Node) -> serde_json::Value {
         match node {
             tree::Node::Map { entries, .. } => serde_json::Value::Object(
-                entries.iter().map(|(k, v)| (k.clone(), json(v))).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json(v)))
+                    .collect(),
             ),
             tree::Node::Seq { items, .. } => {
                 serde_json::Value::Array(items.iter().map(json).collect())
@@ -480,7 +483,7 @@ pub fn yaml_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
             {
                 serde_json::Value::Null
             }
-            tree::Node::Scalar(s) => serde_json::Value::String(s.value.clone()),
+            tree::Node::Scalar(s) => serde_json::Value::String(s.value.to_string()),
         }
     }
     let mut documents = Vec::new();

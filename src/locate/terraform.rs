@@ -140,7 +140,7 @@ impl Walker<'_> {
             let inner = span.start + 1..span.end - 1;
             let scalar = Scalar {
                 raw_matches_value: self.text[inner.clone()] == value,
-                value,
+                value: value.into(),
                 span: inner,
                 quoted: true,
                 is_string: true,

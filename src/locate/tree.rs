@@ -9,13 +9,17 @@
 
 use std::ops::Range;
 
+/// A key or scalar value: short ones (most keys, tags, ports) are stored
+/// inline, with no allocation.
+pub(crate) type Text = smol_str::SmolStr;
+
 /// A node of a JSON value or a YAML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Node {
     /// A mapping (JSON object), entries in file order.
     Map {
         /// Key and value of each entry.
-        entries: Vec<(String, Node)>,
+        entries: Vec<(Text, Node)>,
         /// Byte offset where the mapping starts.
         offset: usize,
     },
@@ -34,7 +38,7 @@ pub(crate) enum Node {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Scalar {
     /// The value after decoding escapes, folding and quoting.
-    pub value: String,
+    pub value: Text,
     /// Byte span of the raw text in the original bytes: inside the quotes for
     /// a quoted scalar, exactly the characters of a plain one.
     pub span: Range<usize>,
@@ -65,7 +69,7 @@ impl Node {
     }
 
     /// The entries, if this is a mapping.
-    pub(crate) fn entries(&self) -> Option<&[(String, Node)]> {
+    pub(crate) fn entries(&self) -> Option<&[(Text, Node)]> {
         match self {
             Node::Map { entries, .. } => Some(entries),
             _ => None,

@@ -20,6 +20,7 @@
 use libyaml_safer::{Encoding, Event, EventData, MappingStyle, Mark, ScalarStyle, SequenceStyle};
 
 use super::Loader;
+use crate::locate::tree::Text;
 
 /// The fast path gave up: parse the stream with libyaml-safer.
 #[derive(Debug)]
@@ -160,22 +161,19 @@ impl Fast<'_, '_, '_> {
         }
     }
 
-    fn scalar(&mut self, value: String, style: ScalarStyle, start: usize, end: usize) -> Step<()> {
-        let plain = style == ScalarStyle::Plain;
-        let data = EventData::Scalar {
-            anchor: None,
-            tag: None,
-            value,
-            plain_implicit: plain,
-            quoted_implicit: !plain,
-            style,
-        };
-        self.emit(data, start, end)
+    /// A scalar goes to the loader as its value, not as an event: a short
+    /// value is stored inline, with no buffer.
+    fn scalar(&mut self, value: Text, style: ScalarStyle, start: usize, end: usize) -> Step<()> {
+        let marks = (mark(start), mark(end));
+        match self.loader.scalar_event(value, style, None, None, marks) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(GiveUp),
+        }
     }
 
     /// libyaml's empty scalar (a missing value) at `at`.
     fn empty(&mut self, at: usize) -> Step<()> {
-        self.scalar(String::new(), ScalarStyle::Plain, at, at)
+        self.scalar(Text::default(), ScalarStyle::Plain, at, at)
     }
 
     fn stream(&mut self) -> Step<()> {
@@ -420,7 +418,7 @@ impl Fast<'_, '_, '_> {
             }
             value.push_str(&"\n".repeat(pending));
         }
-        self.scalar(value, ScalarStyle::Literal, p, line)?;
+        self.scalar(value.into(), ScalarStyle::Literal, p, line)?;
         Ok(self.content(line))
     }
 
@@ -461,7 +459,7 @@ impl Fast<'_, '_, '_> {
             }
             i = self.spaces(i);
         }
-        let value = self.s.get(p..end).ok_or(GiveUp)?.to_owned();
+        let value = Text::new(self.s.get(p..end).ok_or(GiveUp)?);
         Ok(Token {
             value,
             style: ScalarStyle::Plain,
@@ -477,7 +475,7 @@ impl Fast<'_, '_, '_> {
         if rest[close] != b'"' {
             return Err(GiveUp);
         }
-        let value = self.s.get(p + 1..p + 1 + close).ok_or(GiveUp)?.to_owned();
+        let value = Text::new(self.s.get(p + 1..p + 1 + close).ok_or(GiveUp)?);
         let end = p + close + 2;
         Ok(Token {
             value,
@@ -489,7 +487,8 @@ impl Fast<'_, '_, '_> {
 
     /// A single-quoted scalar on one line (`''` is one quote).
     fn single(&self, p: usize) -> Step<Token> {
-        let mut value = String::new();
+        // A buffer only once a `''` is met: until then the value is the text.
+        let mut unquoted: Option<String> = None;
         let mut i = p + 1;
         loop {
             let rest = &self.s.as_bytes()[i..];
@@ -497,15 +496,24 @@ impl Fast<'_, '_, '_> {
             if rest[at] == b'\n' {
                 return Err(GiveUp);
             }
-            value.push_str(self.s.get(i..i + at).ok_or(GiveUp)?);
+            let run = self.s.get(i..i + at).ok_or(GiveUp)?;
             i += at + 1;
             if self.byte(i) == b'\'' {
+                let value = unquoted.get_or_insert_with(String::new);
+                value.push_str(run);
                 value.push('\'');
                 i += 1;
             } else {
+                if let Some(value) = unquoted.as_mut() {
+                    value.push_str(run);
+                }
                 break;
             }
         }
+        let value = match unquoted {
+            Some(value) => Text::from(value),
+            None => Text::new(self.s.get(p + 1..i - 1).ok_or(GiveUp)?),
+        };
         Ok(Token {
             value,
             style: ScalarStyle::SingleQuoted,
@@ -615,7 +623,7 @@ impl Fast<'_, '_, '_> {
 /// where scanning stopped (`stop`: at `:`, `#`, a flow indicator or the
 /// line's end; after the closing quote for a quoted scalar).
 struct Token {
-    value: String,
+    value: Text,
     style: ScalarStyle,
     end: usize,
     stop: usize,

@@ -21,7 +21,7 @@
 use libyaml_safer::{Encoding, Event, EventData, Mark, Parser, ScalarStyle};
 use std::collections::{HashMap, HashSet};
 
-use super::tree::{Node, Scalar};
+use super::tree::{Node, Scalar, Text};
 use super::LocateError;
 
 mod fast;
@@ -151,11 +151,11 @@ impl std::io::BufRead for Chunks<'_> {
 /// A mapping or sequence being built.
 enum Frame {
     Map {
-        entries: Vec<(String, Node)>,
+        entries: Vec<(Text, Node)>,
         /// `<<` values and the entry index they were written at.
         merges: Vec<(usize, Node)>,
         /// The key waiting for its value; `true` when it is a merge key.
-        key: Option<(String, bool)>,
+        key: Option<(Text, bool)>,
         anchor: Option<String>,
         offset: usize,
     },
@@ -278,9 +278,7 @@ impl<'a> Loader<'a> {
                 style,
                 ..
             } => {
-                self.own = self.own.saturating_add(1);
-                let scalar = self.scalar(value, style, anchor.is_some(), tag, (mark, end_mark));
-                self.finish(Node::Scalar(scalar), anchor, mark)?;
+                self.scalar_event(value.into(), style, anchor, tag, (mark, end_mark))?;
             }
             EventData::SequenceStart { anchor, .. } => {
                 self.open(mark)?;
@@ -323,6 +321,20 @@ impl<'a> Loader<'a> {
             },
         }
         Ok(true)
+    }
+
+    /// A scalar event, from libyaml or straight from the fast path.
+    fn scalar_event(
+        &mut self,
+        value: Text,
+        style: ScalarStyle,
+        anchor: Option<String>,
+        tag: Option<String>,
+        marks: (Mark, Mark),
+    ) -> Result<(), LocateError> {
+        self.own = self.own.saturating_add(1);
+        let scalar = self.scalar(value, style, anchor.is_some(), tag, marks);
+        self.finish(Node::Scalar(scalar), anchor, marks.0)
     }
 
     /// Account for `n` more nodes added by an alias or an anchor's copy.
@@ -397,7 +409,7 @@ impl<'a> Loader<'a> {
 
     fn scalar(
         &self,
-        value: String,
+        value: Text,
         style: ScalarStyle,
         anchored: bool,
         tag: Option<String>,
@@ -442,7 +454,7 @@ impl<'a> Loader<'a> {
             if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) && raw_matches_value {
                 // `image: |` keeps the line break in the value; the reference
                 // is the line.
-                value.trim_end_matches(['\n', '\r']).to_owned()
+                Text::new(value.trim_end_matches(['\n', '\r']))
             } else {
                 value
             };
@@ -489,7 +501,7 @@ fn block_line(bytes: &[u8], start: usize, end: usize, value: &str) -> std::ops::
 /// An empty, null scalar at `at`.
 fn empty_scalar(at: usize) -> Scalar {
     Scalar {
-        value: String::new(),
+        value: Text::default(),
         span: at..at,
         raw_matches_value: true,
         quoted: false,
@@ -499,13 +511,13 @@ fn empty_scalar(at: usize) -> Scalar {
 }
 
 /// The name a key node is known by, and whether it is the merge key `<<`.
-fn key_name(node: Node) -> (String, bool) {
+fn key_name(node: Node) -> (Text, bool) {
     match node {
         Node::Scalar(s) => {
             let merge = !s.quoted && s.value == "<<";
             (s.value, merge)
         }
-        Node::Map { .. } | Node::Seq { .. } => ("<complex key>".to_owned(), false),
+        Node::Map { .. } | Node::Seq { .. } => (Text::new_static("<complex key>"), false),
     }
 }
 
@@ -522,11 +534,11 @@ fn depth(node: &Node) -> usize {
 /// `<<` key was written, skipping keys the mapping sets itself or an earlier
 /// merged mapping already provided. A `<<` whose value is not a mapping or a
 /// sequence of mappings stays an ordinary entry.
-fn merge(entries: Vec<(String, Node)>, merges: Vec<(usize, Node)>) -> Vec<(String, Node)> {
+fn merge(entries: Vec<(Text, Node)>, merges: Vec<(usize, Node)>) -> Vec<(Text, Node)> {
     if merges.is_empty() {
         return entries;
     }
-    let mut seen: HashSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    let mut seen: HashSet<Text> = entries.iter().map(|(k, _)| k.clone()).collect();
     let mut out = Vec::with_capacity(entries.len());
     let mut merges = merges.into_iter().peekable();
     let mut entries = entries.into_iter();
@@ -537,7 +549,7 @@ fn merge(entries: Vec<(String, Node)>, merges: Vec<(usize, Node)>) -> Vec<(Strin
                 Node::Map { .. } => vec![source],
                 Node::Seq { items, .. } if items.iter().all(|i| i.entries().is_some()) => items,
                 other => {
-                    out.push(("<<".to_owned(), other));
+                    out.push((Text::new_static("<<"), other));
                     continue;
                 }
             };
