@@ -381,27 +381,32 @@ fn read_all(
     rules: &ReadRules,
     workers: usize,
 ) -> Vec<Scan> {
-    let read = |(path, format): &(PathBuf, Option<locate::Format>)| {
+    // Each reader keeps one buffer for the files it reads (see `REUSED`).
+    let read = |(path, format): &(PathBuf, Option<locate::Format>), buffer: &mut Vec<u8>| {
         let mut part = Scan::default();
-        read_one(path, *format, rules, &mut part);
+        read_one(path, *format, rules, &mut part, buffer);
+        if buffer.capacity() > REUSED {
+            *buffer = Vec::new();
+        }
         part
     };
     let workers = workers.min(queue.len()).max(1);
     if workers == 1 {
-        return queue.iter().map(read).collect();
+        let mut buffer = Vec::new();
+        return queue.iter().map(|q| read(q, &mut buffer)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Scan)> = std::thread::scope(|threads| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 threads.spawn(|| {
-                    let mut mine = Vec::new();
+                    let (mut mine, mut buffer) = (Vec::new(), Vec::new());
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(queued) = queue.get(i) else {
                             return mine;
                         };
-                        mine.push((i, read(queued)));
+                        mine.push((i, read(queued, &mut buffer)));
                     }
                 })
             })
@@ -632,7 +637,18 @@ fn read_len(file: &mut std::fs::File, len: u64, bytes: &mut Vec<u8>) -> std::io:
     Ok(())
 }
 
-fn read_one(path: &Path, format: Option<locate::Format>, rules: &ReadRules, scan: &mut Scan) {
+/// A read buffer up to this size is kept for the reader's next file (a
+/// malloc of each file's size cost more than its `read`); a larger one is
+/// let go, so memory still follows the file being read.
+const REUSED: usize = 256 * 1024;
+
+fn read_one(
+    path: &Path,
+    format: Option<locate::Format>,
+    rules: &ReadRules,
+    scan: &mut Scan,
+    bytes: &mut Vec<u8>,
+) {
     scan.files_scanned += 1;
     let known = locate::is_candidate_name(path);
     if !known && !rules.included(path) {
@@ -668,15 +684,15 @@ fn read_one(path: &Path, format: Option<locate::Format>, rules: &ReadRules, scan
         );
         return;
     }
-    let mut bytes = Vec::new();
-    if let Err(err) = read_len(&mut file, len, &mut bytes) {
+    bytes.clear();
+    if let Err(err) = read_len(&mut file, len, bytes) {
         scan.files_failed += 1;
         scan.findings
             .push(error(Code::ReadError, format!("cannot read: {err}")));
         return;
     }
     drop(file);
-    if let Some(why) = not_text(&bytes) {
+    if let Some(why) = not_text(bytes) {
         scan.findings.push(
             Finding::new(
                 Code::FileSkipped,
@@ -688,9 +704,9 @@ fn read_one(path: &Path, format: Option<locate::Format>, rules: &ReadRules, scan
         return;
     }
     let located = if known {
-        locate::locate_as(path, &bytes, format)
+        locate::locate_as(path, bytes, format)
     } else {
-        locate::locate_included(path, &bytes, format)
+        locate::locate_included(path, bytes, format)
     };
     let keep = if rules.read_only {
         Keep::Nothing
@@ -762,15 +778,17 @@ impl ScannedFile {
             ..IgnoreRules::default()
         };
         let located = locate::locate_as(path, &bytes, None);
-        Self::from_located(path, bytes, located, &rules, Keep::Bytes)
+        Self::from_located(path, &mut { bytes }, located, &rules, Keep::Bytes)
     }
 
     /// [`ScannedFile::from_bytes`] for what a locator found in `bytes`
     /// (the caller chose the format and the locator), with references left
     /// alone as `ignore` says.
+    /// `bytes` are taken when kept; otherwise they are left in place for
+    /// the caller's next file (a buffer past [`REUSED`] is let go).
     pub fn from_located(
         path: &Path,
-        bytes: Vec<u8>,
+        bytes: &mut Vec<u8>,
         located: Result<Option<locate::Located>, locate::LocateError>,
         ignore: &IgnoreRules,
         keep: Keep,
@@ -779,7 +797,7 @@ impl ScannedFile {
             Ok(Some(located)) => located,
             Ok(None) => return Ok(None),
             Err(err) => {
-                let at = LineCursor::new().line_col(&bytes, err.offset);
+                let at = LineCursor::new().line_col(bytes, err.offset);
                 return Err(Box::new(
                     Finding::new(Code::ParseError, Severity::Error, err.message)
                         .in_file(path)
@@ -800,16 +818,17 @@ impl ScannedFile {
                 let shown = occurrence.shown_at.unwrap_or(occurrence.span.start);
                 let commented = ignore.comments
                     && occurrence.skip.is_none()
-                    && locate::is_ignored(&bytes, shown, occurrence.span.end);
-                (commented, lines.line_col(&bytes, shown))
+                    && locate::is_ignored(bytes, shown, occurrence.span.end);
+                (commented, lines.line_col(bytes, shown))
             })
             .collect();
-        let fingerprint = Kept::of(&bytes, keep);
-        // Shadowing would keep the bytes alive to the end of the function.
+        let fingerprint = Kept::of(bytes, keep);
         let bytes = if keep == Keep::Bytes {
-            bytes
+            std::mem::take(bytes)
         } else {
-            drop(bytes);
+            if bytes.capacity() > REUSED {
+                *bytes = Vec::new();
+            }
             Vec::new()
         };
         // Items are built from the occurrences, which are let go as they are
