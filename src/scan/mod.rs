@@ -385,9 +385,7 @@ fn read_all(
     let read = |(path, format): &(PathBuf, Option<locate::Format>), buffer: &mut Vec<u8>| {
         let mut part = Scan::default();
         read_one(path, *format, rules, &mut part, buffer);
-        if buffer.capacity() > REUSED {
-            *buffer = Vec::new();
-        }
+        let_go_if_large(buffer);
         part
     };
     let workers = workers.min(queue.len()).max(1);
@@ -642,6 +640,13 @@ fn read_len(file: &mut std::fs::File, len: u64, bytes: &mut Vec<u8>) -> std::io:
 /// let go, so memory still follows the file being read.
 const REUSED: usize = 256 * 1024;
 
+/// Let a read buffer go when it is past [`REUSED`].
+fn let_go_if_large(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > REUSED {
+        *buffer = Vec::new();
+    }
+}
+
 fn read_one(
     path: &Path,
     format: Option<locate::Format>,
@@ -826,9 +831,7 @@ impl ScannedFile {
         let bytes = if keep == Keep::Bytes {
             std::mem::take(bytes)
         } else {
-            if bytes.capacity() > REUSED {
-                *bytes = Vec::new();
-            }
+            let_go_if_large(bytes);
             Vec::new()
         };
         // Items are built from the occurrences, which are let go as they are
